@@ -1,0 +1,315 @@
+"""The Lead aggregate: every change to a lead is one of these events.
+
+Public commands check the rules; the private ``@event`` methods only change
+state, so replaying the log never re-runs a rule (and never refuses history).
+
+Personal data (name, e-mail, phone, free text about a person) travels in each
+event's ``personal`` mapping, apart from the business facts, so that it can be
+encrypted per lead and erased without touching a stage, a time or an amount.
+"""
+
+from dataclasses import field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain import lifecycle
+from domain.actor import current_actor
+from domain.errors import InvalidInput
+from domain.validation import (
+    NAME_MAX,
+    SHORT_MAX,
+    TEXT_MAX,
+    clean_amount,
+    clean_choice,
+    clean_currency,
+    clean_email,
+    clean_occurred_at,
+    clean_text,
+)
+from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Stage, Team, sourced_by
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Lead(Aggregate):
+    class Event(Aggregate.Event):
+        # Bump per event class and add an upcast_vN_vN+1 method when a schema changes.
+        class_version = 1
+        actor: str = field(default_factory=current_actor.get, init=False)
+        occurred_at: datetime
+
+    class Captured(Event, Aggregate.Created):
+        personal: dict[str, str]
+        company: str
+        source: str
+        sourced_by: str
+        campaign: str
+        landing_page: str
+        persona: str
+        external_key: str
+
+    @staticmethod
+    def capture(
+        lead_id: UUID,
+        *,
+        name: str,
+        email: str,
+        phone: str = "",
+        company: str = "",
+        source: str,
+        campaign: str = "",
+        landing_page: str = "",
+        persona: str = "",
+        external_key: str = "",
+        occurred_at: datetime | None = None,
+    ) -> "Lead":
+        source = clean_text(source, "source", max_len=SHORT_MAX, required=True).lower()
+        personal = {
+            "name": clean_text(name, "name", max_len=NAME_MAX, required=True),
+            "email": clean_email(email),
+            "phone": clean_text(phone, "phone", max_len=40),
+        }
+        return Lead(
+            id=lead_id,
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            personal=personal,
+            company=clean_text(company, "company", max_len=NAME_MAX),
+            source=source,
+            sourced_by=sourced_by(source).value,
+            campaign=clean_text(campaign, "campaign", max_len=SHORT_MAX),
+            landing_page=clean_text(landing_page, "landing_page", max_len=SHORT_MAX),
+            persona=clean_text(persona, "persona", max_len=SHORT_MAX),
+            external_key=clean_text(external_key, "external_key", max_len=SHORT_MAX),
+        )
+
+    @event(Captured)
+    def __init__(
+        self,
+        id: UUID,  # noqa: A002 - the library's name for a chosen aggregate id
+        occurred_at: datetime,
+        personal: dict[str, str],
+        company: str,
+        source: str,
+        sourced_by: str,
+        campaign: str,
+        landing_page: str,
+        persona: str,
+        external_key: str,
+    ) -> None:
+        self.personal = dict(personal)
+        self.company = company
+        self.source = source
+        self.sourced_by = sourced_by
+        self.campaign = campaign
+        self.landing_page = landing_page
+        self.persona = persona
+        self.external_key = external_key
+        self.stage = Stage.LEAD.value
+        self.captured_at = occurred_at
+        self.stage_entered_at = occurred_at
+        self.last_activity_at = occurred_at
+        self.owner = ""
+        self.team = ""
+        self.attempts = 0
+        self.interactions = 0
+        self.won_amount: Decimal | None = None
+        self.currency = ""
+        self.last_reason = ""
+
+    # --- interactions ---------------------------------------------------
+
+    def record_interaction(
+        self,
+        kind: str,
+        channel: str = Channel.OTHER.value,
+        details: str = "",
+        occurred_at: datetime | None = None,
+    ) -> None:
+        self._interaction_recorded(
+            occurred_at=self._business_time(occurred_at),
+            kind=clean_choice(kind, "kind", InteractionKind),
+            channel=clean_choice(channel, "channel", Channel),
+            personal={"details": clean_text(details, "details", max_len=TEXT_MAX)},
+        )
+
+    @event("InteractionRecorded")
+    def _interaction_recorded(
+        self, occurred_at: datetime, kind: str, channel: str, personal: dict[str, str]
+    ) -> None:
+        self.interactions += 1
+        self._touch(occurred_at)
+
+    def attempt_contact(
+        self,
+        channel: str,
+        outcome: str,
+        note: str = "",
+        occurred_at: datetime | None = None,
+    ) -> None:
+        self._contact_attempted(
+            occurred_at=self._business_time(occurred_at),
+            channel=clean_choice(channel, "channel", Channel),
+            outcome=clean_choice(outcome, "outcome", ContactOutcome),
+            personal={"note": clean_text(note, "note", max_len=TEXT_MAX)},
+        )
+
+    @event("ContactAttempted")
+    def _contact_attempted(
+        self, occurred_at: datetime, channel: str, outcome: str, personal: dict[str, str]
+    ) -> None:
+        self.attempts += 1
+        self._touch(occurred_at)
+
+    # --- ownership ------------------------------------------------------
+
+    def assign_owner(self, owner: str, team: str, occurred_at: datetime | None = None) -> None:
+        owner = clean_text(owner, "owner", max_len=SHORT_MAX, required=True)
+        team = clean_choice(team, "team", Team)
+        if owner == self.owner and team == self.team:
+            raise InvalidInput("owner", f"{owner} already owns this lead")
+        self._owner_assigned(
+            occurred_at=self._business_time(occurred_at),
+            owner=owner,
+            team=team,
+            previous_owner=self.owner,
+        )
+
+    @event("OwnerAssigned")
+    def _owner_assigned(self, occurred_at: datetime, owner: str, team: str, previous_owner: str) -> None:
+        self.owner = owner
+        self.team = team
+        self._touch(occurred_at)
+
+    # --- lifecycle ------------------------------------------------------
+
+    def change_stage(self, to_stage: str, reason: str = "", occurred_at: datetime | None = None) -> None:
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX)
+        lifecycle.check_stage_change(self.stage, to_stage, reason)
+        self._stage_changed(
+            occurred_at=self._business_time(occurred_at),
+            from_stage=self.stage,
+            to_stage=to_stage,
+            reason=reason,
+            skipped=lifecycle.skipped_stages(self.stage, to_stage),
+        )
+
+    @event("StageChanged")
+    def _stage_changed(
+        self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str, skipped: list[str]
+    ) -> None:
+        self._enter(to_stage, occurred_at, reason)
+
+    def reject_mql(self, reason: str, occurred_at: datetime | None = None) -> None:
+        """Sales hands an MQL back to marketing, saying why (the feedback loop)."""
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX, required=True)
+        lifecycle.check_can_reject(self.stage)
+        self._mql_rejected(
+            occurred_at=self._business_time(occurred_at),
+            from_stage=self.stage,
+            to_stage=Stage.LEAD.value,
+            reason=reason,
+        )
+
+    @event("MQLRejected")
+    def _mql_rejected(self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str) -> None:
+        self._enter(to_stage, occurred_at, reason)
+
+    def win_deal(
+        self,
+        amount: object,
+        currency: str = "EUR",
+        reason: str = "",
+        occurred_at: datetime | None = None,
+    ) -> None:
+        amount = clean_amount(amount)
+        currency = clean_currency(currency)
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX)
+        lifecycle.check_can_win(self.stage, reason)
+        self._deal_won(
+            occurred_at=self._business_time(occurred_at),
+            from_stage=self.stage,
+            to_stage=Stage.CUSTOMER.value,
+            amount=amount,
+            currency=currency,
+            reason=reason,
+            skipped=lifecycle.skipped_stages(self.stage, Stage.CUSTOMER),
+        )
+
+    @event("DealWon")
+    def _deal_won(
+        self,
+        occurred_at: datetime,
+        from_stage: str,
+        to_stage: str,
+        amount: Decimal,
+        currency: str,
+        reason: str,
+        skipped: list[str],
+    ) -> None:
+        self.won_amount = amount
+        self.currency = currency
+        self._enter(to_stage, occurred_at, reason)
+
+    def lose_deal(self, reason: str, occurred_at: datetime | None = None) -> None:
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX, required=True)
+        lifecycle.check_can_lose(self.stage)
+        self._deal_lost(
+            occurred_at=self._business_time(occurred_at),
+            from_stage=self.stage,
+            to_stage=Stage.DISQUALIFIED.value,
+            reason=reason,
+        )
+
+    @event("DealLost")
+    def _deal_lost(self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str) -> None:
+        self._enter(to_stage, occurred_at, reason)
+
+    # --- helpers (state only, no rules) -----------------------------------
+
+    def allowed_moves(self) -> list[str]:
+        return lifecycle.allowed_moves(self.stage)
+
+    def _business_time(self, occurred_at: datetime | None) -> datetime:
+        return clean_occurred_at(occurred_at, utc_now())
+
+    def _enter(self, stage: str, occurred_at: datetime, reason: str) -> None:
+        self.stage = stage
+        self.stage_entered_at = occurred_at
+        self.last_reason = reason
+        self._touch(occurred_at)
+
+    def _touch(self, occurred_at: datetime) -> None:
+        # Imports may add older history later; "last activity" is the latest business time.
+        self.last_activity_at = max(self.last_activity_at, occurred_at)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "version": self.version,
+            "name": self.personal.get("name", ""),
+            "email": self.personal.get("email", ""),
+            "phone": self.personal.get("phone", ""),
+            "company": self.company,
+            "source": self.source,
+            "sourced_by": self.sourced_by,
+            "campaign": self.campaign,
+            "landing_page": self.landing_page,
+            "persona": self.persona,
+            "stage": self.stage,
+            "owner": self.owner,
+            "team": self.team,
+            "attempts": self.attempts,
+            "interactions": self.interactions,
+            "captured_at": self.captured_at,
+            "stage_entered_at": self.stage_entered_at,
+            "last_activity_at": self.last_activity_at,
+            "won_amount": self.won_amount,
+            "currency": self.currency,
+            "allowed_moves": self.allowed_moves(),
+        }

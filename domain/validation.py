@@ -1,0 +1,84 @@
+"""Input checks done in commands, before any event exists.
+
+Whatever passes here can be stored by every backend: no lone surrogates or NUL
+characters (PostgreSQL refuses both), bounded lengths, well-formed e-mails.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from domain.errors import InvalidInput
+
+NAME_MAX = 200
+EMAIL_MAX = 254
+SHORT_MAX = 100
+TEXT_MAX = 2000
+MAX_AMOUNT = Decimal("1000000000")  # one billion per deal is already implausible
+CLOCK_SKEW = timedelta(minutes=5)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def clean_text(value: object, field: str, *, max_len: int, required: bool = False) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise InvalidInput(field, "is required")
+    if len(text) > max_len:
+        raise InvalidInput(field, f"must be at most {max_len} characters (got {len(text)})")
+    if "\x00" in text:
+        raise InvalidInput(field, "contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(field, "contains characters that are not valid text") from None
+    return text
+
+
+def clean_email(value: object, *, required: bool = True) -> str:
+    email = clean_text(value, "email", max_len=EMAIL_MAX, required=required).lower()
+    if email and not _EMAIL.match(email):
+        raise InvalidInput("email", f"{email!r} is not a valid e-mail address")
+    return email
+
+
+def clean_choice(value: object, field: str, choices: type) -> str:
+    text = clean_text(value, field, max_len=SHORT_MAX, required=True)
+    allowed = [c.value for c in choices]
+    if text not in allowed:
+        raise InvalidInput(field, f"must be one of {', '.join(allowed)}")
+    return text
+
+
+def clean_amount(value: object) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput("amount", f"{value!r} is not a number") from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidInput("amount", "must be a positive amount")
+    if amount > MAX_AMOUNT:
+        raise InvalidInput("amount", f"must not exceed {MAX_AMOUNT}")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput("amount", "must have at most two decimals")
+    return amount.quantize(Decimal("0.01"))
+
+
+def clean_currency(value: object) -> str:
+    currency = clean_text(value, "currency", max_len=3, required=True).upper()
+    if not _CURRENCY.match(currency):
+        raise InvalidInput("currency", "must be a three-letter ISO code such as EUR")
+    return currency
+
+
+def clean_occurred_at(value: datetime | None, now: datetime) -> datetime:
+    """Business time: defaults to now; may be in the past (imports), never the future."""
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        raise InvalidInput("occurred_at", "must include a time zone")
+    value = value.astimezone(UTC)
+    if value > now + CLOCK_SKEW:
+        raise InvalidInput("occurred_at", "cannot be in the future")
+    return value

@@ -1,0 +1,136 @@
+"""Funnel: per lead, when it first reached each stage, plus time spent in stages.
+
+Counting rules (also in the README):
+- a lead counts once per stage it reached, however often it re-entered it;
+- a skip forward (Lead -> SQL, stated with a reason) counts the skipped stages
+  as reached at the same moment, so conversions stay between 0 and 100 %;
+  a skipped stage has no time-in-stage row, since nobody spent time in it;
+- recycling and rejections are counted per lead, beside the funnel.
+"""
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Column, Connection, DateTime, Float, Index, Integer, String, Table, insert
+
+from domain.lead import Lead
+from domain.vocabulary import FUNNEL, Stage
+from projections.projector import Positioned, Projection
+from projections.rows import RowsByLead, lead_key
+from projections.schema import metadata, month_of, to_db
+
+REACHED = {
+    Stage.MQL.value: "reached_mql_at",
+    Stage.SQL.value: "reached_sql_at",
+    Stage.OPPORTUNITY.value: "reached_opportunity_at",
+    Stage.CUSTOMER.value: "reached_customer_at",
+}
+
+funnel_leads = Table(
+    "funnel_leads",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("cohort_month", String(7), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("campaign", String(100), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("captured_at", DateTime, nullable=False),
+    Column("stage_entered_at", DateTime, nullable=False),
+    *(Column(column, DateTime) for column in REACHED.values()),
+    Column("disqualified_at", DateTime),
+    Column("recycled_count", Integer, nullable=False),
+    Column("rejected_count", Integer, nullable=False),
+    Column("skip_count", Integer, nullable=False),
+    Index("ix_funnel_leads_cohort", "cohort_month"),
+)
+
+funnel_stage_times = Table(
+    "funnel_stage_times",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("exit_version", Integer, primary_key=True),
+    Column("stage", String(20), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Index("ix_funnel_stage_times_lead", "lead_id"),
+)
+
+
+class FunnelProjection(Projection):
+    name = "funnel"
+    tables = (funnel_leads, funnel_stage_times)
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        rows = RowsByLead(conn, funnel_leads)
+        rows.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        stage_times: list[dict[str, Any]] = []
+        for _, event in events:
+            if isinstance(event, Lead.Captured):
+                rows.put(self._captured(event))
+                continue
+            if not isinstance(event, Lead.Event):
+                continue
+            row = rows.get(lead_key(event))
+            if row is None:
+                continue
+            if isinstance(event, Lead.OwnerAssigned):
+                row["owner"] = event.owner
+                rows.put(row)
+            elif hasattr(event, "to_stage"):
+                stage_times.append(self._leave(row, event))
+                self._enter(row, event)
+                rows.put(row)
+        rows.flush()
+        if stage_times:
+            conn.execute(insert(funnel_stage_times), stage_times)
+
+    def _captured(self, e: Any) -> dict[str, Any]:
+        at = to_db(e.occurred_at)
+        return {
+            "lead_id": lead_key(e),
+            "cohort_month": month_of(e.occurred_at, self.tz),
+            "source": e.source,
+            "campaign": e.campaign,
+            "owner": "",
+            "stage": Stage.LEAD.value,
+            "captured_at": at,
+            "stage_entered_at": at,
+            **{column: None for column in REACHED.values()},
+            "disqualified_at": None,
+            "recycled_count": 0,
+            "rejected_count": 0,
+            "skip_count": 0,
+        }
+
+    @staticmethod
+    def _leave(row: dict[str, Any], e: Any) -> dict[str, Any]:
+        seconds = (to_db(e.occurred_at) - row["stage_entered_at"]).total_seconds()
+        return {
+            "lead_id": row["lead_id"],
+            "exit_version": e.originator_version,
+            "stage": row["stage"],
+            "seconds": seconds,
+        }
+
+    @staticmethod
+    def _enter(row: dict[str, Any], e: Any) -> None:
+        at = to_db(e.occurred_at)
+        row["stage"] = e.to_stage
+        row["stage_entered_at"] = at
+        if e.to_stage in REACHED:
+            # Reaching a stage means having passed every funnel stage before it.
+            for stage in FUNNEL[1 : FUNNEL.index(Stage(e.to_stage)) + 1]:
+                column = REACHED[stage.value]
+                if row[column] is None:
+                    row[column] = at
+        if getattr(e, "skipped", None):
+            row["skip_count"] += 1
+        if e.to_stage == Stage.DISQUALIFIED:
+            row["disqualified_at"] = at
+        elif e.to_stage == Stage.RECYCLED:
+            row["recycled_count"] += 1
+        if isinstance(e, Lead.MQLRejected):
+            row["rejected_count"] += 1

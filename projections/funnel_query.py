@@ -1,0 +1,116 @@
+"""Read side of the funnel: plain dicts for pages, exports and reports."""
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from domain.vocabulary import FUNNEL
+from projections.funnel import REACHED, funnel_leads, funnel_stage_times
+from projections.stats import median, ratio
+
+DIMENSIONS = ("source", "campaign", "owner")
+
+
+def _where(month: str | None, filters: dict[str, str]) -> list[Any]:
+    clauses = [] if not month else [funnel_leads.c.cohort_month == month]
+    for dimension in DIMENSIONS:
+        if filters.get(dimension):
+            clauses.append(funnel_leads.c[dimension] == filters[dimension])
+    return clauses
+
+
+def _counts() -> list[Any]:
+    return [func.count().label("Lead")] + [
+        func.count(funnel_leads.c[REACHED[stage.value]]).label(stage.value) for stage in FUNNEL[1:]
+    ]
+
+
+def funnel(conn: Connection, month: str | None = None, **filters: str) -> dict[str, Any]:
+    """Cohort funnel: leads captured in ``month`` and how far they got."""
+    where = _where(month, filters)
+    counts = (
+        conn.execute(
+            select(
+                *_counts(),
+                func.count(funnel_leads.c.disqualified_at).label("disqualified"),
+                func.coalesce(func.sum(funnel_leads.c.recycled_count), 0).label("recycled"),
+                func.coalesce(func.sum(funnel_leads.c.rejected_count), 0).label("rejected"),
+                func.coalesce(func.sum(funnel_leads.c.skip_count), 0).label("skips"),
+            ).where(and_(True, *where))
+        )
+        .one()
+        ._mapping
+    )
+    stages = []
+    previous = None
+    for stage in FUNNEL:
+        count = int(counts[stage.value])
+        stages.append(
+            {
+                "stage": stage.value,
+                "count": count,
+                "conversion": None if previous is None else ratio(count, previous),
+            }
+        )
+        previous = count
+    return {
+        "month": month,
+        "filters": {k: v for k, v in filters.items() if v},
+        "stages": stages,
+        "lead_to_customer": ratio(stages[-1]["count"], stages[0]["count"]),
+        "median_days_in_stage": _median_days(conn, where),
+        "disqualified": int(counts["disqualified"]),
+        "recycled": int(counts["recycled"]),
+        "rejected": int(counts["rejected"]),
+        "skips": int(counts["skips"]),
+    }
+
+
+def _median_days(conn: Connection, where: list[Any]) -> dict[str, float | None]:
+    rows = conn.execute(
+        select(funnel_stage_times.c.stage, funnel_stage_times.c.seconds)
+        .join(funnel_leads, funnel_leads.c.lead_id == funnel_stage_times.c.lead_id)
+        .where(and_(True, *where), funnel_stage_times.c.seconds >= 0)
+    ).all()
+    by_stage: dict[str, list[float]] = {}
+    for stage, seconds in rows:
+        by_stage.setdefault(stage, []).append(seconds / 86400)
+    return {stage.value: median(by_stage.get(stage.value, [])) for stage in FUNNEL[:-1]}
+
+
+def funnel_breakdown(
+    conn: Connection, dimension: str, month: str | None = None, **filters: str
+) -> list[dict]:
+    """One funnel row per value of ``dimension`` (source, campaign or owner)."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"Unknown dimension {dimension!r}")
+    column = funnel_leads.c[dimension]
+    rows = conn.execute(
+        select(column.label("value"), *_counts())
+        .where(and_(True, *_where(month, filters)))
+        .group_by(column)
+        .order_by(func.count().desc(), column)
+    ).all()
+    result = []
+    for row in rows:
+        m = row._mapping
+        counts = {stage.value: int(m[stage.value]) for stage in FUNNEL}
+        result.append(
+            {
+                "value": m["value"],
+                "counts": counts,
+                "lead_to_customer": ratio(counts[FUNNEL[-1].value], counts[FUNNEL[0].value]),
+            }
+        )
+    return result
+
+
+def cohort_months(conn: Connection) -> list[str]:
+    rows = conn.execute(select(funnel_leads.c.cohort_month).distinct().order_by(funnel_leads.c.cohort_month))
+    return [r[0] for r in rows]
+
+
+def dimension_values(conn: Connection, dimension: str) -> list[str]:
+    column = funnel_leads.c[dimension]
+    rows = conn.execute(select(column).distinct().where(column != "").order_by(column))
+    return [r[0] for r in rows]

@@ -1,0 +1,132 @@
+"""Lead summary: one row per lead for the list, search and filters."""
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, String, Table
+
+from domain.lead import Lead
+from domain.vocabulary import Stage
+from projections.projector import Positioned, Projection
+from projections.rows import RowsByLead, lead_key
+from projections.schema import metadata, month_of, to_db
+
+lead_summary = Table(
+    "lead_summary",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("company", String(200), nullable=False),
+    Column("search_text", String(700), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("sourced_by", String(20), nullable=False),
+    Column("campaign", String(100), nullable=False),
+    Column("persona", String(100), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("team", String(20), nullable=False),
+    Column("captured_at", DateTime, nullable=False),
+    Column("captured_month", String(7), nullable=False),
+    Column("stage_entered_at", DateTime, nullable=False),
+    Column("last_activity_at", DateTime, nullable=False),
+    Column("mql_at", DateTime),
+    Column("first_contact_at", DateTime),
+    Column("last_contact_at", DateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("interactions", Integer, nullable=False),
+    Column("won_amount_cents", BigInteger),
+    Column("currency", String(3), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_lead_summary_captured", "captured_at", "lead_id"),
+    Index("ix_lead_summary_stage", "stage", "captured_at"),
+    Index("ix_lead_summary_owner", "owner", "captured_at"),
+    Index("ix_lead_summary_source", "source", "captured_at"),
+    Index("ix_lead_summary_campaign", "campaign", "captured_at"),
+    Index("ix_lead_summary_activity", "last_activity_at"),
+    Index("ix_lead_summary_email", "email"),
+    Index("ix_lead_summary_name", "name", "lead_id"),
+    Index("ix_lead_summary_mql", "stage", "mql_at"),
+)
+
+
+def search_text(name: str, email: str, company: str) -> str:
+    return " ".join((name, email, company)).lower()
+
+
+class LeadSummaryProjection(Projection):
+    name = "lead_summary"
+    tables = (lead_summary,)
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        rows = RowsByLead(conn, lead_summary)
+        rows.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        for position, event in events:
+            if not isinstance(event, Lead.Event):
+                continue
+            if isinstance(event, Lead.Captured):
+                row = self._captured(event)
+            else:
+                row = rows.get(lead_key(event))
+                if row is None:  # a stream whose creation this model never saw
+                    continue
+                self._apply(row, event)
+            row["version"] = event.originator_version
+            row["position"] = position
+            rows.put(row)
+        rows.flush()
+
+    def _captured(self, e: Any) -> dict[str, Any]:
+        name, email = e.personal.get("name", ""), e.personal.get("email", "")
+        at = to_db(e.occurred_at)
+        return {
+            "lead_id": lead_key(e),
+            "name": name,
+            "email": email,
+            "company": e.company,
+            "search_text": search_text(name, email, e.company),
+            "source": e.source,
+            "sourced_by": e.sourced_by,
+            "campaign": e.campaign,
+            "persona": e.persona,
+            "stage": Stage.LEAD.value,
+            "owner": "",
+            "team": "",
+            "captured_at": at,
+            "captured_month": month_of(e.occurred_at, self.tz),
+            "stage_entered_at": at,
+            "last_activity_at": at,
+            "mql_at": None,
+            "first_contact_at": None,
+            "last_contact_at": None,
+            "attempts": 0,
+            "interactions": 0,
+            "won_amount_cents": None,
+            "currency": "",
+        }
+
+    def _apply(self, row: dict[str, Any], e: Any) -> None:
+        at = to_db(e.occurred_at)
+        row["last_activity_at"] = max(row["last_activity_at"], at)
+        if isinstance(e, Lead.InteractionRecorded):
+            row["interactions"] += 1
+        elif isinstance(e, Lead.ContactAttempted):
+            row["attempts"] += 1
+            if row["first_contact_at"] is None or at < row["first_contact_at"]:
+                row["first_contact_at"] = at
+            if row["last_contact_at"] is None or at > row["last_contact_at"]:
+                row["last_contact_at"] = at
+        elif isinstance(e, Lead.OwnerAssigned):
+            row["owner"], row["team"] = e.owner, e.team
+        if hasattr(e, "to_stage"):
+            row["stage"] = e.to_stage
+            row["stage_entered_at"] = at
+            if e.to_stage == Stage.MQL:
+                row["mql_at"] = at
+        if isinstance(e, Lead.DealWon):
+            row["won_amount_cents"] = int(e.amount * 100)
+            row["currency"] = e.currency

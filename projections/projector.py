@@ -1,0 +1,112 @@
+"""Pull-based catch-up: read notifications after the tracked position, decode
+them once, and hand each projection the events it has not seen yet.
+
+Pull, not the library's ``ProjectionRunner``: that needs PostgreSQL
+subscriptions, and the same loop must work on SQLite. Notification ids may have
+gaps (PostgreSQL after a conflict), so positions are compared, never counted.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+from sqlalchemy import Connection, Engine, Table, delete
+
+from projections.tracking import (
+    advance_position,
+    ensure_position_row,
+    lock_position,
+    read_position,
+    reset_position,
+)
+
+Positioned = tuple[int, Any]  # (notification id, domain event)
+
+
+class Projection(ABC):
+    """A read model: its tables, and how a batch of events changes them."""
+
+    name: str
+    tables: Sequence[Table]
+
+    @abstractmethod
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        """Apply the events (in log order) inside the caller's transaction."""
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    log_position: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.log_position - self.position, 0)
+
+
+class Projector:
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper,
+        engine: Engine,
+        projections: Sequence[Projection],
+        batch_size: int = 2000,
+    ) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+        self.engine = engine
+        self.projections = list(projections)
+        self.batch_size = batch_size
+
+    def create_tracking_rows(self) -> None:
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                ensure_position_row(conn, projection.name)
+
+    def positions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {p.name: read_position(conn, p.name) for p in self.projections}
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Process everything recorded so far (or up to ``until``); return events applied."""
+        applied = 0
+        while True:
+            start = min(self.positions().values(), default=0)
+            if until is not None and start >= until:
+                return applied
+            notifications = self.recorder.select_notifications(
+                start=start, limit=self.batch_size, stop=until, inclusive_of_start=False
+            )
+            if not notifications:
+                return applied
+            batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+            for projection in self.projections:
+                applied += self._apply(projection, batch)
+
+    def _apply(self, projection: Projection, batch: list[Positioned]) -> int:
+        with self.engine.begin() as conn:
+            position = lock_position(conn, projection.name)
+            todo = [item for item in batch if item[0] > position]
+            if not todo:
+                return 0
+            projection.process(conn, todo)
+            advance_position(conn, projection.name, todo[-1][0])
+        return len(todo)
+
+    def rebuild(self) -> int:
+        """Empty every read model, reset positions, and replay the whole log."""
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                lock_position(conn, projection.name)
+                for table in projection.tables:
+                    conn.execute(delete(table))
+                reset_position(conn, projection.name)
+        return self.catch_up()
+
+    def status(self) -> list[ProjectionStatus]:
+        log_position = self.recorder.max_notification_id() or 0
+        return [ProjectionStatus(name, position, log_position) for name, position in self.positions().items()]

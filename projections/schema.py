@@ -1,0 +1,38 @@
+"""Shared SQL plumbing for the read models: one MetaData, the tracking table,
+and the time conventions every table follows.
+
+Times are stored as naive UTC (SQLite keeps no zone; PostgreSQL would), and
+months are bucketed in the team's time zone, fixed when a projection is built.
+"""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Column, MetaData, String, Table
+
+metadata = MetaData()
+
+tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+
+def to_db(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_db(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def month_of(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m")

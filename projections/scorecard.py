@@ -1,0 +1,122 @@
+"""SLA scorecard facts: one row per business fact the SLA metrics count,
+stamped with its month (business time, team time zone) and the lead's
+attribution at that moment (source, sourced-by team, owner)."""
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, String, Table, insert
+
+from domain.lead import Lead
+from domain.vocabulary import Stage
+from projections.projector import Positioned, Projection
+from projections.rows import RowsByLead, lead_key
+from projections.schema import metadata, month_of, to_db
+
+sla_leads = Table(
+    "sla_leads",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("sourced_by", String(20), nullable=False),
+    Column("campaign", String(100), nullable=False),
+    Column("owner", String(100), nullable=False),
+)
+
+sla_facts = Table(
+    "sla_facts",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("amount_cents", BigInteger),
+    Column("currency", String(3)),
+    Column("reason", String(2000)),
+    Column("source", String(100), nullable=False),
+    Column("sourced_by", String(20), nullable=False),
+    Column("campaign", String(100), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Index("ix_sla_facts_month_kind", "month", "kind"),
+    Index("ix_sla_facts_lead_kind", "lead_id", "kind", "occurred_at"),
+)
+
+# Which fact a stage-moving event is, by its target stage.
+_STAGE_FACT = {
+    Stage.MQL.value: "mql",
+    Stage.SQL.value: "sql",
+    Stage.OPPORTUNITY.value: "opportunity",
+    Stage.DISQUALIFIED.value: "disqualified",
+}
+
+
+def fact_kind(event: Any) -> str | None:
+    if isinstance(event, Lead.Captured):
+        return "captured"
+    if isinstance(event, Lead.ContactAttempted):
+        return "contact_attempt"
+    if isinstance(event, Lead.DealWon):
+        return "won"
+    if isinstance(event, Lead.DealLost):
+        return "lost"
+    if isinstance(event, Lead.MQLRejected):
+        return "rejected"
+    if isinstance(event, Lead.StageChanged):
+        return _STAGE_FACT.get(event.to_stage)
+    return None
+
+
+class ScorecardProjection(Projection):
+    name = "scorecard"
+    tables = (sla_leads, sla_facts)
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        leads = RowsByLead(conn, sla_leads)
+        leads.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        facts: list[dict[str, Any]] = []
+        for _, event in events:
+            if isinstance(event, Lead.Captured):
+                leads.put(
+                    {
+                        "lead_id": lead_key(event),
+                        "source": event.source,
+                        "sourced_by": event.sourced_by,
+                        "campaign": event.campaign,
+                        "owner": "",
+                    }
+                )
+            if not isinstance(event, Lead.Event):
+                continue
+            lead = leads.get(lead_key(event))
+            if lead is None:
+                continue
+            if isinstance(event, Lead.OwnerAssigned):
+                lead["owner"] = event.owner
+                leads.put(lead)
+            kind = fact_kind(event)
+            if kind is not None:
+                facts.append(self._fact(kind, lead, event))
+        leads.flush()
+        if facts:
+            conn.execute(insert(sla_facts), facts)
+
+    def _fact(self, kind: str, lead: dict[str, Any], e: Any) -> dict[str, Any]:
+        amount = getattr(e, "amount", None)
+        return {
+            "lead_id": lead["lead_id"],
+            "version": e.originator_version,
+            "kind": kind,
+            "month": month_of(e.occurred_at, self.tz),
+            "occurred_at": to_db(e.occurred_at),
+            "amount_cents": None if amount is None else int(amount * 100),
+            "currency": getattr(e, "currency", None),
+            "reason": getattr(e, "reason", None) or None,
+            "source": lead["source"],
+            "sourced_by": lead["sourced_by"],
+            "campaign": lead["campaign"],
+            "owner": lead["owner"],
+        }

@@ -1,0 +1,71 @@
+"""Lead timeline: each lead's events in order, ready to show to a person."""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Integer, String, Table, Text, insert
+
+from domain.lead import Lead
+from projections.projector import Positioned, Projection
+from projections.rows import lead_key
+from projections.schema import metadata, to_db
+
+lead_timeline = Table(
+    "lead_timeline",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False, index=True),
+    Column("event_type", String(50), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+_BOOKKEEPING = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "actor",
+    "occurred_at",
+    "originator_topic",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def event_data(event: Any) -> dict[str, Any]:
+    """The event's own fields, business and personal, as JSON-ready values."""
+    return {k: _plain(v) for k, v in vars(event).items() if k not in _BOOKKEEPING}
+
+
+class TimelineProjection(Projection):
+    name = "lead_timeline"
+    tables = (lead_timeline,)
+
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        rows = [
+            {
+                "lead_id": lead_key(e),
+                "version": e.originator_version,
+                "position": position,
+                "event_type": type(e).__name__,
+                "occurred_at": to_db(e.occurred_at),
+                "recorded_at": to_db(e.timestamp),
+                "actor": e.actor,
+                "data": json.dumps(event_data(e), sort_keys=True, ensure_ascii=False),
+            }
+            for position, e in events
+            if isinstance(e, Lead.Event)
+        ]
+        if rows:
+            conn.execute(insert(lead_timeline), rows)

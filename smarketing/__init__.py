@@ -1,0 +1,1 @@
+"""Smarketing: the application around the domain (services, web, CLI, reports)."""

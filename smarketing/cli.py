@@ -1,0 +1,109 @@
+"""Flask CLI: set-up, demo data, projections and a lead's timeline in the terminal."""
+
+import sys
+import time
+from datetime import UTC, datetime
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from domain.errors import DomainError
+from projections import leads_query
+from smarketing.bootstrap import init_schema, schema_exists
+from smarketing.demo_data import demo_leads
+from smarketing.extensions import services
+from smarketing.timeline_text import describe
+
+db_cli = AppGroup("db", help="Database set-up.")
+projections_cli = AppGroup("projections", help="Read models built from the event log.")
+lead_cli = AppGroup("lead", help="Look at one lead.")
+
+
+@db_cli.command("init")
+def db_init() -> None:
+    """Create the event store and read-model tables (run once, before any worker)."""
+    init_schema(services().settings)
+    click.echo("Schema ready.")
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds leads.")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--months", default=6, show_default=True)
+@click.option("--end-month", default="", help="YYYY-MM (default: the current month).")
+def demo_data(if_empty: bool, seed: int, months: int, end_month: str) -> None:
+    """Load a seeded, deterministic demo history."""
+    svc = services()
+    if not schema_exists(svc):
+        raise click.ClickException("The database is not set up: run `flask db init` first.")
+    if if_empty and (svc.app.recorder.max_notification_id() or 0) > 0:
+        click.echo("Store already holds events; demo data not loaded.")
+        return
+    now = datetime.now(UTC)
+    end_month = end_month or now.astimezone(svc.settings.tz).strftime("%Y-%m")
+    started = time.perf_counter()
+    batch, saved = [], 0
+    for lead in demo_leads(end_month, now, svc.settings.tz, seed=seed, months=months):
+        batch.append(lead)
+        if len(batch) == 100:
+            saved += svc.app.capture_many(batch)
+            batch = []
+    saved += svc.app.capture_many(batch)
+    events = svc.projector.catch_up()
+    click.echo(
+        f"Loaded {saved} leads ({svc.app.recorder.max_notification_id()} events) "
+        f"and projected {events} event applications in {time.perf_counter() - started:.1f}s."
+    )
+
+
+@projections_cli.command("catch-up")
+def catch_up() -> None:
+    started = time.perf_counter()
+    applied = services().projector.catch_up()
+    click.echo(f"Applied {applied} events in {time.perf_counter() - started:.2f}s.")
+
+
+@projections_cli.command("rebuild")
+def rebuild() -> None:
+    """Empty the read models and replay the whole log into them."""
+    started = time.perf_counter()
+    applied = services().projector.rebuild()
+    elapsed = time.perf_counter() - started
+    click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s.")
+
+
+@projections_cli.command("status")
+def status() -> None:
+    for s in services().projector.status():
+        click.echo(f"{s.name:<14} position {s.position:>9}  log {s.log_position:>9}  lag {s.lag}")
+
+
+@lead_cli.command("show")
+@click.argument("lead_id")
+def show(lead_id: str) -> None:
+    """Print a lead's header and timeline (oldest first)."""
+    svc = services()
+    try:
+        lead = svc.app.get_lead(lead_id)
+    except DomainError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"{lead['name']} <{lead['email']}> — {lead['company']}")
+    click.echo(f"Stage {lead['stage']} · owner {lead['owner'] or '—'} · source {lead['source']}")
+    with svc.read_engine.connect() as conn:
+        entries = leads_query.timeline(conn, lead["id"].replace("-", ""), newest_first=False)
+    if len(entries) < lead["version"]:
+        click.echo("(timeline projection is behind; run `flask projections catch-up`)")
+    for entry in entries:
+        click.echo(
+            f"{entry['version']:>3}  {entry['occurred_at']:%Y-%m-%d %H:%M}  {entry['actor']:<14} "
+            f"{describe(entry['event_type'], entry['data'])}"
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(demo_data)
+    app.cli.add_command(projections_cli)
+    app.cli.add_command(lead_cli)

@@ -1,0 +1,63 @@
+"""Settings from the environment: where the log lives and the team's time zone.
+
+SQLite file under ``instance/`` by default; PostgreSQL when DATABASE_URL says so.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+from zoneinfo import ZoneInfo
+
+DEFAULT_TIMEZONE = "Europe/Madrid"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    timezone: str = DEFAULT_TIMEZONE
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def sqlite_path(self) -> str:
+        return self.database_url.removeprefix("sqlite:///")
+
+    def event_store_env(self, *, create_table: bool = False) -> dict[str, str]:
+        env = {"CREATE_TABLE": "y" if create_table else "n"}
+        if not self.is_postgres:
+            return env | {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": self.sqlite_path(),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        url = urlparse(self.database_url)
+        return env | {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+
+    def sqlalchemy_url(self) -> str:
+        if self.is_postgres:
+            return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
+        return self.database_url
+
+
+def load_settings(instance_path: str | Path, **overrides: str) -> Settings:
+    database_url = overrides.get("database_url") or os.environ.get("DATABASE_URL", "")
+    if not database_url:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{Path(instance_path) / 'smarketing.sqlite3'}"
+    timezone = overrides.get("timezone") or os.environ.get("SMARKETING_TIMEZONE", DEFAULT_TIMEZONE)
+    ZoneInfo(timezone)  # fail at start-up, not at the first report
+    return Settings(database_url=database_url, timezone=timezone)

@@ -1,0 +1,26 @@
+"""One line of plain words per event, for the terminal and the timeline."""
+
+from typing import Any
+
+
+def describe(event_type: str, data: dict[str, Any]) -> str:
+    personal = data.get("personal") or {}
+    if event_type == "Captured":
+        return f"Captured from {data['source']}" + (f" ({data['campaign']})" if data.get("campaign") else "")
+    if event_type == "InteractionRecorded":
+        details = personal.get("details")
+        return f"Interaction: {data['kind']} via {data['channel']}" + (f" — {details}" if details else "")
+    if event_type == "ContactAttempted":
+        return f"Contact attempt by {data['channel']}: {data['outcome']}"
+    if event_type == "OwnerAssigned":
+        return f"Owner: {data['owner']} ({data['team']})"
+    if event_type == "DealWon":
+        return f"Deal won: {data['amount']} {data['currency']}"
+    if event_type == "DealLost":
+        return f"Deal lost: {data['reason']}"
+    if event_type == "MQLRejected":
+        return f"MQL rejected by sales: {data['reason']}"
+    if event_type == "StageChanged":
+        reason = f" — {data['reason']}" if data.get("reason") else ""
+        return f"Stage {data['from_stage']} → {data['to_stage']}{reason}"
+    return event_type

@@ -1,0 +1,1 @@
+"""Web entry points: blueprints that parse, call one service, render."""
