@@ -76,6 +76,8 @@ def clean_occurred_at(value: datetime | None, now: datetime) -> datetime:
     """Business time: defaults to now; may be in the past (imports), never the future."""
     if value is None:
         return now
+    if not isinstance(value, datetime):
+        raise InvalidInput("occurred_at", "must be a date and time")
     if value.tzinfo is None:
         raise InvalidInput("occurred_at", "must include a time zone")
     value = value.astimezone(UTC)

@@ -1,24 +1,36 @@
-"""The application factory (as in the Flask tutorial)."""
+"""The application factory (as in the Flask tutorial): settings, services,
+i18n, htmx, error pages and one blueprint per feature."""
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext
+from htmx_flask import Htmx
 
 from smarketing import cli
 from smarketing.bootstrap import bootstrap
 from smarketing.extensions import KEY
 from smarketing.settings import load_settings
+from smarketing.web import errors, i18n
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         "smarketing",
         instance_relative_config=True,
-        root_path=_project_root(),
+        instance_path=str(PROJECT_ROOT / "instance"),
+        root_path=str(PROJECT_ROOT),
         template_folder="templates",
         static_folder="static",
     )
-    app.config.from_mapping(SECRET_KEY="dev-only-change-me")
+    app.config.from_mapping(
+        SECRET_KEY="dev-only-change-me",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        COMPANY_NAME="Smarketing",
+    )
     app.config.from_prefixed_env("SMARKETING")
     if test_config:
         app.config.update(test_config)
@@ -28,14 +40,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         timezone=app.config.get("TIMEZONE", ""),
     )
     app.extensions[KEY] = bootstrap(settings)
+    Htmx(app)
+    i18n.init_app(app)
+    errors.init_app(app)
     cli.init_app(app)
-    from smarketing.web import home
-
-    app.register_blueprint(home.bp)
+    _register_blueprints(app)
+    app.jinja_env.globals["extra_nav"] = lambda: [
+        item for item in EXTRA_NAV if item["endpoint"] in app.view_functions
+    ]
     return app
 
 
-def _project_root() -> str:
-    from pathlib import Path
+# Pages added by later features appear in the menu once their blueprint exists.
+EXTRA_NAV = [
+    {"endpoint": "reports.index", "prefix": "reports", "label": lazy_gettext("Reports")},
+    {"endpoint": "agreement.index", "prefix": "agreement", "label": lazy_gettext("Agreement")},
+]
 
-    return str(Path(__file__).resolve().parents[2])
+
+def _register_blueprints(app: Flask) -> None:
+    from smarketing.web import dashboard, lead_page, leads
+
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(leads.bp)
+    app.register_blueprint(lead_page.bp)

@@ -1,0 +1,57 @@
+"""Spanish and English: the user's choice (cookie), then the browser's."""
+
+from flask import Blueprint, Flask, redirect, request, url_for
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    format_timedelta,
+    get_locale,
+)
+from werkzeug.wrappers import Response
+
+LANGUAGES = ("es", "en")
+COOKIE = "lang"
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "es"
+
+
+@bp.post("/language")
+def choose_language() -> Response:
+    lang = request.form.get("lang", "")
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("dashboard.index")
+    response = redirect(target, code=303)
+    if lang in LANGUAGES:
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path) + "/translations")
+    Babel(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=lambda: app.extensions["smarketing"].settings.timezone,
+    )
+    app.register_blueprint(bp)
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["get_locale"] = get_locale
+    # Locale-aware formatting in templates; times shown in the team's time zone.
+    app.jinja_env.filters.update(
+        datetimeformat=lambda value, fmt="medium": format_datetime(value, fmt) if value else "—",
+        currencyformat=lambda value, currency="EUR": format_currency(value, currency or "EUR"),
+        percentformat=lambda value: format_percent(value, "#,##0.0%"),
+        decimalformat=lambda value, fmt=None: format_decimal(value, fmt),
+        timedeltaformat=lambda value: format_timedelta(value, threshold=1.1),
+    )

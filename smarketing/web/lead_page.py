@@ -1,0 +1,110 @@
+"""One lead: header, action forms and timeline; actions post with htmx and swap
+back the header, the actions (new version, new legal moves) and the timeline."""
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+
+from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
+from projections import leads_query
+from smarketing.application import parse_lead_id
+from smarketing.extensions import services
+from smarketing.web import forms
+from smarketing.web.hx import HX_REQUEST
+
+bp = Blueprint("lead_page", __name__, url_prefix="/leads")
+
+
+def _context(lead_id: str) -> dict:
+    svc = services()
+    lead = svc.app.get_lead(lead_id)  # the write model: always the latest state
+    with svc.read_engine.connect() as conn:
+        timeline = leads_query.timeline(conn, parse_lead_id(lead_id).hex)
+        owners = leads_query.distinct_values(conn, "owner")
+    return {
+        "lead": lead,
+        "lead_key": parse_lead_id(lead_id).hex,
+        "timeline": timeline,
+        "timeline_behind": len(timeline) < lead["version"],
+        "owners": owners,
+        "kinds": [k.value for k in InteractionKind],
+        "channels": [c.value for c in Channel],
+        "outcomes": [o.value for o in ContactOutcome],
+        "teams": [t.value for t in Team],
+    }
+
+
+@bp.get("/<lead_id>")
+def show(lead_id: str) -> str:
+    return render_template("lead.html", **_context(lead_id))
+
+
+def _form(name: str) -> str:
+    return forms.text(request.form, name)
+
+
+def _fields() -> dict[str, Callable[[], dict]]:
+    tz = services().settings.tz
+    when = lambda: forms.business_time(request.form, tz)  # noqa: E731 - read lazily, inside the try
+    return {
+        "interaction": lambda: {
+            "kind": _form("kind"),
+            "channel": _form("channel"),
+            "details": _form("details"),
+            "occurred_at": when(),
+        },
+        "attempt": lambda: {
+            "channel": _form("channel"),
+            "outcome": _form("outcome"),
+            "note": _form("note"),
+            "occurred_at": when(),
+        },
+        "owner": lambda: {"owner": _form("owner"), "team": _form("team"), "occurred_at": when()},
+        "stage": lambda: {"to_stage": _form("to_stage"), "reason": _form("reason"), "occurred_at": when()},
+        "reject": lambda: {"reason": _form("reason"), "occurred_at": when()},
+        "won": lambda: {
+            "amount": _form("amount"),
+            "currency": _form("currency") or "EUR",
+            "reason": _form("reason"),
+            "occurred_at": when(),
+        },
+        "lost": lambda: {"reason": _form("reason"), "occurred_at": when()},
+    }
+
+
+COMMANDS = {
+    "interaction": "record_interaction",
+    "attempt": "log_contact_attempt",
+    "owner": "assign_owner",
+    "stage": "change_stage",
+    "reject": "reject_mql",
+    "won": "mark_won",
+    "lost": "mark_lost",
+}
+
+DONE = {
+    "interaction": "Interaction recorded.",
+    "attempt": "Contact attempt logged.",
+    "owner": "Owner assigned.",
+    "stage": "Stage changed.",
+    "reject": "MQL rejected back to marketing.",
+    "won": "Deal marked as won.",
+    "lost": "Deal marked as lost.",
+}
+
+
+@bp.post("/<lead_id>/<action>")
+def act(lead_id: str, action: str) -> Response | str:
+    if action not in COMMANDS:
+        abort(404)
+    svc = services()
+    command = getattr(svc.app, COMMANDS[action])
+    command(
+        lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **_fields()[action]()
+    )
+    svc.projector.catch_up()  # read-your-writes: the timeline shows the new event now
+    context = _context(lead_id) | {"message": _(DONE[action])}
+    if request.headers.get(HX_REQUEST):
+        return render_template("partials/lead_after_write.html", **context)
+    return render_template("lead.html", **context)

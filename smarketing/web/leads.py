@@ -1,0 +1,104 @@
+"""Leads: the list (live search, filters, sorting, infinite scroll) and the new-lead form."""
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from domain.errors import DuplicateEmail, InvalidInput
+from domain.validation import clean_email
+from domain.vocabulary import Stage
+from projections import leads_query
+from projections.leads_query import SORTS, LeadQuery
+from smarketing.extensions import services
+from smarketing.web import forms
+from smarketing.web.hx import HX_REQUEST, page_or_fragment
+
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+
+LEAD_FIELDS = ("name", "email", "phone", "company", "source", "campaign", "landing_page", "persona")
+ROWS_TARGETS = ("lead-rows", "more-leads")
+
+
+def _query_from_args() -> LeadQuery:
+    args = request.args
+    return LeadQuery(
+        q=args.get("q", "").strip()[:100],
+        stage=args.get("stage", "") if args.get("stage") in {s.value for s in Stage} else "",
+        owner=args.get("owner", "")[:100],
+        source=args.get("source", "")[:100],
+        campaign=args.get("campaign", "")[:100],
+        overdue=args.get("overdue") == "1",
+        sort=args.get("sort", "newest") if args.get("sort") in SORTS else "newest",
+        after=args.get("after", "")[:300],
+    )
+
+
+@bp.get("/")
+def index() -> Response:
+    svc = services()
+    query = _query_from_args()
+    with svc.read_engine.connect() as conn:
+        try:
+            page = leads_query.list_leads(conn, query, now=datetime.now(UTC))
+        except (ValueError, TypeError):
+            raise InvalidInput("after", "is not a valid page cursor") from None
+        choices = {name: leads_query.distinct_values(conn, name) for name in ("owner", "source", "campaign")}
+    next_args = {k: v for k, v in request.args.items() if k != "after"} | {"after": page["next"]}
+    return page_or_fragment(
+        "leads.html",
+        "partials/lead_rows.html",
+        ROWS_TARGETS,
+        query=query,
+        page=page,
+        choices=choices,
+        stages=[s.value for s in Stage],
+        sorts=list(SORTS),
+        next_url=url_for("leads.index", **next_args) if page["next"] else "",
+        now=datetime.now(UTC),
+    )
+
+
+@bp.get("/new")
+def new() -> str:
+    return render_template("lead_new.html", values={}, errors={})
+
+
+@bp.post("/new")
+def create() -> BaseResponse | tuple[str, int]:
+    svc = services()
+    values = {name: forms.text(request.form, name) for name in LEAD_FIELDS}
+    try:
+        lead_id = svc.app.capture_lead(
+            **values, occurred_at=forms.business_time(request.form, svc.settings.tz)
+        )
+    except InvalidInput as error:
+        return _form_again(values, {error.field: error.message}, 422)
+    except DuplicateEmail as error:
+        existing = svc.app.lead_id_for_email(values["email"])
+        return _form_again(values, {"email": str(error)}, 409, existing=existing)
+    svc.projector.catch_up()
+    target = url_for("lead_page.show", lead_id=lead_id)
+    if request.headers.get(HX_REQUEST):
+        response = Response(status=204)
+        response.headers["HX-Location"] = target
+        return response
+    return redirect(target, code=303)
+
+
+def _form_again(values: dict, errors: dict, status: int, existing: str | None = None) -> tuple[str, int]:
+    template = "partials/lead_form.html" if request.headers.get(HX_REQUEST) else "lead_new.html"
+    return render_template(template, values=values, errors=errors, existing=existing), status
+
+
+@bp.get("/check-email")
+def check_email() -> str:
+    """Inline check while typing: format and duplicates, before submitting."""
+    email = request.args.get("email", "")
+    message, existing = "", None
+    try:
+        email = clean_email(email)
+        existing = services().app.lead_id_for_email(email)
+    except InvalidInput as error:
+        message = error.message
+    return render_template("partials/email_check.html", message=message, existing=existing)
