@@ -1,0 +1,212 @@
+"""The SLA agreement between marketing and sales: monthly targets, versioned as events.
+
+One agreement per company (a fixed id, like the e-mail index). Each change of a
+target is its own ``TargetSet`` event carrying who (actor), when (occurred_at),
+the old and the new value and why, so the agreement's history is the log itself.
+
+A target belongs to a month ("YYYY-MM"); reporting carries it forward to later
+months until one of them sets its own (see ``projections.targets``). Revising
+the value already set for the same month needs a reason; setting a month's
+first value does not (``previous_value`` is then None).
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actor import current_actor
+from domain.errors import DomainError, InvalidInput
+from domain.validation import MAX_AMOUNT, TEXT_MAX, clean_occurred_at, clean_text
+
+MARKETING = "marketing"
+SALES = "sales"
+
+REVENUE_GOAL = "revenue_goal"
+MARKETING_REVENUE = "marketing_revenue"
+MQLS_DELIVERED = "mqls_delivered"
+AVG_DEAL_PER_OPPORTUNITY = "avg_deal_per_opportunity"
+LEAD_TO_CUSTOMER = "lead_to_customer"
+FOLLOW_UP_HOURS = "follow_up_hours"
+FOLLOW_UP_SHARE = "follow_up_share"
+ATTEMPTS_PER_MQL = "attempts_per_mql"
+ATTEMPTS_WINDOW_DAYS = "attempts_window_days"
+SALES_CONVERSION = "sales_conversion"
+
+# A month this far from the current year is a typo, not a plan.
+YEARS_BACK = 20
+YEARS_AHEAD = 5
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    side: str  # marketing | sales: which team the target binds
+    higher_is_better: bool
+    unit: str  # eur | count | ratio | hours | days
+    max_value: Decimal
+    places: int  # decimals allowed; more is refused rather than silently rounded
+    positive: bool = False  # a zero would make the measurement window empty
+    cumulative: bool = False  # a month's figure grows day by day (so targets can be pro-rated)
+    scored: bool = True  # False: a term of another metric, not measured on its own
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(REVENUE_GOAL, MARKETING, True, "eur", MAX_AMOUNT, 2, cumulative=True),
+        Metric(MARKETING_REVENUE, MARKETING, True, "eur", MAX_AMOUNT, 2, cumulative=True),
+        Metric(MQLS_DELIVERED, MARKETING, True, "count", Decimal(1_000_000), 0, cumulative=True),
+        Metric(AVG_DEAL_PER_OPPORTUNITY, MARKETING, True, "eur", MAX_AMOUNT, 2),
+        Metric(LEAD_TO_CUSTOMER, MARKETING, True, "ratio", Decimal(1), 4),
+        Metric(FOLLOW_UP_HOURS, SALES, False, "hours", Decimal(24 * 31), 2, positive=True),
+        Metric(FOLLOW_UP_SHARE, SALES, True, "ratio", Decimal(1), 4),
+        Metric(ATTEMPTS_PER_MQL, SALES, True, "count", Decimal(100), 0),
+        # A shorter window for the same attempts is the stricter promise.
+        Metric(ATTEMPTS_WINDOW_DAYS, SALES, False, "days", Decimal(90), 0, positive=True, scored=False),
+        Metric(SALES_CONVERSION, SALES, True, "ratio", Decimal(1), 4),
+    )
+}
+
+
+def agreement_id() -> UUID:
+    return uuid5(NAMESPACE_URL, "smarketing:agreement")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_month(month: object) -> tuple[int, int]:
+    match = _MONTH.match(str(month or "").strip())
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise InvalidInput("month", f"{str(month)[:20]!r} is not a month like 2024-05")
+    return int(match[1]), int(match[2])
+
+
+def add_months(month: str, count: int) -> str:
+    """``add_months("2024-01", -1) == "2023-12"``: whole-month steps across years."""
+    year, number = parse_month(month)
+    index = year * 12 + (number - 1) + count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def clean_month(month: object, now: datetime) -> str:
+    year, number = parse_month(month)
+    if not now.year - YEARS_BACK <= year <= now.year + YEARS_AHEAD:
+        raise InvalidInput("month", f"must be within {YEARS_BACK} years back and {YEARS_AHEAD} ahead")
+    return f"{year:04d}-{number:02d}"
+
+
+def clean_metric(metric: object) -> Metric:
+    found = METRICS.get(str(metric or "").strip())
+    if found is None:
+        raise InvalidInput("metric", f"must be one of {', '.join(METRICS)}")
+    return found
+
+
+def clean_target_value(metric: Metric, value: object) -> Decimal:
+    if isinstance(value, bool) or value is None:
+        raise InvalidInput("value", f"{value!r} is not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput("value", f"{str(value)[:40]!r} is not a number") from None
+    if not number.is_finite():
+        raise InvalidInput("value", "must be a finite number")
+    if number < 0 or (metric.positive and number == 0):
+        raise InvalidInput("value", "must be positive" if metric.positive else "must not be negative")
+    if number > metric.max_value:
+        raise InvalidInput("value", f"{metric.name} must not exceed {metric.max_value}")
+    step = Decimal(1).scaleb(-metric.places)
+    if number != number.quantize(step):
+        raise InvalidInput("value", f"{metric.name} allows at most {metric.places} decimals")
+    return number.quantize(step)
+
+
+class AgreementConflict(DomainError):
+    """Someone else changed the agreement at the same moment."""
+
+
+class SLAAgreement(Aggregate):
+    class Event(Aggregate.Event):
+        # Bump per event class and add an upcast_vN_vN+1 method when a schema changes.
+        class_version = 1
+        actor: str = field(default_factory=current_actor.get, init=False)
+        occurred_at: datetime
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+    @classmethod
+    def start(cls, occurred_at: datetime | None = None) -> "SLAAgreement":
+        return cls(id=agreement_id(), occurred_at=clean_occurred_at(occurred_at, utc_now()))
+
+    @event(Created)
+    def __init__(self, id: UUID, occurred_at: datetime) -> None:  # noqa: A002 - library's name
+        self.targets: dict[str, dict[str, Decimal]] = {}
+        self.started_at = occurred_at
+
+    def set_target(
+        self,
+        month: object,
+        metric: object,
+        value: object,
+        reason: object = "",
+        occurred_at: datetime | None = None,
+    ) -> None:
+        now = utc_now()
+        clean = clean_month(month, now)
+        definition = clean_metric(metric)
+        number = clean_target_value(definition, value)
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX)
+        previous = self.target(clean, definition.name)
+        if previous is not None and previous == number:
+            raise InvalidInput("value", f"{definition.name} for {clean} is already {previous}")
+        if previous is not None and not reason:
+            raise InvalidInput("reason", f"is required to revise {definition.name} for {clean} ({previous})")
+        self._target_set(
+            occurred_at=clean_occurred_at(occurred_at, now),
+            month=clean,
+            metric=definition.name,
+            value=number,
+            previous_value=previous,
+            reason=reason,
+        )
+
+    @event("TargetSet")
+    def _target_set(
+        self,
+        occurred_at: datetime,
+        month: str,
+        metric: str,
+        value: Decimal,
+        previous_value: Decimal | None,
+        reason: str,
+    ) -> None:
+        self.targets.setdefault(month, {})[metric] = Decimal(value)
+
+    def target(self, month: str, metric: str) -> Decimal | None:
+        """The value set for exactly this month (no carrying forward here)."""
+        return self.targets.get(month, {}).get(metric)
+
+
+def target_change(event: Any) -> dict[str, Any]:
+    """One ``TargetSet`` as plain values, for pages and history lists."""
+    previous = event.previous_value
+    return {
+        "version": event.originator_version,
+        "month": event.month,
+        "metric": event.metric,
+        "value": Decimal(event.value),
+        "previous_value": None if previous is None else Decimal(previous),
+        "reason": event.reason,
+        "actor": event.actor,
+        "occurred_at": event.occurred_at,
+    }

@@ -1,0 +1,164 @@
+"""The SLA scorecard as both teams read it: each agreed metric's target for the
+month, the actual figure, a status and the previous three months' actuals.
+
+Actuals come from ``scorecard_query.scorecard_actuals`` (definitions there);
+the targets are those in force for each month (``targets.targets_for``: set for
+the month or carried forward), so revising a target later never re-grades a
+month against a value that was not yet agreed. The follow-up window N hours
+and the attempts window D days are terms of the agreement too: each month,
+including each trend month, is measured with its own terms (24 h and 7 days
+when none were agreed).
+
+Which actual a metric is compared with: revenue_goal ← revenue won in the
+month; marketing_revenue ← revenue from marketing-sourced leads; mqls_delivered
+← MQLs entered; avg_deal_per_opportunity, lead_to_customer, sales_conversion,
+attempts_per_mql (within D days) ← the figures of the same name;
+follow_up_hours ← the median hours to first contact; follow_up_share ← the
+share of MQLs contacted within N hours. attempts_window_days is a term, not a
+row.
+
+Status rule:
+- no target in force → "no_target".
+- a month already over: target met → "on_track", otherwise "missed".
+- the month in progress (the month of ``today``; a later month counts as in
+  progress with nothing elapsed): cumulative figures (revenue, marketing
+  revenue, MQLs: counts and money that grow through the month) are compared
+  with a pace = target × elapsed share of the month, where the share counts
+  ``today`` as elapsed (day 15 of 30 → 0.5). Actual ≥ pace → "on_track",
+  ≥ 75 % of pace → "at_risk", else "missed".
+- ratios, hours and averages (avg deal, attempts per MQL) do not grow with the
+  month, so the pace is the target itself, under the same thresholds in the
+  month in progress. Lower-is-better (follow-up hours) is inverted: met when
+  actual ≤ target, at risk when actual × 0.75 ≤ target.
+- no actual yet (e.g. no MQL, no closed deal): "at_risk" in the month in
+  progress, "missed" for a month that is over.
+
+Filters (source, campaign, owner, sourced_by) narrow the actuals only; targets
+are company-wide, so a filtered status reads "this slice against the whole
+company's target".
+
+``breaches``: MQLs of the month not contacted within N hours (contacted late
+or not at all). In the month in progress this includes MQLs whose N hours
+have not run out yet.
+"""
+
+import calendar
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from domain.agreement import (
+    ATTEMPTS_WINDOW_DAYS,
+    FOLLOW_UP_HOURS,
+    MARKETING,
+    METRICS,
+    SALES,
+    Metric,
+    add_months,
+    parse_month,
+)
+from projections.scorecard_query import scorecard_actuals
+from projections.targets import targets_for
+
+DEFAULT_FOLLOW_UP_HOURS = Decimal(24)
+DEFAULT_ATTEMPTS_WINDOW_DAYS = Decimal(7)
+AT_RISK_SHARE = Decimal("0.75")
+TREND_MONTHS = 3
+
+# Which key of ``scorecard_actuals`` measures each scored metric.
+ACTUAL_KEY = {
+    "revenue_goal": "revenue",
+    "marketing_revenue": "marketing_revenue",
+    "mqls_delivered": "mqls",
+    "avg_deal_per_opportunity": "avg_deal_per_opportunity",
+    "lead_to_customer": "lead_to_customer",
+    "follow_up_hours": "follow_up_median_hours",
+    "follow_up_share": "follow_up_within_target",
+    "attempts_per_mql": "attempts_per_mql",
+    "sales_conversion": "sales_conversion",
+}
+
+
+def scorecard(conn: Connection, month: str, *, today: date, **filters: str) -> dict[str, Any]:
+    parse_month(month)
+    targets = targets_for(conn, month)
+    actuals = _actuals(conn, month, targets, filters)
+    trend_months = [add_months(month, -n) for n in range(TREND_MONTHS, 0, -1)]
+    trend = [_actuals(conn, m, targets_for(conn, m), filters) for m in trend_months]
+    elapsed = elapsed_share(month, today)
+    result: dict[str, Any] = {
+        "month": month,
+        "filters": {k: v for k, v in filters.items() if v},
+        "terms": _terms(targets),
+        "trend_months": trend_months,
+        MARKETING: [],
+        SALES: [],
+    }
+    for metric in METRICS.values():
+        if not metric.scored:
+            continue
+        actual = actuals[ACTUAL_KEY[metric.name]]
+        target = targets.get(metric.name)
+        result[metric.side].append(
+            {
+                "metric": metric.name,
+                "target": target,
+                "actual": actual,
+                "status": status(metric, target, actual, elapsed),
+                "trend": [t[ACTUAL_KEY[metric.name]] for t in trend],
+                "unit": metric.unit,
+            }
+        )
+    hours = float(result["terms"][FOLLOW_UP_HOURS])
+    result["breaches"] = actuals["mqls"] - sum(1 for d in actuals["follow_up_delays_hours"] if d <= hours)
+    return result
+
+
+def _terms(targets: dict[str, Decimal]) -> dict[str, Decimal]:
+    return {
+        FOLLOW_UP_HOURS: targets.get(FOLLOW_UP_HOURS, DEFAULT_FOLLOW_UP_HOURS),
+        ATTEMPTS_WINDOW_DAYS: targets.get(ATTEMPTS_WINDOW_DAYS, DEFAULT_ATTEMPTS_WINDOW_DAYS),
+    }
+
+
+def _actuals(conn: Connection, month: str, targets: dict[str, Decimal], filters: dict[str, str]) -> dict:
+    terms = _terms(targets)
+    return scorecard_actuals(
+        conn,
+        month,
+        follow_up_hours=float(terms[FOLLOW_UP_HOURS]),
+        attempts_window_days=float(terms[ATTEMPTS_WINDOW_DAYS]),
+        **filters,
+    )
+
+
+def elapsed_share(month: str, today: date) -> Decimal | None:
+    """Share of ``month`` gone by on ``today`` (today included); None once it is over."""
+    year, number = parse_month(month)
+    current = (today.year, today.month)
+    if (year, number) < current:
+        return None
+    if (year, number) > current:
+        return Decimal(0)
+    return Decimal(today.day) / Decimal(calendar.monthrange(year, number)[1])
+
+
+def status(metric: Metric, target: Decimal | None, actual: Any, elapsed: Decimal | None) -> str:
+    """``elapsed`` None means the month is over (see the module docstring)."""
+    if target is None:
+        return "no_target"
+    if actual is None:
+        return "missed" if elapsed is None else "at_risk"
+    value = Decimal(str(actual))
+    pace = target * elapsed if metric.cumulative and elapsed is not None else target
+    if metric.higher_is_better:
+        met, close = value >= pace, value >= pace * AT_RISK_SHARE
+    else:
+        met, close = value <= pace, value * AT_RISK_SHARE <= pace
+    if met:
+        return "on_track"
+    if elapsed is None or not close:
+        return "missed"
+    return "at_risk"
