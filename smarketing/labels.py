@@ -1,0 +1,71 @@
+"""Words the pages and the report show for stored keys (stages, metrics, bands, sources).
+
+Lazy strings: resolved when rendered, so the locale forced for the PDF applies.
+Unknown keys fall back to a readable form of the key rather than failing.
+"""
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from domain import agreement as a
+
+STAGES = {
+    "Lead": _l("Lead"),
+    "MQL": _l("MQL"),
+    "SQL": _l("SQL"),
+    "Opportunity": _l("Opportunity"),
+    "Customer": _l("Customer"),
+}
+
+METRICS = {
+    a.REVENUE_GOAL: _l("Revenue"),
+    a.MARKETING_REVENUE: _l("Marketing-sourced revenue"),
+    a.MQLS_DELIVERED: _l("MQLs delivered"),
+    a.AVG_DEAL_PER_OPPORTUNITY: _l("Average deal per opportunity"),
+    a.LEAD_TO_CUSTOMER: _l("Lead to customer"),
+    a.FOLLOW_UP_HOURS: _l("First follow-up (hours)"),
+    a.FOLLOW_UP_SHARE: _l("MQLs followed up in time"),
+    a.ATTEMPTS_PER_MQL: _l("Contact attempts per MQL"),
+    a.ATTEMPTS_WINDOW_DAYS: _l("Attempts window (days)"),
+    a.SALES_CONVERSION: _l("MQL to customer"),
+}
+
+STATUSES = {
+    "on_track": _l("On track"),
+    "at_risk": _l("At risk"),
+    "missed": _l("Missed"),
+    "no_target": _l("No target"),
+}
+
+BANDS = {
+    "0-5m": _l("Under 5 minutes"),
+    "5-60m": _l("5 to 60 minutes"),
+    "1-24h": _l("1 to 24 hours"),
+    ">24h": _l("More than 24 hours"),
+}
+
+SOURCES = {
+    "organic_search": _l("Organic search"),
+    "paid_search": _l("Paid search"),
+    "social": _l("Social"),
+    "email": _l("E-mail"),
+    "referral": _l("Referral"),
+    "events": _l("Events"),
+    "outbound": _l("Outbound"),
+    "sales_referral": _l("Sales referral"),
+}
+
+SIDES = {"marketing": _l("Marketing"), "sales": _l("Sales")}
+
+
+def label(kind: str, key: Any) -> str:
+    """The reader's word for ``key``; an empty value means nobody (e.g. no owner yet)."""
+    table = {"stage": STAGES, "metric": METRICS, "status": STATUSES, "band": BANDS, "source": SOURCES}
+    table |= {"side": SIDES}
+    if key in (None, ""):
+        return str(_l("Unassigned") if kind == "owner" else _l("(none)"))
+    found = table.get(kind, {}).get(key)
+    if found is not None:
+        return str(found)
+    return str(key).replace("_", " ").capitalize() if kind in ("metric", "source") else str(key)

@@ -1,0 +1,1 @@
+"""The monthly manager report: figures replayed from the event log, rendered to PDF."""

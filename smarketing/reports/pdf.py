@@ -1,0 +1,171 @@
+"""The monthly report as PDF: figures replayed from the log, HTML from a Jinja
+template in the requested language, WeasyPrint for the pages.
+
+The PDF is a pure function of (database, month, log position, language,
+template version), so rendered bytes are kept in a small in-process LRU: the
+second download of the same report costs a dictionary look-up.
+"""
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from datetime import date, datetime
+from typing import Any
+
+import weasyprint  # warm import: loading it takes ~1 s, which the first download should not pay
+from babel import Locale
+from flask import current_app, render_template
+from flask_babel import (
+    force_locale,
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+)
+from flask_babel import gettext as _
+from weasyprint.urls import URLFetcher
+
+from smarketing.bootstrap import Services
+from smarketing.charts import Bar, bar_chart_svg, funnel_svg
+from smarketing.labels import label
+from smarketing.reports.replay import (
+    MonthlyFigures,
+    ReportError,
+    check_month,
+    check_position,
+    monthly_figures,
+)
+
+TEMPLATE = "report/monthly.html"
+LANGUAGES = ("es", "en")
+CACHE_SIZE = 16
+
+_cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _fetcher() -> URLFetcher:
+    # Only inline data: URLs. A report must never reach out to the network
+    # (or the file system) whatever ends up in a lead's name or a template.
+    return URLFetcher(allowed_protocols={"data"})
+
+
+def template_version() -> str:
+    """Hash of the template sources, so editing them invalidates cached PDFs."""
+    env = current_app.jinja_env
+    digest = hashlib.sha256()
+    for name in env.list_templates(filter_func=lambda name: name.startswith("report/")):
+        source, _filename, _uptodate = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        digest.update(source.encode())
+    return digest.hexdigest()[:12]
+
+
+def _cached(key: tuple[Any, ...]) -> bytes | None:
+    with _lock:
+        pdf = _cache.get(key)
+        if pdf is not None:
+            _cache.move_to_end(key)
+        return pdf
+
+
+def _remember(key: tuple[Any, ...], pdf: bytes) -> None:
+    with _lock:
+        _cache[key] = pdf
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise ReportError(f"Unknown language {str(lang)[:10]!r}: choose one of {', '.join(LANGUAGES)}.")
+    return lang
+
+
+def render_monthly_pdf(
+    services: Services,
+    month: str,
+    lang: str,
+    log_position: int | None = None,
+    *,
+    today: date | None = None,
+) -> bytes:
+    """The month's report as PDF bytes (needs a Flask app context for templates)."""
+    settings = services.settings
+    today = today or datetime.now(settings.tz).date()
+    lang = check_lang(lang)
+    month = check_month(month, today)
+    position = check_position(services, log_position)
+    # The current month's statuses (at risk, on track) depend on the day too.
+    day = today if month == today.strftime("%Y-%m") else None
+    key = (settings.database_url, settings.timezone, month, position, lang, template_version(), day)
+    pdf = _cached(key)
+    if pdf is None:
+        figures = monthly_figures(services, month, log_position=position, today=today)
+        pdf = pdf_from_html(render_monthly_html(figures, lang))
+        _remember(key, pdf)
+    return pdf
+
+
+def render_monthly_html(figures: MonthlyFigures, lang: str) -> str:
+    with force_locale(lang):
+        return render_template(
+            TEMPLATE,
+            f=figures,
+            lang=lang,
+            month_start=date.fromisoformat(figures.month + "-01"),
+            percent_pattern=percent_pattern(),
+            format_date=format_date,
+            format_datetime=format_datetime,
+            format_decimal=format_decimal,
+            format_percent=format_percent,
+            format_currency=format_currency,
+            label=label,
+            funnel_chart=_funnel_chart(figures),
+            follow_up_chart=_follow_up_chart(figures),
+        )
+
+
+def percent_pattern(places: int = 1) -> str:
+    """The reader's locale percent pattern with ``places`` decimals ("#,##0.0 %" in Spanish)."""
+    pattern = (get_locale() or Locale.parse("en")).percent_formats[None].pattern
+    # The integer part's last 0 is where decimals attach: "#,##0 %" -> "#,##0.0 %".
+    return re.sub(r"0(?![0#,])", "0." + "0" * places, pattern, count=1) if places else pattern
+
+
+def pdf_from_html(html: str) -> bytes:
+    return weasyprint.HTML(string=html, url_fetcher=_fetcher()).write_pdf()
+
+
+def _funnel_chart(figures: MonthlyFigures) -> str:
+    bars = []
+    for stage in figures.funnel["stages"]:
+        note = format_decimal(stage["count"])
+        if stage["conversion"] is not None:
+            note += " · " + format_percent(stage["conversion"], percent_pattern())
+        bars.append(Bar(label("stage", stage["stage"]), stage["count"], note))
+    return funnel_svg(bars, title=_("Funnel for leads captured this month"), width=660)
+
+
+def _follow_up_chart(figures: MonthlyFigures) -> str:
+    total = figures.follow_up["contacted"] or 1
+    bars = [
+        Bar(
+            label("band", band["band"]),
+            band["count"],
+            f"{format_decimal(band['count'])} · {format_percent(band['count'] / total, percent_pattern(0))}",
+            color="#0f766e" if i < 3 else "#b45309",
+        )
+        for i, band in enumerate(figures.follow_up["bands"])
+    ]
+    title = _("Time to first contact after MQL")
+    return bar_chart_svg(bars, title=title, width=660, label_width=170)
+

@@ -1,0 +1,42 @@
+"""Reports page: pick a month, download the manager PDF (replayed from the log)."""
+
+from datetime import datetime
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import get_locale
+
+from domain.agreement import add_months
+from smarketing.extensions import services
+from smarketing.reports.pdf import LANGUAGES, render_monthly_pdf
+from smarketing.reports.replay import ReportError
+from smarketing.web.errors import render_error
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.get("/")
+def index() -> str:
+    this_month = datetime.now(services().settings.tz).strftime("%Y-%m")
+    # Managers read the month that just closed; the running one stays selectable.
+    return render_template(
+        "reports.html",
+        default_month=add_months(this_month, -1),
+        latest_month=this_month,
+        languages=LANGUAGES,
+        lang=str(get_locale() or "es"),
+    )
+
+
+@bp.get("/monthly.pdf")
+def monthly_pdf() -> Response | tuple[str, int]:
+    month = request.args.get("month", "")[:20]
+    lang = request.args.get("lang", "") or str(get_locale() or "es")
+    try:
+        pdf = render_monthly_pdf(services(), month, lang)
+    except ReportError as error:
+        return render_error(str(error), 400)
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="smarketing-{month}-{lang}.pdf"'},
+    )
