@@ -1,0 +1,198 @@
+"""Who may do what: the one permission table, enforced for every request.
+
+Permissions and the endpoints that need them (``endpoint:action`` for the lead
+actions, which share one route; ``blueprint.*`` covers a whole blueprint):
+
+=================  ==========================================================
+permission         endpoints
+=================  ==========================================================
+(public)           static, auth.login, auth.logout, i18n.choose_language
+read               dashboard.*, leads.index, leads.check_email, lead_page.show,
+                   agreement.* (GET)
+lead.capture       leads.new, leads.create
+lead.interaction   lead_page.act:interaction
+lead.attempt       lead_page.act:attempt
+lead.owner         lead_page.act:owner
+lead.stage.early   lead_page.act:stage to Lead, MQL or Recycled
+lead.stage         lead_page.act:stage to any other stage
+lead.reject        lead_page.act:reject
+lead.close         lead_page.act:won, lead_page.act:lost
+report.read        reports.*
+report.read        audit.* (GET only: auditors and managers read, nobody writes)
+agreement.write    agreement.* (POST/PUT/PATCH/DELETE)
+users.admin        users.*
+lead.import        imports.* (CSV import of leads and history)
+integrations.admin integrations.* (API tokens)
+(token)            api.*: public to this gate, authenticated by bearer token in api.py
+read               exports.leads_csv, exports.history_json
+report.read        exports.funnel_csv, exports.scorecard_csv
+=================  ==========================================================
+
+Roles:
+
+* marketing: read, capture, interactions, owners, stage changes up to MQL/Recycled
+* sales: read, interactions (calls, meetings), contact attempts, owners, any
+  stage change, reject MQLs, won/lost
+* manager: everything on leads, reports, agreement targets
+* auditor: read everything (leads and reports), write nothing
+* admin: users and integrations only (least privilege: no lead data)
+
+Fail closed: an endpoint missing from the table is refused (403), whatever the
+method, and the omission is logged so the developer who added it notices.
+"""
+
+from flask import Flask, Response, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from smarketing.web.hx import HX_REQUEST
+
+PUBLIC = "public"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Stages marketing may move a lead to; everything past MQL is sales' call.
+EARLY_STAGES = frozenset({"Lead", "MQL", "Recycled"})
+
+READ: dict[str, str] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "dashboard.*": "read",
+    "leads.index": "read",
+    "leads.check_email": "read",
+    "leads.new": "lead.capture",
+    "lead_page.show": "read",
+    "agreement.*": "read",
+    "reports.*": "report.read",
+    "users.*": "users.admin",
+    "imports.*": "lead.import",
+    "integrations.*": "integrations.admin",
+    "api.*": PUBLIC,  # no session: api.py checks the integration's bearer token itself
+    "exports.leads_csv": "read",
+    "exports.history_json": "read",
+    "exports.funnel_csv": "report.read",
+    "exports.scorecard_csv": "report.read",
+    "audit.*": "report.read",  # history incl. personal data and log integrity; all GETs
+}
+
+WRITE: dict[str, str] = {
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,
+    "i18n.choose_language": PUBLIC,
+    "leads.create": "lead.capture",
+    "lead_page.act:interaction": "lead.interaction",
+    "lead_page.act:attempt": "lead.attempt",
+    "lead_page.act:owner": "lead.owner",
+    "lead_page.act:stage": "lead.stage",
+    "lead_page.act:reject": "lead.reject",
+    "lead_page.act:won": "lead.close",
+    "lead_page.act:lost": "lead.close",
+    "agreement.*": "agreement.write",
+    "reports.*": "report.read",  # report downloads may POST a form, but write nothing
+    "users.*": "users.admin",
+    "imports.*": "lead.import",
+    "integrations.*": "integrations.admin",
+    "api.*": PUBLIC,  # no session: api.py checks the integration's bearer token itself
+}
+
+_LEADS = {"lead.capture", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"}
+_SALES = {"lead.stage", "lead.reject", "lead.close"}
+
+ROLES: dict[str, frozenset[str]] = {
+    "marketing": frozenset({"read", "lead.capture", "lead.interaction", "lead.owner", "lead.stage.early"}),
+    "sales": frozenset(
+        {"read", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"} | _SALES
+    ),
+    # Imports and API tokens write leads in bulk: managers only.
+    "manager": frozenset(
+        {"read", "report.read", "agreement.write", "lead.import", "integrations.admin"} | _LEADS | _SALES
+    ),
+    "auditor": frozenset({"read", "report.read"}),
+    "admin": frozenset({"users.admin", "integrations.admin"}),  # who gets in: people and machines
+}
+
+
+def permission_for(
+    endpoint: str, method: str = "GET", view_args: dict | None = None, form: dict | None = None
+) -> str | None:
+    """The permission a request needs, PUBLIC, or None when the table has no entry."""
+    table = READ if method.upper() in READ_METHODS else WRITE
+    action = (view_args or {}).get("action")
+    permission = None
+    if action is not None:
+        permission = table.get(f"{endpoint}:{action}")
+    if permission is None:
+        permission = table.get(endpoint) or table.get(endpoint.split(".", 1)[0] + ".*")
+    if permission == "lead.stage" and (form or {}).get("to_stage") in EARLY_STAGES:
+        return "lead.stage.early"
+    return permission
+
+
+def role_may(role: str | None, permission: str | None) -> bool:
+    if permission == PUBLIC:
+        return True
+    return bool(role) and permission in ROLES.get(role or "", frozenset())
+
+
+def can(permission: str) -> bool:
+    """Template helper: offer only what the logged-in user may do."""
+    if current_app.config.get("LOGIN_DISABLED") and current_app.testing:
+        return True
+    return role_may(getattr(current_user, "role", None), permission)
+
+
+def can_visit(endpoint: str, method: str = "GET") -> bool:
+    permission = permission_for(endpoint, method)
+    return permission is not None and can(permission)
+
+
+def can_move_to(stage: str) -> bool:
+    """Template test: may the user move a lead to ``stage`` (marketing only up to MQL)?"""
+    return can(permission_for("lead_page.act", "POST", {"action": "stage"}, {"to_stage": stage}) or "")
+
+
+def landing_endpoint(role: str | None) -> str:
+    """Where to go after logging in: the dashboard, or the first page the role may see."""
+    if not role_may(role, "read") and role_may(role, "users.admin"):
+        return "users.index"
+    return "dashboard.index"
+
+
+def _unauthenticated() -> ResponseReturnValue:
+    if request.headers.get(HX_REQUEST):
+        message = _("Your session has ended. Log in again to continue.")
+        body = render_template("partials/error.html", message=message, status=401)
+        return Response(body, status=401)
+    target = request.full_path.rstrip("?") if request.method in READ_METHODS else ""
+    return redirect(url_for("auth.login", next=target or None), code=303)
+
+
+def enforce() -> ResponseReturnValue | None:
+    """before_request: the single gate every route goes through."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # no route matched: the 404/405 comes next, and reveals nothing
+    rule = request.url_rule
+    if request.method == "OPTIONS" and rule is not None and getattr(rule, "provide_automatic_options", False):
+        return None  # Flask's own answer: the Allow header, no view runs
+    form = request.form if endpoint == "lead_page.act" else None
+    permission = permission_for(endpoint, request.method, request.view_args, form)
+    if permission is None:
+        current_app.logger.warning("Refused %s %s: not in the access table", request.method, endpoint)
+        abort(403)
+    if permission == PUBLIC:
+        return None
+    # Only tests may switch logins off: a stray LOGIN_DISABLED in production does nothing.
+    if current_app.config.get("LOGIN_DISABLED") and current_app.testing:
+        return None
+    if not current_user.is_authenticated:
+        return _unauthenticated()
+    if not role_may(current_user.role, permission):
+        abort(403)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(enforce)
+    app.jinja_env.globals.update(can=can, can_visit=can_visit)
+    app.jinja_env.tests["can_move_to"] = can_move_to

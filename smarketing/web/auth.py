@@ -1,0 +1,101 @@
+"""Logging in and out (Flask-Login), and the acting user for every event.
+
+The session holds ``username:token``; the token is derived from the password
+hash, so changing a password or deactivating a user ends their sessions at the
+next request. Roles are read from the database on every request, so a role
+change applies at once.
+"""
+
+from contextvars import Token
+
+from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from domain.actor import current_actor
+from smarketing import users as user_store
+from smarketing.extensions import services
+from smarketing.web.access import landing_endpoint
+from smarketing.web.security import login_rate_limit
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginUser(UserMixin):
+    """Flask-Login's view of a stored user."""
+
+    def __init__(self, user: user_store.User) -> None:
+        self.user = user
+        self.username = user.username
+        self.display_name = user.display_name
+        self.role = user.role
+
+    def get_id(self) -> str:
+        return f"{self.user.username}:{self.user.session_token}"
+
+
+def _load_user(session_id: str) -> LoginUser | None:
+    username, _sep, token = session_id.partition(":")
+    user = user_store.get_user(services().read_engine, username)
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return LoginUser(user)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths: ``//evil.example`` and ``/\\evil`` are other sites to browsers."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    username = request.form.get("username", "").strip()[:100]
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(next_url or url_for(landing_endpoint(current_user.role)), code=303)
+        return render_template("login.html", username="", next_url=next_url, error="")
+    with login_rate_limit(username):
+        user = user_store.authenticate(services().read_engine, username, request.form.get("password", ""))
+    if user is None:
+        error = _("Unknown user name or wrong password.")
+        return render_template("login.html", username=username, next_url=next_url, error=error), 401
+    # A fresh session at login: nothing from before (e.g. a planted value) survives.
+    session.clear()
+    login_user(LoginUser(user))
+    return redirect(next_url or url_for(landing_endpoint(user.role)), code=303)
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"), code=303)
+
+
+def _set_actor() -> None:
+    """Every event recorded during this request names the logged-in user."""
+    if current_user.is_authenticated:
+        g.session_actor_token = current_actor.set(current_user.username)
+
+
+def _reset_actor(_error: BaseException | None = None) -> None:
+    """Undo every actor set during the request, newest first (ContextVar resets are
+    LIFO): ``actor_token`` is set later by blueprint hooks such as the API's."""
+    for name in ("actor_token", "session_actor_token"):
+        token: Token[str] | None = g.pop(name, None)
+        if token is not None:
+            current_actor.reset(token)
+
+
+def init_app(app: Flask) -> None:
+    manager = LoginManager()
+    manager.session_protection = "strong"  # a copied cookie used from another browser is dropped
+    manager.user_loader(_load_user)
+    manager.init_app(app)
+    app.before_request(_set_actor)
+    app.teardown_request(_reset_actor)
+    app.register_blueprint(bp)

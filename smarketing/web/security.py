@@ -1,0 +1,95 @@
+"""Browser-facing protections, configured once: session cookies, CSRF, security
+headers and the login rate limit. See docs/SECURITY.md for the threat model."""
+
+from contextlib import AbstractContextManager, nullcontext
+
+from flask import Flask, Response, current_app
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import TooManyRequests
+
+from smarketing.web.errors import render_error
+
+# htmx 2 runs under this policy: its script is a file from 'self', and its
+# indicator styles are switched off in base.html (includeIndicatorStyles:false).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+LIMITER_KEY = "smarketing.login_limiter"
+
+
+def configure_cookies(app: Flask) -> None:
+    """Secure cookies by default; ``SMARKETING_INSECURE_COOKIES=1`` for plain-http
+    development (``make run`` sets it), and debug/testing never need HTTPS."""
+    insecure = bool(app.config.get("INSECURE_COOKIES")) or app.debug or app.testing
+    # Assigned, not defaulted: Flask pre-fills these keys with its weaker defaults.
+    app.config["SESSION_COOKIE_SECURE"] = not insecure
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Flask-Login's "remember me" cookie is not offered, but harden it should it appear.
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+
+
+def _headers(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def login_rate_limit(username: str) -> AbstractContextManager[None]:
+    """Counts one login attempt for (client IP, user name); raises 429 past the limit.
+
+    Keyed on both, so one attacker cannot lock a colleague out from another address,
+    and guessing many names from one address is still throttled per name.
+    """
+    limiter: Limiter | None = current_app.extensions.get(LIMITER_KEY)
+    if limiter is None or not limiter.enabled:
+        return nullcontext()
+    key = f"{get_remote_address()}|{username.lower()}"
+    return limiter.limit(current_app.config["LOGIN_RATE_LIMIT"], key_func=lambda: key, scope="login")
+
+
+def init_app(app: Flask) -> None:
+    configure_cookies(app)
+    # A token per session, not per hour: htmx pages stay open all day and send the
+    # token set once on <body>; it is still bound to the (signed) session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config.setdefault("LOGIN_RATE_LIMIT", "5 per minute")
+    # In-process memory by default (one gunicorn worker counts alone); point
+    # RATELIMIT_STORAGE_URI at redis:// or memcached:// to share the count.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    CSRFProtect(app)
+    # One limiter per app, so test apps never share counts; no default limits.
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    app.extensions[LIMITER_KEY] = limiter
+    app.after_request(_headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        message = _("This form has expired or did not come from this site. Reload the page and try again.")
+        return render_error(message, 400)
+
+    @app.errorhandler(TooManyRequests)
+    def too_many(_error: TooManyRequests) -> tuple[str, int]:
+        return render_error(_("Too many attempts. Wait a minute and try again."), 429)

@@ -1,0 +1,70 @@
+"""Web fixtures: an app on the test database and real logins, one user per role.
+
+``login(client, role)`` creates ``test-<role>`` (password ``test-<role>-password``)
+on first use and logs the client in through the real /login form, so tests go
+through the same access gate as people do.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from smarketing import users
+from smarketing.bootstrap import Services
+from smarketing.extensions import KEY
+from smarketing.web.factory import create_app
+
+LoginFn = Callable[[FlaskClient, str], FlaskClient]
+
+
+def password_for(role: str) -> str:
+    return f"test-{role}-password"
+
+
+@pytest.fixture
+def make_web_app(services: Services) -> Iterator[Callable[..., Flask]]:
+    """Apps on the test database (schema already created by ``services``).
+
+    CSRF is off unless a test turns it on (``WTF_CSRF_ENABLED=True``): access and
+    escaping tests post plain forms; tests/integration/test_security.py covers CSRF.
+    """
+    apps: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        base = {"DATABASE_URL": services.settings.database_url, "TESTING": True, "WTF_CSRF_ENABLED": False}
+        app = create_app(base | config)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions[KEY].close()
+
+
+@pytest.fixture
+def web_app(make_web_app: Callable[..., Flask]) -> Flask:
+    return make_web_app()
+
+
+def ensure_user(app: Flask, role: str, username: str | None = None) -> str:
+    engine = app.extensions[KEY].write_engine
+    username = username or f"test-{role}"
+    if users.get_user(engine, username) is None:
+        users.create_user(engine, actor="test", username=username, role=role, password=password_for(role))
+    return username
+
+
+def do_login(client: FlaskClient, role: str) -> FlaskClient:
+    username = ensure_user(client.application, role)
+    response = client.post("/login", data={"username": username, "password": password_for(role)})
+    assert response.status_code == 303, response.data[:500]
+    return client
+
+
+@pytest.fixture
+def login() -> LoginFn:
+    """``login(client, role)``: the client, logged in as a user with that role."""
+    return do_login
