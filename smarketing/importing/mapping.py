@@ -1,0 +1,210 @@
+"""Column mappings: which CSV column feeds which field, plus per-source rules.
+
+A mapping is a small JSON object (or one of the presets below)::
+
+    {"kind": "leads", "source_system": "crm-2024",
+     "columns": {"key": "Id", "name": "Full name", "email": "E-mail", "captured_at": "Created"},
+     "defaults": {"source": "unknown"}}
+
+Lead ids are ``uuid5(source system, source key)``, so the same row imported twice
+maps to the same lead and is skipped the second time. When no ``key`` column is
+mapped, the e-mail address is the key.
+
+The Olist presets (public "Marketing Funnel by Olist" data) decide:
+
+- MQLs carry no name or e-mail: the name is "Olist MQL <first 8 of mql_id>" and the
+  e-mail "<mql_id>@olist.invalid" (``.invalid`` is reserved, so it can never reach
+  anybody); capture time = ``first_contact_date`` (midnight in the chosen zone),
+  source = ``origin`` (empty -> "unknown"), landing page = ``landing_page_id``,
+  external key = ``mql_id``; each lead then moves to MQL at the same time.
+- Closed deals: owner = ``sr_id`` (team sales) at the won time, then the deal is won
+  from MQL (a skip, reason "Imported closed deal") at ``won_date``, in BRL.
+  ``declared_monthly_revenue`` is what the seller declared, and is 0 for 797 of
+  842 deals. A won deal needs a positive amount, and rejecting those rows would
+  drop 95 % of the customers, so a zero or empty amount is recorded as the
+  placeholder 0.01 BRL and listed as a data-quality warning: customer counts are
+  exact, Olist revenue is the sum of the declared amounts plus one cent per such deal.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domain.vocabulary import Stage, Team
+
+LEAD_FIELDS = (
+    "key",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "source",
+    "campaign",
+    "landing_page",
+    "persona",
+    "captured_at",
+)
+DEAL_FIELDS = ("key", "owner", "team", "stage", "stage_at", "won_at", "amount", "currency")
+FIELDS = {"leads": LEAD_FIELDS, "deals": DEAL_FIELDS}
+# Stages a history row may name; Customer is reached only through won_at + amount.
+HISTORY_STAGES = (Stage.MQL.value, Stage.SQL.value, Stage.OPPORTUNITY.value, Stage.CUSTOMER.value)
+MISSING_AMOUNT_RULES = ("reject", "placeholder")
+
+
+class MappingError(Exception):
+    """The mapping itself is unusable (unknown field, missing column, bad rule)."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    kind: str
+    source_system: str = "csv"
+    columns: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    name_template: str = ""  # "{key}" and "{key8}" are replaced, for sources without names
+    email_template: str = ""
+    initial_stage: str = ""  # "MQL": move each captured lead there at its capture time
+    currency: str = "EUR"
+    missing_amount: str = "reject"
+    placeholder_amount: str = "0.01"
+    deal_reason: str = "Imported closed deal"
+    name: str = "custom"
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def column(self, target: str) -> str:
+        return self.columns.get(target, "")
+
+
+PRESETS: dict[str, Mapping] = {
+    "olist-mqls": Mapping(
+        name="olist-mqls",
+        kind="leads",
+        source_system="olist",
+        columns={
+            "key": "mql_id",
+            "captured_at": "first_contact_date",
+            "landing_page": "landing_page_id",
+            "source": "origin",
+        },
+        defaults={"source": "unknown"},
+        name_template="Olist MQL {key8}",
+        email_template="{key}@olist.invalid",
+        initial_stage=Stage.MQL.value,
+    ),
+    "olist-deals": Mapping(
+        name="olist-deals",
+        kind="deals",
+        source_system="olist",
+        columns={
+            "key": "mql_id",
+            "owner": "sr_id",
+            "won_at": "won_date",
+            "amount": "declared_monthly_revenue",
+        },
+        defaults={"team": Team.SALES.value},
+        currency="BRL",
+        missing_amount="placeholder",
+    ),
+    "leads": Mapping(
+        name="leads",
+        kind="leads",
+        columns={f: f for f in LEAD_FIELDS},
+        defaults={"source": "import"},
+    ),
+    "deals": Mapping(name="deals", kind="deals", columns={f: f for f in DEAL_FIELDS}),
+}
+
+
+def from_json(data: Any, kind: str | None = None) -> Mapping:
+    if not isinstance(data, dict):
+        raise MappingError("A mapping must be a JSON object.")
+    known = set(Mapping.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise MappingError(f"Unknown mapping setting(s): {', '.join(unknown)}.")
+    data = dict(data)
+    data.setdefault("kind", kind or "")
+    for name in ("columns", "defaults"):
+        value = data.get(name, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise MappingError(f"{name!r} must map field names to text.")
+    for name in set(data) - {"columns", "defaults"}:
+        if not isinstance(data[name], str):
+            raise MappingError(f"{name!r} must be text.")
+    mapping = Mapping(**data)
+    validate(mapping, kind)
+    return mapping
+
+
+def load(spec: str, kind: str) -> Mapping:
+    """A preset name, or the path of a JSON file."""
+    if spec in PRESETS:
+        mapping = PRESETS[spec]
+        validate(mapping, kind)
+        return mapping
+    path = Path(spec)
+    if not path.is_file():
+        raise MappingError(f"{spec!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON file.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MappingError(f"Cannot read the mapping {spec}: {error}") from None
+    return from_json(data, kind)
+
+
+def validate(mapping: Mapping, kind: str | None = None) -> None:
+    if mapping.kind not in FIELDS:
+        raise MappingError("'kind' must be 'leads' or 'deals'.")
+    if kind and mapping.kind != kind:
+        raise MappingError(f"This mapping is for {mapping.kind}, not for {kind}.")
+    allowed = FIELDS[mapping.kind]
+    for name in (*mapping.columns, *mapping.defaults):
+        if name not in allowed:
+            raise MappingError(
+                f"Unknown field {name!r} for {mapping.kind}; known: {', '.join(allowed)}."
+            )
+    if not mapping.source_system.strip():
+        raise MappingError("'source_system' must not be empty.")
+    if mapping.missing_amount not in MISSING_AMOUNT_RULES:
+        raise MappingError(f"'missing_amount' must be one of {', '.join(MISSING_AMOUNT_RULES)}.")
+    if mapping.initial_stage not in ("", Stage.MQL.value):
+        raise MappingError("'initial_stage' may only be MQL (or empty).")
+    has = set(mapping.columns) | set(mapping.defaults)
+    if mapping.kind == "leads":
+        if "key" not in mapping.columns and "email" not in mapping.columns:
+            raise MappingError("Map a 'key' column or an 'email' column: one identifies each lead.")
+        if "name" not in has and not mapping.name_template:
+            raise MappingError("Map a 'name' column (or give a name_template).")
+        if "email" not in has and not mapping.email_template:
+            raise MappingError("Map an 'email' column (or give an email_template).")
+        if "source" not in has:
+            raise MappingError("Map a 'source' column or give a default source.")
+    else:
+        if "key" not in mapping.columns:
+            raise MappingError("Map the 'key' column that names each lead in its source system.")
+        if not {"owner", "stage", "won_at"} & set(mapping.columns):
+            raise MappingError("Map at least one of 'owner', 'stage' or 'won_at'.")
+
+
+GENERIC = ("leads", "deals")  # presets that map each field to a column of the same name
+
+
+def fit_to_header(mapping: Mapping, header: list[str]) -> Mapping:
+    """The generic presets use the columns a file has; others must match exactly."""
+    if mapping.name in GENERIC:
+        columns = {k: v for k, v in mapping.columns.items() if v in header}
+        mapping = Mapping(**(mapping.to_json() | {"columns": columns}))
+        validate(mapping)
+    check_header(mapping, header)
+    return mapping
+
+
+def check_header(mapping: Mapping, header: list[str]) -> None:
+    missing = [column for column in mapping.columns.values() if column not in header]
+    if missing:
+        raise MappingError(f"The file has no column(s) {', '.join(repr(m) for m in missing)}.")

@@ -1,0 +1,276 @@
+"""From CSV rows to a plan: per row, the lead id and the events it will cause.
+
+Nothing here touches the store, so a dry run and the web preview show exactly
+what a real import will try; checks that need the store (does the lead exist?
+may it still win?) happen in run.py.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo
+
+from domain.errors import DomainError, InvalidInput
+from domain.lead import Lead
+from domain.validation import (
+    SHORT_MAX,
+    clean_amount,
+    clean_choice,
+    clean_currency,
+    clean_occurred_at,
+    clean_text,
+)
+from domain.vocabulary import Stage, Team
+from smarketing.importing.mapping import HISTORY_STAGES, Mapping, fit_to_header
+from smarketing.importing.parse import (
+    CellError,
+    CsvData,
+    RowError,
+    RowWarning,
+    parse_amount,
+    parse_datetime,
+)
+
+
+def lead_id_for(source_system: str, key: str) -> UUID:
+    """Stable id: the same source record always becomes the same lead."""
+    return uuid5(NAMESPACE_URL, f"smarketing:import:{source_system.strip().lower()}:{key.strip()}")
+
+
+@dataclass
+class Step:
+    action: str  # capture | stage | owner | win
+    at: datetime | None  # business time (None: the moment of saving)
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PlannedRow:
+    row: int
+    key: str
+    lead_id: UUID
+    values: dict[str, str]
+    steps: list[Step]
+    warnings: list[RowWarning] = field(default_factory=list)
+    lead: Lead | None = None  # leads only: built while validating, saved as is on the first try
+
+
+@dataclass
+class Plan:
+    mapping: Mapping
+    tz: ZoneInfo
+    header: list[str]
+    rows: list[PlannedRow]
+    errors: list[RowError]
+    warnings: list[RowWarning]
+    total: int
+
+
+class _RowRejected(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+class _Row:
+    """Cell access through the mapping, with errors naming the CSV column."""
+
+    def __init__(
+        self, mapping: Mapping, values: dict[str, str], tz: ZoneInfo, now: datetime
+    ) -> None:
+        self.mapping, self.values, self.tz, self.now = mapping, values, tz, now
+
+    def column(self, target: str) -> str:
+        return self.mapping.column(target) or f"({target})"
+
+    def text(self, target: str) -> str:
+        column = self.mapping.column(target)
+        value = self.values.get(column, "").strip() if column else ""
+        return value or self.mapping.defaults.get(target, "")
+
+    def time(self, target: str) -> datetime | None:
+        raw = self.text(target)
+        if not raw:
+            return None
+        try:
+            return clean_occurred_at(parse_datetime(raw, self.tz), self.now)
+        except (CellError, InvalidInput) as error:
+            reason = error.message if isinstance(error, InvalidInput) else str(error)
+            raise _RowRejected(self.column(target), reason) from None
+
+
+def build_lead(planned: PlannedRow) -> Lead:
+    """The new lead with all its events, in memory (built again if a save must be retried)."""
+    capture, *rest = planned.steps
+    lead = Lead.capture(planned.lead_id, occurred_at=capture.at, **capture.args)
+    for step in rest:
+        lead.change_stage(step.args["to_stage"], occurred_at=step.at or lead.captured_at)
+    return lead
+
+
+def _lead_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> PlannedRow:
+    mapping = row.mapping
+    key = row.text("key") or row.text("email").lower()
+    if not key:
+        raise _RowRejected(row.column("key"), "is empty: each row needs a key")
+    fill = {"key": key, "key8": key[:8]}
+    args = {
+        name: row.text(name)
+        for name in (
+            "name",
+            "email",
+            "phone",
+            "company",
+            "source",
+            "campaign",
+            "landing_page",
+            "persona",
+        )
+    }
+    args["name"] = args["name"] or mapping.name_template.format(**fill)
+    args["email"] = args["email"] or mapping.email_template.format(**fill)
+    args["external_key"] = key[:SHORT_MAX]
+    at = row.time("captured_at")
+    steps = [Step("capture", at, args)]
+    if mapping.initial_stage:
+        steps.append(Step("stage", at, {"to_stage": mapping.initial_stage}))
+    planned = PlannedRow(number, key, lead_id_for(mapping.source_system, key), row.values, steps)
+    try:
+        lead = planned.lead = build_lead(
+            planned
+        )  # every domain rule, exactly as the real import will apply them
+    except InvalidInput as error:
+        column = "captured_at" if error.field == "occurred_at" else error.field
+        raise _RowRejected(row.column(column), error.message) from None
+    except DomainError as error:
+        raise _RowRejected(row.column("key"), str(error)) from None
+    for kind, value in (("key", key), ("email", lead.personal["email"])):
+        first = seen[kind].setdefault(value, number)
+        if first != number:
+            raise _RowRejected(row.column(kind), f"{value!r} already appears in row {first}")
+    return planned
+
+
+def _amount(row: _Row, warnings: list[RowWarning], number: int) -> Decimal:
+    raw = row.text("amount")
+    try:
+        amount = parse_amount(raw) if raw else Decimal(0)
+    except CellError as error:
+        raise _RowRejected(row.column("amount"), str(error)) from None
+    if amount <= 0 and row.mapping.missing_amount == "placeholder":
+        placeholder = Decimal(row.mapping.placeholder_amount)
+        warnings.append(
+            RowWarning(
+                number,
+                row.column("amount"),
+                f"amount {raw or 'empty'} is not positive: deal recorded with placeholder {placeholder}",
+            )
+        )
+        amount = placeholder
+    try:
+        return clean_amount(amount)
+    except InvalidInput as error:
+        raise _RowRejected(row.column("amount"), error.message) from None
+
+
+def _deal_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> PlannedRow:
+    mapping = row.mapping
+    key = row.text("key")
+    if not key:
+        raise _RowRejected(row.column("key"), "is empty: each row needs the lead's key")
+    warnings: list[RowWarning] = []
+    stage = row.text("stage")
+    canonical = {s.lower(): s for s in HISTORY_STAGES}
+    if stage and stage.lower() not in canonical:
+        raise _RowRejected(row.column("stage"), f"must be one of {', '.join(HISTORY_STAGES)}")
+    stage = canonical.get(stage.lower(), "")
+    stage_at, won_at = row.time("stage_at"), row.time("won_at")
+    if stage == Stage.CUSTOMER and not won_at:
+        raise _RowRejected(row.column("won_at"), "is required when the stage is Customer")
+    owner = row.text("owner")
+    steps: list[Step] = []
+    if owner:
+        try:
+            owner = clean_text(owner, "owner", max_len=SHORT_MAX)
+            team = clean_choice(row.text("team") or Team.SALES.value, "team", Team)
+        except InvalidInput as error:
+            raise _RowRejected(row.column(error.field), error.message) from None
+        steps.append(Step("owner", won_at or stage_at, {"owner": owner, "team": team}))
+    if stage and stage != Stage.CUSTOMER:
+        steps.append(Step("stage", stage_at or won_at, {"to_stage": stage}))
+    if won_at:
+        amount = _amount(row, warnings, number)
+        try:
+            currency = clean_currency(row.text("currency") or mapping.currency)
+        except InvalidInput as error:
+            raise _RowRejected(row.column("currency"), error.message) from None
+        steps.append(Step("win", won_at, {"amount": amount, "currency": currency}))
+    if not steps:
+        raise _RowRejected(
+            row.column("won_at"), "the row has no owner, stage or won date to import"
+        )
+    first = seen["key"].setdefault(key, number)
+    if first != number:
+        raise _RowRejected(row.column("key"), f"{key!r} already appears in row {first}")
+    return PlannedRow(
+        number, key, lead_id_for(mapping.source_system, key), row.values, steps, warnings
+    )
+
+
+def make_plan(
+    data: CsvData,
+    mapping: Mapping,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Plan:
+    mapping = fit_to_header(mapping, data.header)
+    now = now or datetime.now(UTC)
+    plan = Plan(mapping, tz, data.header, [], [], [], len(data.rows))
+    seen: dict[str, dict[str, int]] = {"key": {}, "email": {}}
+    planner = _lead_row if mapping.kind == "leads" else _deal_row
+    for i, (number, values) in enumerate(data.rows, start=1):
+        try:
+            if values.pop("\0extra", None):
+                raise _RowRejected("", "has more cells than the header has columns")
+            planned = planner(_Row(mapping, values, tz, now), number, seen)
+        except _RowRejected as rejected:
+            plan.errors.append(RowError(number, rejected.column, rejected.reason, values))
+        else:
+            plan.rows.append(planned)
+            plan.warnings += planned.warnings
+        if progress and i % 1000 == 0:
+            progress(1000)
+    if progress:
+        progress(len(data.rows) % 1000)
+    return plan
+
+
+def describe(planned: PlannedRow, tz: ZoneInfo) -> list[str]:
+    """What a row will become, for the preview: one line per event with its business time."""
+
+    def when(at: datetime | None) -> str:
+        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if at else "now"
+
+    lines = []
+    for step in planned.steps:
+        if step.action == "capture":
+            a = step.args
+            lines.append(
+                f"Captured {a['name']} <{a['email']}> source {a['source']} at {when(step.at)}"
+            )
+        elif step.action == "stage":
+            lines.append(f"StageChanged to {step.args['to_stage']} at {when(step.at)}")
+        elif step.action == "owner":
+            lines.append(
+                f"OwnerAssigned {step.args['owner']} ({step.args['team']}) at {when(step.at)}"
+            )
+        else:
+            lines.append(
+                f"DealWon {step.args['amount']} {step.args['currency']} at {when(step.at)}"
+            )
+    return lines

@@ -1,0 +1,297 @@
+"""Running a plan against the store: skip what exists, save in atomic chunks.
+
+Each chunk is one ``app.save(*aggregates)``, i.e. one transaction; a lead's
+events are never split across two. If a chunk is refused (someone else wrote
+one of those leads or e-mails meanwhile), its leads are retried one by one, so
+one conflict rejects one row, not the whole chunk.
+"""
+
+import copy
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from domain.email_index import email_index_id
+from domain.errors import DomainError
+from domain.lead import Lead
+from domain.lifecycle import funnel_rank
+from smarketing.exporting import safe_cell
+from smarketing.importing.parse import RowError, RowWarning
+from smarketing.importing.plan import Plan, PlannedRow, build_lead
+
+CHUNK = 500
+IMPORTED_DEAL_REASON = "Imported closed deal"
+IMPORTED_STAGE_REASON = "Imported history"
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    total: int
+    imported: int = 0
+    skipped: int = 0
+    events: int = 0
+    dry_run: bool = False
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "rows": self.total,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "rejected": len(self.errors),
+            "warnings": len(self.warnings),
+            "events": self.events,
+            "dry_run": self.dry_run,
+        }
+
+
+def _exists(app: Any, aggregate_id: UUID) -> bool:
+    # One indexed row read; cheaper than rebuilding the aggregate to find out.
+    return bool(app.recorder.select_events(aggregate_id, limit=1))
+
+
+def _chunks(rows: list[PlannedRow], size: int) -> Iterator[list[PlannedRow]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def run_plan(
+    app: Any,
+    plan: Plan,
+    *,
+    dry_run: bool = False,
+    chunk_size: int = CHUNK,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    result = ImportResult(plan.mapping.kind, plan.total, dry_run=dry_run)
+    result.errors = list(plan.errors)
+    # Planning warnings (such as placeholder amounts) count only for rows that get imported.
+    if progress:
+        progress(len(plan.errors))  # rejected while planning: done already
+    runner = _run_leads if plan.mapping.kind == "leads" else _run_deals
+    for chunk in _chunks(plan.rows, chunk_size):
+        runner(app, plan, chunk, result, dry_run)
+        if progress:
+            progress(len(chunk))
+    result.errors.sort(key=lambda e: e.row)
+    result.warnings.sort(key=lambda w: w.row)
+    return result
+
+
+# --- leads ----------------------------------------------------------------
+
+
+def _run_leads(
+    app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResult, dry_run: bool
+) -> None:
+    new: list[PlannedRow] = []
+    for planned in chunk:
+        if _exists(app, planned.lead_id):
+            result.skipped += 1
+            continue
+        email = planned.steps[0].args["email"].strip().lower()
+        if _exists(app, email_index_id(email)):
+            result.errors.append(
+                RowError(
+                    planned.row,
+                    _col(plan, "email"),
+                    f"{email} already belongs to another lead",
+                    planned.values,
+                )
+            )
+            continue
+        new.append(planned)
+    if dry_run:
+        result.imported += len(new)
+        return
+    leads = [p.lead or build_lead(p) for p in new]
+    try:
+        app.capture_many(leads)
+    except IntegrityError:
+        for planned in new:
+            _save_one_lead(app, plan, planned, result)
+    else:
+        result.imported += len(leads)
+        result.events += sum(len(p.steps) + 1 for p in new)  # + the e-mail index
+    for planned in new:
+        planned.lead = None  # let memory go; a rerun rebuilds from the steps
+
+
+def _save_one_lead(app: Any, plan: Plan, planned: PlannedRow, result: ImportResult) -> None:
+    if _exists(app, planned.lead_id):
+        result.skipped += 1
+        return
+    try:
+        app.capture_many([build_lead(planned)])  # pending events were used up by the failed chunk
+    except IntegrityError:
+        result.errors.append(
+            RowError(
+                planned.row,
+                _col(plan, "email"),
+                "the e-mail was taken by another lead meanwhile",
+                planned.values,
+            )
+        )
+        return
+    result.imported += 1
+    result.events += len(planned.steps) + 1
+
+
+def _col(plan: Plan, target: str) -> str:
+    return plan.mapping.column(target) or f"({target})"
+
+
+# --- deals and other history --------------------------------------------
+
+
+def _already_done(lead: Lead, planned: PlannedRow) -> bool:
+    """Idempotency: a deal already won, or history the lead already went past."""
+    actions = {s.action: s for s in planned.steps}
+    if "win" in actions:
+        return lead.won_amount is not None
+    stage = actions.get("stage")
+    owner = actions.get("owner")
+    stage_done = stage is None or funnel_rank(lead.stage) >= funnel_rank(stage.args["to_stage"])
+    owner_done = owner is None or lead.owner == owner.args["owner"]
+    return stage_done and owner_done
+
+
+def _apply(lead: Lead, planned: PlannedRow, plan: Plan) -> list[RowWarning]:
+    warnings = []
+    for step in planned.steps:
+        if step.at is not None and step.at < lead.captured_at and not warnings:  # once per row
+            column = {"win": "won_at", "stage": "stage_at"}.get(step.action, "won_at")
+            warnings.append(
+                RowWarning(
+                    planned.row,
+                    _col(plan, column),
+                    f"{step.at.astimezone(plan.tz):%Y-%m-%d %H:%M} is before the lead's capture "
+                    f"({lead.captured_at.astimezone(plan.tz):%Y-%m-%d %H:%M}); imported as recorded",
+                )
+            )
+        if step.action == "owner":
+            if (lead.owner, lead.team) != (step.args["owner"], step.args["team"]):
+                lead.assign_owner(occurred_at=step.at, **step.args)
+        elif step.action == "stage":
+            if funnel_rank(lead.stage) < funnel_rank(step.args["to_stage"]):
+                lead.change_stage(step.args["to_stage"], IMPORTED_STAGE_REASON, occurred_at=step.at)
+        else:
+            reason = plan.mapping.deal_reason or IMPORTED_DEAL_REASON
+            lead.win_deal(reason=reason, occurred_at=step.at, **step.args)
+    return warnings
+
+
+def _load(app: Any, lead_id: UUID) -> Lead | None:
+    try:
+        lead = app.repository.get(lead_id)
+    except AggregateNotFoundError:
+        return None
+    return lead if isinstance(lead, Lead) else None
+
+
+def _run_deals(
+    app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResult, dry_run: bool
+) -> None:
+    touched: dict[UUID, Lead] = {}
+    applied: dict[UUID, list[PlannedRow]] = {}
+    for planned in chunk:
+        lead = touched.get(planned.lead_id) or _load(app, planned.lead_id)
+        if lead is None:
+            system = plan.mapping.source_system
+            reason = f"no lead with key {planned.key!r} from {system}; import the leads first"
+            result.errors.append(RowError(planned.row, _col(plan, "key"), reason, planned.values))
+            continue
+        if _already_done(lead, planned):
+            result.skipped += 1
+            continue
+        trial = copy.deepcopy(lead)  # a refused row must leave no half-applied events behind
+        try:
+            warnings = _apply(trial, planned, plan)
+        except DomainError as error:
+            column = _col(
+                plan, "won_at" if any(s.action == "win" for s in planned.steps) else "stage"
+            )
+            result.errors.append(RowError(planned.row, column, str(error), planned.values))
+            continue
+        touched[planned.lead_id] = trial
+        applied.setdefault(planned.lead_id, []).append(planned)
+        result.warnings += planned.warnings + warnings
+    rows = sum(len(v) for v in applied.values())
+    if dry_run or not touched:
+        result.imported += rows
+        return
+    events = sum(len(lead.pending_events) for lead in touched.values())
+    try:
+        app.save(*touched.values())
+    except IntegrityError:
+        for lead_id, planned_rows in applied.items():
+            _save_one_lead_history(app, plan, lead_id, planned_rows, result)
+        return
+    result.imported += rows
+    result.events += events
+
+
+def _save_one_lead_history(
+    app: Any, plan: Plan, lead_id: UUID, planned_rows: list[PlannedRow], result: ImportResult
+) -> None:
+    """Retry after a conflict: reload the lead as it is now and apply its rows again."""
+    lead = _load(app, lead_id)
+    done = 0
+    for planned in planned_rows:
+        if lead is None or _already_done(lead, planned):
+            result.skipped += 1
+            continue
+        try:
+            _apply(lead, planned, plan)
+            done += 1
+        except DomainError as error:
+            result.errors.append(
+                RowError(planned.row, _col(plan, "won_at"), str(error), planned.values)
+            )
+            lead = _load(app, lead_id)
+    if lead is None or not done:
+        return
+    events = len(lead.pending_events)
+    try:
+        app.save(lead)
+    except IntegrityError:
+        for planned in planned_rows:
+            reason = "the lead was changed by someone else during the import; import the file again"
+            result.errors.append(RowError(planned.row, _col(plan, "key"), reason, planned.values))
+        return
+    result.imported += done
+    result.events += events
+
+
+# --- rejects ----------------------------------------------------------------
+
+
+def write_rejects(out: TextIO, header: list[str], errors: list[RowError]) -> None:
+    """The rejected rows as they were, plus where and why, ready to fix and re-import."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in ["row", "column", "reason", *header]])
+    for error in errors:
+        writer.writerow(
+            [
+                safe_cell(c)
+                for c in [
+                    error.row,
+                    error.column,
+                    error.reason,
+                    *(error.values.get(h, "") for h in header),
+                ]
+            ]
+        )
+
+
+def save_rejects(path: Path, header: list[str], errors: list[RowError]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        write_rejects(out, header, errors)

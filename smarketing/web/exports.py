@@ -1,0 +1,105 @@
+"""Downloads: the lead list as filtered on screen, funnel and scorecard tables,
+and one lead's complete history as JSON. CSV cells go through exporting.safe_cell."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
+
+from domain.errors import InvalidInput
+from projections import leads_query
+from projections.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
+from projections.funnel_query import funnel
+from projections.scorecard_query import DIMENSIONS as SCORECARD_DIMENSIONS
+from projections.scorecard_query import scorecard_actuals
+from projections.stats import cents_to_money
+from smarketing.exporting import csv_lines, csv_text, lead_history
+from smarketing.extensions import services
+from smarketing.web.leads import _query_from_args
+
+bp = Blueprint("exports", __name__)
+
+LEAD_COLUMNS = (
+    "lead_id", "name", "email", "company", "source", "sourced_by", "campaign", "persona", "stage",
+    "owner", "team", "captured_at", "stage_entered_at", "last_activity_at", "mql_at",
+    "first_contact_at", "last_contact_at", "attempts", "interactions", "won_amount", "currency",
+)  # fmt: skip
+PAGE = 1000  # rows fetched per query while streaming
+
+
+def _csv(lines: Iterator[str] | str, filename: str) -> Response:
+    response = Response(lines, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/leads/export.csv")
+def leads_csv() -> Response:
+    """Every lead matching the list's filters (same query args as /leads/), streamed."""
+    svc = services()
+    query = _query_from_args()
+    query.after, query.limit = "", PAGE
+    now = datetime.now(UTC)
+
+    def rows() -> Iterator[list[object]]:
+        with svc.read_engine.connect() as conn:
+            while True:
+                page = leads_query.list_leads(conn, query, now=now)
+                for lead in page["leads"]:
+                    cents = lead["won_amount_cents"]
+                    lead["won_amount"] = None if cents is None else cents_to_money(cents)
+                    yield [lead[c] for c in LEAD_COLUMNS]
+                if not page["next"]:
+                    return
+                query.after = page["next"]  # keyset paging: no row skipped or repeated
+
+    lines = csv_lines(list(LEAD_COLUMNS), rows(), svc.settings.tz)
+    return _csv(stream_with_context(lines), "leads.csv")
+
+
+def _month() -> str:
+    month = request.args.get("month", "").strip()
+    if month and (len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit()):
+        raise InvalidInput("month", "must look like 2026-03")
+    return month
+
+
+@bp.get("/export/funnel.csv")
+def funnel_csv() -> Response:
+    svc = services()
+    month = _month()
+    filters = {d: request.args.get(d, "")[:100] for d in FUNNEL_DIMENSIONS}
+    with svc.read_engine.connect() as conn:
+        data = funnel(conn, month or None, **filters)
+    medians = data["median_days_in_stage"]
+    rows = [
+        [s["stage"], s["count"], s["conversion"], medians.get(s["stage"])] for s in data["stages"]
+    ]
+    rows += [[name, data[name], None, None] for name in ("disqualified", "recycled", "rejected", "skips")]
+    header = ["stage", "leads", "conversion_from_previous", "median_days_in_stage"]
+    return _csv(csv_text(header, rows), f"funnel-{month or 'all'}.csv")
+
+
+@bp.get("/export/scorecard.csv")
+def scorecard_csv() -> Response:
+    svc = services()
+    month = _month() or datetime.now(UTC).astimezone(svc.settings.tz).strftime("%Y-%m")
+    filters = {d: request.args.get(d, "")[:100] for d in SCORECARD_DIMENSIONS}
+    with svc.read_engine.connect() as conn:
+        data = scorecard_actuals(conn, month, **filters)
+    skip = {"month", "filters", "follow_up_delays_hours"}
+    rows = [[name, value] for name, value in data.items() if name not in skip]
+    return _csv(csv_text(["metric", "value"], rows), f"scorecard-{month}.csv")
+
+
+@bp.get("/leads/<lead_id>/history.json")
+def history_json(lead_id: str) -> Response:
+    # No /audit/.../history.json exists yet; exporting.lead_history is the one to reuse.
+    history = lead_history(services().app, lead_id)
+    response = jsonify(history)
+    response.headers["Content-Disposition"] = f'attachment; filename="lead-{history["lead_id"]}-history.json"'
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,66 @@
+"""Integration tokens for the API: a small admin page and ``flask integrations``."""
+
+import click
+from flask import Blueprint, Flask, render_template, request
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+
+from smarketing import integrations
+from smarketing.extensions import services
+
+bp = Blueprint("integrations", __name__, url_prefix="/integrations")
+integrations_cli = AppGroup("integrations", help="API tokens, one per integration.")
+
+
+def _page(status: int = 200, **context: object) -> tuple[str, int]:
+    listed = integrations.list_integrations(services().read_engine)
+    return render_template("integrations.html", integrations=listed, **context), status
+
+
+@bp.get("/")
+def index() -> tuple[str, int]:
+    return _page()
+
+
+@bp.post("/")
+def create() -> tuple[str, int]:
+    name = request.form.get("name", "")
+    try:
+        token = integrations.create_token(services().write_engine, name)
+    except integrations.IntegrationError as error:
+        return _page(422, error=str(error), name=name)
+    # Shown on this response only: the table keeps nothing but its hash.
+    return _page(201, token=token, created=name.strip())
+
+
+@bp.post("/<name>/revoke")
+def revoke(name: str) -> tuple[str, int]:
+    if not integrations.revoke_token(services().write_engine, name):
+        return _page(404, error=_("No active token for %(name)s.", name=name))
+    return _page(message=_("Token of %(name)s revoked.", name=name))
+
+
+@integrations_cli.command("create")
+@click.argument("name")
+def create_cli(name: str) -> None:
+    """Create a token for NAME and print it (once)."""
+    try:
+        token = integrations.create_token(services().write_engine, name)
+    except integrations.IntegrationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(token)
+    click.echo("Store it now: only its hash is kept.", err=True)
+
+
+@integrations_cli.command("revoke")
+@click.argument("name")
+def revoke_cli(name: str) -> None:
+    """Revoke NAME's token; its requests get 401 from now on."""
+    if not integrations.revoke_token(services().write_engine, name):
+        raise click.ClickException(f"No active token for {name}.")
+    click.echo(f"Revoked {name}.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.cli.add_command(integrations_cli)
