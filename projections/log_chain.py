@@ -1,0 +1,149 @@
+"""The log chain: a SHA-256 hash chain over every stored event, kept as a
+tracked projection, plus the monthly seals taken from it.
+
+digest_n = sha256(digest_{n-1} || notification id || originator_id ||
+originator_version || topic || state bytes), each variable part length-prefixed
+so no two different logs can produce the same input.
+
+Why a tracked projection and not a column written inside the event transaction:
+the events are written by the eventsourcing library's own recorder, which we do
+not wrap or fork (its SQL, locking and notification ids stay the library's).
+The chain is instead written in the same read-model transaction as its tracking
+position, so it can never be half-written or skip an event, and it lags the log
+by at most one catch-up.
+
+What it protects against: any later change to stored rows — an edited field, a
+deleted, reordered or inserted event — which ``smarketing.audit.chain.verify``
+finds and locates. What it does not: someone able to rewrite both the log and
+this table consistently. The monthly seals (``audit_seals``, printed in the
+monthly PDF and exported) anchor the chain outside the database for that case.
+
+The chain hashes the *stored bytes*, so it re-reads the raw rows through the
+library recorder's ``select_notifications`` rather than trusting decoded events.
+A rebuild never launders tampering: positions already chained are recomputed and
+compared, and a mismatch stops the projector with an error.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Notification
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, String, Table, insert, select
+
+from projections.projector import Positioned, Projection
+from projections.schema import metadata
+
+GENESIS = hashlib.sha256(b"smarketing-log-chain-v1").digest()
+PAGE = 2000
+
+log_chain = Table(
+    "log_chain",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),
+    Column("originator_id", String(36), nullable=False),
+    Column("originator_version", BigInteger, nullable=False),
+    Index("ix_log_chain_originator", "originator_id", "originator_version"),
+)
+
+audit_seals = Table(
+    "audit_seals",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("sealed_at", DateTime, nullable=False),
+)
+
+
+class ChainError(RuntimeError):
+    """The stored log disagrees with the chain already recorded for it."""
+
+
+def ident(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
+
+
+def _part(value: bytes) -> bytes:
+    return len(value).to_bytes(8, "big") + value
+
+
+def link(previous: bytes, n: Notification) -> bytes:
+    """The next digest: ``previous`` chained with notification ``n`` as stored."""
+    h = hashlib.sha256(previous)
+    h.update(n.id.to_bytes(8, "big"))
+    h.update(_part(ident(n.originator_id).encode()))
+    h.update(n.originator_version.to_bytes(8, "big", signed=True))
+    h.update(_part(n.topic.encode()))
+    h.update(_part(bytes(n.state)))
+    return h.digest()
+
+
+def raw_notifications(
+    recorder: ApplicationRecorder, after: int = 0, until: int | None = None, page: int = PAGE
+) -> Iterator[Notification]:
+    """Stored rows in id order, ``after`` < id <= ``until``, paged."""
+    while until is None or after < until:
+        batch = recorder.select_notifications(start=after, limit=page, stop=until, inclusive_of_start=False)
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].id
+
+
+def digest_before(conn: Connection, position: int) -> bytes:
+    row = conn.execute(
+        select(log_chain.c.digest)
+        .where(log_chain.c.position < position)
+        .order_by(log_chain.c.position.desc())
+        .limit(1)
+    ).first()
+    return GENESIS if row is None else bytes.fromhex(row.digest)
+
+
+class LogChainProjection(Projection):
+    name = "log_chain"
+    # Empty on purpose: ``rebuild`` must not delete the chain, only re-check it.
+    tables = ()
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        positions = [position for position, _ in events]
+        first, last = positions[0], positions[-1]
+        raw = {n.id: n for n in raw_notifications(self.recorder, first - 1, last)}
+        existing = {
+            row.position: row.digest
+            for row in conn.execute(
+                select(log_chain.c.position, log_chain.c.digest).where(
+                    log_chain.c.position.between(first, last)
+                )
+            )
+        }
+        previous = digest_before(conn, first)
+        rows = []
+        for position in positions:
+            n = raw.get(position)
+            if n is None:
+                raise ChainError(f"Event at position {position} vanished before it was chained.")
+            digest = link(previous, n)
+            if position in existing:
+                if existing[position] != digest.hex():
+                    raise ChainError(
+                        f"Stored event at position {position} no longer matches the log chain: "
+                        "run `flask audit verify`."
+                    )
+            else:
+                rows.append(
+                    {
+                        "position": position,
+                        "digest": digest.hex(),
+                        "originator_id": ident(n.originator_id),
+                        "originator_version": n.originator_version,
+                    }
+                )
+            previous = digest
+        if rows:
+            conn.execute(insert(log_chain), rows)

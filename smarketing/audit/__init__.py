@@ -1,0 +1,1 @@
+"""Audit: the log chain, seals, replay and time travel, exports and erasure."""

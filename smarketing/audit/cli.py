@@ -1,0 +1,65 @@
+"""``flask audit``: verify the log chain, seal a month, erase a person's data."""
+
+import getpass
+import sys
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+
+from domain.actor import current_actor
+from domain.agreement import add_months
+from domain.errors import DomainError
+from smarketing.audit.chain import SealError, seal_month, verify
+from smarketing.extensions import services
+
+audit_cli = AppGroup("audit", help="Integrity of the event log, monthly seals and erasure.")
+
+
+@audit_cli.command("verify")
+def verify_command() -> None:
+    """Walk the stored events and the log chain; exit 1 at the first break."""
+    svc = services()
+    svc.projector.catch_up()  # chain what was recorded since the last catch-up first
+    result = verify(svc)
+    speed = f"{result.events_per_second:,.0f} events/s" if result.checked else "no events"
+    if result.intact:
+        click.echo(f"{result.message} Seals checked: {result.seals_checked}. ({speed})")
+        return
+    click.echo(result.message, err=True)
+    sys.exit(1)
+
+
+@audit_cli.command("seal")
+@click.option("--month", default="", help="YYYY-MM (default: the month that just ended).")
+def seal_command(month: str) -> None:
+    """Record the chain digest at the last event recorded before the month ended."""
+    svc = services()
+    now = datetime.now(UTC)
+    month = month or add_months(now.astimezone(svc.settings.tz).strftime("%Y-%m"), -1)
+    svc.projector.catch_up()
+    try:
+        seal = seal_month(svc, month, now)
+    except (SealError, DomainError, ValueError) as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"Seal {seal.month}: position {seal.position} digest {seal.digest}")
+
+
+@audit_cli.command("erase")
+@click.argument("lead_id")
+@click.option("--reason", required=True, help="Why (e.g. the request reference); kept in the log.")
+def erase_command(lead_id: str, reason: str) -> None:
+    """Erase a lead's personal data (its key is deleted; stages and amounts stay)."""
+    svc = services()
+    # Reset afterwards: the CLI runner (and tests) share this context with later commands.
+    token = current_actor.set(f"cli:{getpass.getuser()}")
+    try:
+        version = svc.app.erase_personal_data(lead_id, reason)
+    except DomainError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(1)
+    finally:
+        current_actor.reset(token)
+    svc.projector.catch_up()
+    click.echo(f"Personal data of {lead_id} erased (version {version}).")

@@ -1,0 +1,183 @@
+"""A lead's history for auditors, always rebuilt from the event log (never from
+a read model): step-by-step replay with diffs, the state as of a recorded time,
+the complete history as export rows, and the agreement's target changes."""
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from domain.agreement import SLAAgreement, agreement_id
+from domain.errors import LeadNotFound
+from domain.lead import Lead
+from projections.log_chain import log_chain
+from smarketing.application import parse_lead_id
+from smarketing.bootstrap import Services
+
+# Library bookkeeping, shown in their own columns rather than among the fields.
+_BOOKKEEPING = (
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "actor",
+    "occurred_at",
+    "originator_topic",
+)
+# Characters a spreadsheet reads as the start of a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready value (and readable in a page or a CSV cell)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def _positions(services: Services, lead_hex: str) -> dict[int, int]:
+    """version -> notification id, from the log chain (absent while the chain lags)."""
+    with services.read_engine.connect() as conn:
+        rows = conn.execute(
+            select(log_chain.c.originator_version, log_chain.c.position).where(
+                log_chain.c.originator_id == lead_hex
+            )
+        ).all()
+    return {int(version): int(position) for version, position in rows}
+
+
+def event_entry(event: Any, position: int | None = None) -> dict[str, Any]:
+    values = vars(event)
+    personal = values.get("personal") if isinstance(values.get("personal"), dict) else {}
+    return {
+        "type": type(event).__name__,
+        "version": event.originator_version,
+        "position": position,
+        "occurred_at": plain(getattr(event, "occurred_at", None)),
+        "recorded_at": plain(event.timestamp),
+        "actor": getattr(event, "actor", ""),
+        "business": {
+            k: plain(v)
+            for k, v in sorted(values.items())
+            if k not in _BOOKKEEPING and k not in ("personal", "personal_erased")
+        },
+        "personal": {k: plain(v) for k, v in sorted(personal.items())},
+        "personal_erased": bool(values.get("personal_erased")),
+    }
+
+
+def lead_events(services: Services, lead_id: str) -> list[Any]:
+    """The lead's events; LeadNotFound for ids of other aggregates (e.g. the e-mail index)."""
+    events = services.app.lead_events(lead_id)
+    if not isinstance(events[0], Lead.Captured):
+        raise LeadNotFound(f"No lead with id {parse_lead_id(lead_id)}.")
+    return events
+
+
+def lead_history(services: Services, lead_id: str) -> list[dict[str, Any]]:
+    """Every event of the lead, oldest first, with its log position."""
+    events = lead_events(services, lead_id)
+    positions = _positions(services, parse_lead_id(lead_id).hex)
+    return [event_entry(e, positions.get(e.originator_version)) for e in events]
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fields whose value changed between two states (all of them for the first)."""
+    before = before or {}
+    return [
+        {"field": key, "old": plain(before.get(key)), "new": plain(value)}
+        for key, value in after.items()
+        if key != "version" and (key not in before or before[key] != value)
+    ]
+
+
+def replay_step(services: Services, lead_id: str, step: int | None) -> dict[str, Any]:
+    """The lead's full state after event ``step`` (clamped), the event, and the diff."""
+    history = lead_history(services, lead_id)
+    last = len(history)
+    step = last if step is None else min(max(step, 1), last)
+    state = services.app.get_lead(lead_id, version=step)
+    previous = services.app.get_lead(lead_id, version=step - 1) if step > 1 else None
+    return {
+        "lead_id": str(parse_lead_id(lead_id)),
+        "step": step,
+        "last": last,
+        "event": history[step - 1],
+        "state": {k: plain(v) for k, v in state.items()},
+        "changes": diff(previous, state),
+    }
+
+
+def lead_as_of(services: Services, lead_id: str, at: datetime) -> dict[str, Any] | None:
+    """The lead as it stood at recorded time ``at`` (None: not recorded yet)."""
+    events = lead_events(services, lead_id)
+    versions = [e.originator_version for e in events if e.timestamp <= at]
+    if not versions:
+        return None
+    version = max(versions)
+    state = services.app.get_lead(lead_id, version=version)
+    return {k: plain(v) for k, v in state.items()} | {"as_of_version": version, "versions": len(events)}
+
+
+def agreement_trail(services: Services) -> list[dict[str, Any]]:
+    """The SLA agreement's target changes: who, when (business and recorded), old → new, why."""
+    events = services.app.repository.event_store.get(agreement_id())
+    return [
+        {
+            "version": e.originator_version,
+            "month": e.month,
+            "metric": e.metric,
+            "old": plain(e.previous_value),
+            "new": plain(e.value),
+            "reason": e.reason,
+            "actor": e.actor,
+            "occurred_at": plain(e.occurred_at),
+            "recorded_at": plain(e.timestamp),
+        }
+        for e in events
+        if isinstance(e, SLAAgreement.TargetSet)
+    ]
+
+
+# --- exports --------------------------------------------------------------------
+
+
+def history_json(services: Services, lead_id: str) -> str:
+    return json.dumps(
+        {"lead_id": str(parse_lead_id(lead_id)), "events": lead_history(services, lead_id)},
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run: formula-like text gets a leading quote."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if value is None:
+        text = ""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def history_csv(services: Services, lead_id: str) -> str:
+    history = lead_history(services, lead_id)
+    business = sorted({k for e in history for k in e["business"]})
+    personal = sorted({k for e in history for k in e["personal"]})
+    fixed = ["type", "version", "position", "occurred_at", "recorded_at", "actor", "personal_erased"]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(fixed + business + [f"personal.{k}" for k in personal])
+    for e in history:
+        row = [e[k] for k in fixed]
+        row += [e["business"].get(k) for k in business]
+        row += [e["personal"].get(k) for k in personal]
+        writer.writerow([safe_cell(v if not isinstance(v, int | bool) else str(v)) for v in row])
+    return out.getvalue()

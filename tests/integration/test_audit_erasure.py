@@ -1,0 +1,112 @@
+"""Crypto-shredding: personal data is sealed in the log, and erasing a lead's
+key blanks it everywhere while figures and the chain stay as they were."""
+
+import json
+
+from sqlalchemy import select, text
+
+from projections.funnel_query import funnel
+from projections.lead_summary import lead_summary
+from projections.scorecard_query import scorecard_actuals
+from projections.timeline import lead_timeline
+from smarketing.application import parse_lead_id
+from smarketing.audit import history
+from smarketing.audit.chain import verify
+from smarketing.bootstrap import Services
+from smarketing.personal_data import lead_keys
+
+SECRET = b"secret.person"
+
+
+def _lead(services: Services) -> str:
+    app = services.app
+    lead = app.capture_lead(
+        name="Secret Person", email="secret.person@example.com", phone="600", source="webinar"
+    )
+    app.record_interaction(lead, kind="call", details="Spoke with Secret Person")
+    app.change_stage(lead, to_stage="MQL")
+    app.change_stage(lead, to_stage="SQL")
+    app.change_stage(lead, to_stage="Opportunity")
+    app.mark_won(lead, amount="1200.50")
+    services.projector.catch_up()
+    return lead
+
+
+def _stored(services: Services) -> list[bytes]:
+    table = services.app.recorder.events_table_name
+    with services.write_engine.connect() as conn:
+        return [bytes(s) for (s,) in conn.execute(text(f"SELECT state FROM {table}"))]
+
+
+def _figures(services: Services) -> tuple[dict, dict]:
+    month = services.app.get_lead(services.app.recorder.select_notifications(1, 1)[0].originator_id)
+    with services.read_engine.connect() as conn:
+        return funnel(conn), scorecard_actuals(conn, month["captured_at"].strftime("%Y-%m"))
+
+
+def test_personal_data_is_sealed_in_the_log(services: Services) -> None:
+    lead = _lead(services)
+    assert not any(SECRET in state for state in _stored(services))
+    assert services.app.get_lead(lead)["email"] == "secret.person@example.com"
+    with services.read_engine.connect() as conn:
+        assert conn.execute(select(lead_summary.c.name)).scalar() == "Secret Person"
+
+
+def test_erasure_blanks_personal_data_everywhere_and_keeps_the_figures(services: Services) -> None:
+    lead = _lead(services)
+    before = _figures(services)
+    stage_before = services.app.get_lead(lead)["stage"]
+    services.app.erase_personal_data(lead, "GDPR request 42")
+    services.projector.catch_up()
+
+    state = services.app.get_lead(lead)
+    assert (state["name"], state["email"], state["phone"]) == ("", "", "")
+    assert state["stage"] == stage_before and str(state["won_amount"]) == "1200.50"
+    assert _figures(services) == before
+    with services.read_engine.connect() as conn:
+        row = conn.execute(select(lead_summary)).one()
+        assert (row.name, row.email) == ("", "") and "secret" not in row.search_text
+        assert conn.execute(select(lead_keys)).all() == []
+        for (data,) in conn.execute(select(lead_timeline.c.data)):
+            assert "Secret" not in data and "secret" not in data
+    assert not any(SECRET in s for s in _stored(services))
+    for export in (history.history_json(services, lead), history.history_csv(services, lead)):
+        assert "secret" not in export.lower()
+    first = history.replay_step(services, lead, 1)
+    assert first["state"]["email"] == "" and first["event"]["personal_erased"]
+    assert json.loads(history.history_json(services, lead))["events"][0]["personal"] == {
+        "email": "",
+        "name": "",
+        "phone": "",
+    }
+    assert verify(services).intact
+
+
+def test_a_rebuild_after_erasure_stays_blank(services: Services) -> None:
+    lead = _lead(services)
+    services.app.erase_personal_data(lead, "GDPR request 43")
+    services.projector.rebuild()
+    with services.read_engine.connect() as conn:
+        assert conn.execute(select(lead_summary.c.email)).scalar() == ""
+    assert verify(services).intact
+
+
+def test_cli_erase(services: Services, make_web_app) -> None:
+    lead = _lead(services)
+    runner = make_web_app().test_cli_runner()
+    result = runner.invoke(args=["audit", "erase", lead, "--reason", "request 44"])
+    assert result.exit_code == 0, result.output
+    assert services.app.get_lead(lead)["email"] == ""
+    assert runner.invoke(args=["audit", "erase", lead]).exit_code != 0  # --reason is required
+
+
+def test_snapshots_are_sealed_and_shredded_too(services: Services) -> None:
+    lead = _lead(services)
+    services.app.take_snapshot(parse_lead_id(lead))
+    table = services.app.snapshots.recorder.events_table_name
+    with services.write_engine.connect() as conn:
+        states = [bytes(s) for (s,) in conn.execute(text(f"SELECT state FROM {table}"))]
+    assert states and not any(SECRET in s for s in states)
+    assert services.app.get_lead(lead)["email"] == "secret.person@example.com"  # from the snapshot
+    services.app.erase_personal_data(lead, "GDPR request 45")
+    assert services.app.get_lead(lead)["email"] == ""
