@@ -20,6 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import current_actor
+from domain.agreement_terms import clean_terms
 from domain.errors import DomainError, InvalidInput
 from domain.validation import MAX_AMOUNT, TEXT_MAX, clean_occurred_at, clean_text
 
@@ -151,6 +152,7 @@ class SLAAgreement(Aggregate):
     @event(Created)
     def __init__(self, id: UUID, occurred_at: datetime) -> None:  # noqa: A002 - library's name
         self.targets: dict[str, dict[str, Decimal]] = {}
+        self.terms: dict[str, dict[str, Any]] = {}  # see domain.agreement_terms
         self.started_at = occurred_at
 
     def set_target(
@@ -191,6 +193,33 @@ class SLAAgreement(Aggregate):
         reason: str,
     ) -> None:
         self.targets.setdefault(month, {})[metric] = Decimal(value)
+
+    def set_terms(
+        self, section: str, values: dict[str, Any], reason: object = "", occurred_at: datetime | None = None
+    ) -> None:
+        """Replace one section of the standing terms (scoring, calendar, meetings)."""
+        clean = clean_terms(section, values)
+        previous = self.terms.get(section)
+        if previous == clean:
+            raise InvalidInput("values", "nothing changed in %(section)s", section=section)
+        self._terms_set(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            section=section,
+            values=clean,
+            previous_values=previous,
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+        )
+
+    @event("TermsSet")
+    def _terms_set(
+        self,
+        occurred_at: datetime,
+        section: str,
+        values: dict[str, Any],
+        previous_values: dict[str, Any] | None,
+        reason: str,
+    ) -> None:
+        self.terms[section] = dict(values)
 
     def target(self, month: str, metric: str) -> Decimal | None:
         """The value set for exactly this month (no carrying forward here)."""

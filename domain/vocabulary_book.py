@@ -1,0 +1,137 @@
+"""The words both teams agreed to use, written down and versioned as events:
+buyer personas and the criteria a lead must meet to become an MQL or an SQL.
+
+One book per company (a fixed uuid5 id, like the agreement). Each change is
+one event carrying the previous text, so the history is the log itself and a
+page can show "who changed the MQL criteria, when, from what, and why".
+"""
+
+from dataclasses import field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actor import current_actor
+from domain.errors import InvalidInput
+from domain.validation import SHORT_MAX, TEXT_MAX, clean_occurred_at, clean_text
+from domain.vocabulary import Stage
+
+# The stages whose entry the teams defined in words.
+CRITERIA_STAGES = (Stage.MQL.value, Stage.SQL.value)
+PERSONA_FIELDS = ("description", "pains", "signals")
+
+
+def vocabulary_id() -> UUID:
+    return uuid5(NAMESPACE_URL, "smarketing:vocabulary")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Vocabulary(Aggregate):
+    class Event(Aggregate.Event):
+        class_version = 1
+        actor: str = field(default_factory=current_actor.get, init=False)
+        occurred_at: datetime
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+    @classmethod
+    def start(cls, occurred_at: datetime | None = None) -> "Vocabulary":
+        return cls(id=vocabulary_id(), occurred_at=clean_occurred_at(occurred_at, utc_now()))
+
+    @event(Created)
+    def __init__(self, id: UUID, occurred_at: datetime) -> None:  # noqa: A002 - library's name
+        self.personas: dict[str, dict[str, str]] = {}
+        self.criteria: dict[str, str] = {}
+
+    def save_persona(
+        self, name: object, reason: object = "", occurred_at: datetime | None = None, **text: object
+    ) -> None:
+        name = clean_text(name, "name", max_len=SHORT_MAX, required=True)
+        values = {f: clean_text(text.get(f), f, max_len=TEXT_MAX) for f in PERSONA_FIELDS}
+        previous = self.personas.get(name)
+        if previous == values:
+            raise InvalidInput("name", "persona %(name)s already reads like this", name=name)
+        self._persona_saved(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            name=name,
+            values=values,
+            previous_values=previous,
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+        )
+
+    @event("PersonaSaved")
+    def _persona_saved(
+        self,
+        occurred_at: datetime,
+        name: str,
+        values: dict[str, str],
+        previous_values: dict[str, str] | None,
+        reason: str,
+    ) -> None:
+        self.personas[name] = dict(values)
+
+    def remove_persona(self, name: object, reason: object, occurred_at: datetime | None = None) -> None:
+        name = clean_text(name, "name", max_len=SHORT_MAX, required=True)
+        if name not in self.personas:
+            raise InvalidInput("name", "there is no persona called %(name)s", name=name)
+        self._persona_removed(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            name=name,
+            previous_values=self.personas[name],
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX, required=True),
+        )
+
+    @event("PersonaRemoved")
+    def _persona_removed(
+        self, occurred_at: datetime, name: str, previous_values: dict[str, str], reason: str
+    ) -> None:
+        del self.personas[name]
+
+    def set_criteria(
+        self, stage: object, text: object, reason: object = "", occurred_at: datetime | None = None
+    ) -> None:
+        stage = str(stage or "").strip()
+        if stage not in CRITERIA_STAGES:
+            raise InvalidInput("stage", "must be one of %(stages)s", stages=", ".join(CRITERIA_STAGES))
+        text = clean_text(text, "text", max_len=TEXT_MAX, required=True)
+        previous = self.criteria.get(stage)
+        if previous == text:
+            raise InvalidInput("text", "the %(stage)s criteria already read like this", stage=stage)
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX)
+        if previous is not None and not reason:
+            raise InvalidInput("reason", "is required to revise the %(stage)s criteria", stage=stage)
+        self._criteria_set(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            stage=stage,
+            text=text,
+            previous_text=previous,
+            reason=reason,
+        )
+
+    @event("CriteriaSet")
+    def _criteria_set(
+        self, occurred_at: datetime, stage: str, text: str, previous_text: str | None, reason: str
+    ) -> None:
+        self.criteria[stage] = text
+
+
+def vocabulary_change(event: Any) -> dict[str, Any] | None:
+    """One change as (kind, key, value, previous), for the history read model."""
+    if isinstance(event, Vocabulary.PersonaSaved):
+        return {
+            "kind": "persona",
+            "key": event.name,
+            "value": event.values,
+            "previous": event.previous_values,
+        }
+    if isinstance(event, Vocabulary.PersonaRemoved):
+        return {"kind": "persona", "key": event.name, "value": None, "previous": event.previous_values}
+    if isinstance(event, Vocabulary.CriteriaSet):
+        return {"kind": "criteria", "key": event.stage, "value": event.text, "previous": event.previous_text}
+    return None

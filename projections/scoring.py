@@ -1,0 +1,88 @@
+"""Lead scores, cheap: the projection keeps each open lead's scored interactions
+(kind and time only); the score is computed at read time, because it decays
+with age and the points are agreement terms that may change.
+
+Mirrors ``smarketing.terms_commands.scored_interactions``: when a lead comes
+back to Lead (rejected or recycled), its earlier interactions are dropped.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, delete, insert, select
+
+from domain.lead import Lead
+from domain.scoring import ScoringConfig, is_ready, score
+from domain.vocabulary import Stage
+from projections.lead_summary import lead_summary
+from projections.projector import Positioned, Projection
+from projections.rows import chunks, lead_key
+from projections.schema import from_db, metadata, to_db
+
+lead_score_inputs = Table(
+    "lead_score_inputs",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+)
+
+
+class ScoringProjection(Projection):
+    name = "scoring"
+    tables = (lead_score_inputs,)
+
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        rows: list[dict[str, Any]] = []
+        for _, e in events:
+            if isinstance(e, Lead.InteractionRecorded):
+                rows.append(
+                    {
+                        "lead_id": lead_key(e),
+                        "version": e.originator_version,
+                        "kind": e.kind,
+                        "occurred_at": to_db(e.occurred_at),
+                    }
+                )
+            elif getattr(e, "to_stage", None) == Stage.LEAD and isinstance(e, Lead.Event):
+                key = lead_key(e)
+                rows = [r for r in rows if r["lead_id"] != key]
+                conn.execute(delete(lead_score_inputs).where(lead_score_inputs.c.lead_id == key))
+        if rows:
+            conn.execute(insert(lead_score_inputs), rows)
+
+
+def lead_scores(conn: Connection, now: datetime, config: ScoringConfig) -> list[dict[str, Any]]:
+    """Every lead in stage Lead with a score above zero, highest first."""
+    since = to_db(now - timedelta(days=config.horizon_days))
+    leads = {
+        r.lead_id: dict(r._mapping)
+        for r in conn.execute(
+            select(
+                lead_summary.c.lead_id,
+                lead_summary.c.name,
+                lead_summary.c.company,
+                lead_summary.c.owner,
+                lead_summary.c.source,
+            ).where(lead_summary.c.stage == Stage.LEAD.value)
+        )
+    }
+    inputs: dict[str, list[tuple[str, datetime]]] = {}
+    for chunk in chunks(sorted(leads)):
+        for lead_id, kind, at in conn.execute(
+            select(
+                lead_score_inputs.c.lead_id, lead_score_inputs.c.kind, lead_score_inputs.c.occurred_at
+            ).where(lead_score_inputs.c.lead_id.in_(chunk), lead_score_inputs.c.occurred_at >= since)
+        ):
+            inputs.setdefault(lead_id, []).append((kind, from_db(at)))
+    result = []
+    for lead_id, interactions in inputs.items():
+        value = score(interactions, now, config)
+        if value > 0:
+            result.append(leads[lead_id] | {"score": value, "interactions": len(interactions)})
+    return sorted(result, key=lambda r: (-r["score"], r["lead_id"]))
+
+
+def ready_for_mql(conn: Connection, now: datetime, config: ScoringConfig) -> list[dict[str, Any]]:
+    return [r for r in lead_scores(conn, now, config) if is_ready(r["score"], config)]

@@ -1,0 +1,116 @@
+"""What a joint meeting looks at: the figures since the last meeting, read from
+the read models, and the agenda they suggest.
+
+A pack for a period covers the period before it: the weekly meeting of week W
+(held early in W) reviews Monday–Sunday of W−1; the monthly meeting of month M
+reviews M−1. Periods are read in the team's time zone.
+"""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from domain.agreement import add_months
+from domain.meeting import MONTHLY, WEEKLY, clean_period
+from projections.agreement_docs import CRITERIA, PERSONA, TERMS, doc_history
+from projections.attention import breaches_between
+from projections.schema import to_db
+from projections.scorecard import sla_facts
+from projections.scorecard_view import scorecard
+from projections.targets import target_history
+from smarketing.sla_terms import SLAInForce
+
+
+def period_bounds(kind: str, period: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of the period itself, in UTC-comparable aware datetimes."""
+    period = clean_period(kind, period)
+    if kind == WEEKLY:
+        year, week = period.split("-W")
+        start = date.fromisocalendar(int(year), int(week), 1)
+        return _midnight(start, tz), _midnight(start + timedelta(days=7), tz)
+    first = date.fromisoformat(period + "-01")
+    following = date.fromisoformat(add_months(period, 1) + "-01")
+    return _midnight(first, tz), _midnight(following, tz)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def previous_period(kind: str, period: str) -> str:
+    if kind == MONTHLY:
+        return add_months(period, -1)
+    year, week = period.split("-W")
+    monday = date.fromisocalendar(int(year), int(week), 1) - timedelta(days=7)
+    iso = monday.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def current_period(kind: str, now: datetime, tz: ZoneInfo) -> str:
+    local = now.astimezone(tz)
+    if kind == MONTHLY:
+        return local.strftime("%Y-%m")
+    iso = local.date().isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def changes(
+    conn: Connection, start: datetime, end: datetime, now: datetime, sla: SLAInForce
+) -> dict[str, Any]:
+    rows = conn.execute(
+        select(sla_facts.c.lead_id, sla_facts.c.kind, sla_facts.c.reason, sla_facts.c.amount_cents)
+        .where(sla_facts.c.occurred_at >= to_db(start), sla_facts.c.occurred_at < to_db(end))
+        .order_by(sla_facts.c.occurred_at)
+    ).all()
+    count = {k: 0 for k in ("mql", "sql", "won", "lost", "rejected")}
+    reasons: dict[str, list[dict[str, str]]] = {"rejected": [], "lost": []}
+    revenue = 0
+    for r in rows:
+        if r.kind in count:
+            count[r.kind] += 1
+        if r.kind in reasons:
+            reasons[r.kind].append({"lead_id": r.lead_id, "reason": r.reason or ""})
+        if r.kind == "won":
+            revenue += r.amount_cents or 0
+    breaches = breaches_between(
+        conn, start, end, follow_up_hours=sla.follow_up_hours, now=now, calendar=sla.calendar
+    )
+    revisions = [h for h in target_history(conn) if start <= h["occurred_at"] < end]
+    docs = [h for h in doc_history(conn, TERMS, PERSONA, CRITERIA, since=start) if h["occurred_at"] < end]
+    return {
+        "count": count,
+        "revenue": revenue / 100,
+        "reasons": reasons,
+        "breaches": breaches,
+        "revisions": revisions,
+        "doc_changes": docs,
+    }
+
+
+def agenda(
+    conn: Connection, figures: dict[str, Any], month: str, now: datetime, sla: SLAInForce, open_actions: int
+) -> list[dict[str, Any]]:
+    """Talking points, most pressing first; each names the figure behind it."""
+    items: list[dict[str, Any]] = []
+    if figures["breaches"]:
+        items.append({"kind": "breaches", "n": figures["breaches"]})
+    if figures["count"]["rejected"]:
+        items.append({"kind": "rejected", "n": figures["count"]["rejected"]})
+    card = scorecard(
+        conn, month, today=now.astimezone(sla.calendar.tz).date(), now=now, calendar=sla.calendar
+    )
+    for side in ("marketing", "sales"):
+        for row in card[side]:
+            if row["status"] in ("missed", "at_risk"):
+                items.append(
+                    {"kind": "metric", "metric": row["metric"], "status": row["status"], "side": side}
+                )
+    if figures["count"]["lost"]:
+        items.append({"kind": "lost", "n": figures["count"]["lost"]})
+    if figures["revisions"] or figures["doc_changes"]:
+        items.append({"kind": "revisions", "n": len(figures["revisions"]) + len(figures["doc_changes"])})
+    if open_actions:
+        items.append({"kind": "actions", "n": open_actions})
+    return items

@@ -1,0 +1,189 @@
+"""The SLA agreement page: targets in force for any month, setting and revising
+them, the agreement's history, and the reverse-funnel planning helper.
+
+More agreement pages (vocabulary, terms, attention, ready for MQL) add their
+routes to this blueprint in ``agreement_pages``; ``init_app`` wires both.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from domain.agreement import AVG_DEAL_PER_OPPORTUNITY, METRICS, MQLS_DELIVERED, REVENUE_GOAL, add_months
+from domain.errors import InvalidInput
+from domain.planning import reverse_funnel
+from domain.vocabulary import FUNNEL
+from projections import funnel_query
+from projections.agreement_docs import CRITERIA, PERSONA, current_docs
+from projections.scorecard_query import scorecard_actuals
+from projections.targets import sla_targets, target_history, targets_for
+from smarketing.extensions import services
+from smarketing.web import forms
+from smarketing.web.dashboard import _month
+from smarketing.web.hx import HX_REQUEST
+
+bp = Blueprint("agreement", __name__, url_prefix="/agreement")
+
+PLAN_MONTHS = 3
+
+
+def this_month() -> str:
+    return datetime.now(UTC).astimezone(services().settings.tz).strftime("%Y-%m")
+
+
+def _targets_context(month: str) -> dict[str, Any]:
+    with services().read_engine.connect() as conn:
+        in_force = targets_for(conn, month)
+        own = {
+            metric
+            for (metric,) in conn.execute(
+                sla_targets.select()
+                .with_only_columns(sla_targets.c.metric)
+                .where(sla_targets.c.month == month)
+            )
+        }
+        history = list(reversed(target_history(conn)))
+    sides: dict[str, list[dict[str, Any]]] = {"marketing": [], "sales": []}
+    for metric in METRICS.values():
+        sides[metric.side].append(
+            {
+                "metric": metric.name,
+                "unit": metric.unit,
+                "value": in_force.get(metric.name),
+                "carried": metric.name in in_force and metric.name not in own,
+            }
+        )
+    units = {m.name: m.unit for m in METRICS.values()}
+    return {"month": month, "sides": sides, "history": history, "metrics": list(METRICS), "units": units}
+
+
+def _render(status: int = 200, **context: Any) -> tuple[str, int]:
+    if request.headers.get(HX_REQUEST):
+        return render_template("partials/agreement_body.html", **context), status
+    if context.get("plan") is None:  # the full page shows the plan for the month's own goal
+        context |= plan_context(context["month"], use_query=False)
+    return render_template("agreement.html", **context), status
+
+
+@bp.get("/")
+def index() -> tuple[str, int]:
+    month = _month(request.args.get("month", ""), this_month())
+    return _render(**_targets_context(month), form={"month": month}, errors={})
+
+
+@bp.post("/targets")
+def set_target() -> BaseResponse | tuple[str, int]:
+    form = {k: forms.text(request.form, k) for k in ("month", "metric", "value", "reason")}
+    month = form["month"] or this_month()
+    try:
+        services().app.set_target(form["month"], form["metric"], form["value"], form["reason"])
+    except InvalidInput as error:
+        context = _targets_context(_safe_month(month))
+        return _render(422, **context, form=form, errors={error.field: error.message})
+    services().projector.catch_up()
+    if not request.headers.get(HX_REQUEST):
+        return redirect(url_for("agreement.index", month=form["month"]), code=303)
+    message = _("Target saved.")
+    return _render(
+        **_targets_context(form["month"]),
+        form={"month": form["month"]},
+        errors={},
+        message=message,
+    )
+
+
+def _safe_month(month: str) -> str:
+    try:
+        return _month(month, this_month())
+    except InvalidInput:
+        return this_month()
+
+
+def _decimal(name: str, default: Decimal | None, use_query: bool = True) -> Decimal | None:
+    raw = request.args.get(name, "").strip() if use_query else ""
+    if not raw:
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise InvalidInput(name, "is not a number") from None
+    if not value.is_finite() or value <= 0 or value > Decimal("1e12"):
+        raise InvalidInput(name, "must be a positive number")
+    return value
+
+
+def plan_context(month: str, use_query: bool = True) -> dict[str, Any]:
+    """Inputs (from the query, else the agreement and last months) and the computed plan."""
+    sample = [add_months(month, -n) for n in range(PLAN_MONTHS, 0, -1)]
+    with services().read_engine.connect() as conn:
+        targets = targets_for(conn, month)
+        reached = {stage.value: 0 for stage in FUNNEL}
+        for cohort in sample:
+            for step in funnel_query.funnel(conn, cohort)["stages"]:
+                reached[step["stage"]] += step["count"]
+        actual_deal = next(
+            (a for m in reversed(sample) if (a := scorecard_actuals(conn, m)["avg_deal_per_opportunity"])),
+            None,
+        )
+    goal = _decimal("goal", targets.get(REVENUE_GOAL), use_query)
+    deal_default = targets.get(AVG_DEAL_PER_OPPORTUNITY) or (
+        Decimal(str(actual_deal)) if actual_deal else None
+    )
+    avg_deal = _decimal("avg_deal", deal_default, use_query)
+    plan = reverse_funnel(goal, avg_deal, reached) if goal and avg_deal else None
+    reason = ""
+    if plan and plan.mqls is not None:
+        reason = _(
+            "Reverse funnel: %(goal)s goal / %(deal)s average deal = %(customers)s customers; "
+            "MQL→Customer %(rate).1f%% over %(first)s–%(last)s → %(mqls)s MQLs",
+            goal=goal,
+            deal=avg_deal,
+            customers=plan.customers,
+            rate=100 * (plan.mql_to_customer or 0),
+            first=sample[0],
+            last=sample[-1],
+            mqls=plan.mqls,
+        )
+    return {
+        "plan": plan,
+        "goal": goal,
+        "avg_deal": avg_deal,
+        "sample": sample,
+        "reached": reached,
+        "plan_month": month,
+        "plan_reason": reason,
+        "plan_metric": MQLS_DELIVERED,
+    }
+
+
+@bp.get("/plan")
+def plan() -> Response | tuple[str, int]:
+    month = _month(request.args.get("month", ""), this_month())
+    try:
+        context = plan_context(month)
+    except InvalidInput as error:
+        return render_template(
+            "partials/plan.html", plan_error=error.message, plan=None, plan_month=month
+        ), 422
+    if request.headers.get(HX_REQUEST):
+        return render_template("partials/plan.html", **context), 200
+    return _render(**_targets_context(month), form={"month": month}, errors={}, **context)
+
+
+def init_app(app: Flask) -> None:
+    from smarketing import scoring_cli
+    from smarketing.web import agreement_pages  # noqa: F401 - adds its routes to bp
+
+    app.register_blueprint(bp)
+    scoring_cli.init_app(app)
+    app.jinja_env.globals["stage_vocabulary"] = stage_vocabulary
+
+
+def stage_vocabulary() -> dict[str, Any]:
+    """For the lead page's stage-change form: the criteria and personas as they read now."""
+    with services().read_engine.connect() as conn:
+        return {"criteria": current_docs(conn, CRITERIA), "personas": current_docs(conn, PERSONA)}

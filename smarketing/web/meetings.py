@@ -1,0 +1,114 @@
+"""The weekly and monthly joint meetings: a pack of what changed since the last
+meeting with an agenda derived from it, and the decisions and action items
+recorded as events (open action items follow into every later pack)."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from domain.errors import InvalidInput
+from domain.meeting import MONTHLY, WEEKLY, clean_period, meeting_id
+from projections import meetings as meetings_model
+from smarketing import meeting_pack
+from smarketing.extensions import services
+from smarketing.sla_terms import sla_in_force
+from smarketing.web import forms
+from smarketing.web.hx import HX_REQUEST
+
+bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+ARG = {WEEKLY: "week", MONTHLY: "month"}
+
+
+def _pack(kind: str, period: str) -> dict[str, Any]:
+    svc, now = services(), datetime.now(UTC)
+    tz = svc.settings.tz
+    period = clean_period(kind, period)
+    start, _end = meeting_pack.period_bounds(kind, meeting_pack.previous_period(kind, period), tz)
+    review_end = meeting_pack.period_bounds(kind, period, tz)[0]
+    key = meeting_id(kind, period).hex
+    with svc.read_engine.connect() as conn:
+        sla = sla_in_force(conn, now, tz)
+        figures = meeting_pack.changes(conn, start, review_end, now, sla)
+        carried = meetings_model.open_actions(conn, except_meeting=key)
+        items = meetings_model.items_of(conn, key)
+        month = start.astimezone(tz).strftime("%Y-%m")
+        agenda = meeting_pack.agenda(conn, figures, month, now, sla, len(carried))
+    minutes = sla.meetings[f"{kind}_minutes"]
+    return {
+        "kind": kind,
+        "period": period,
+        "arg": ARG[kind],
+        "previous": meeting_pack.previous_period(kind, period),
+        "review": (start.astimezone(tz), (review_end - timedelta(seconds=1)).astimezone(tz)),  # inclusive
+        "attendees": sla.meetings[f"{kind}_attendees"],
+        "minutes": minutes,
+        "figures": figures,
+        "agenda": agenda,
+        "carried": carried,
+        "items": items,
+        "meeting_key": key,
+        "errors": {},
+        "form": {},
+    }
+
+
+def _show(kind: str, status: int = 200, **extra: Any) -> tuple[str, int]:
+    default = meeting_pack.current_period(kind, datetime.now(UTC), services().settings.tz)
+    context = _pack(kind, request.values.get(ARG[kind], "") or default) | extra
+    template = "partials/meeting_record.html" if request.headers.get(HX_REQUEST) else "meeting.html"
+    return render_template(template, **context), status
+
+
+@bp.get("/weekly")
+def weekly() -> tuple[str, int]:
+    return _show(WEEKLY)
+
+
+@bp.get("/monthly")
+def monthly() -> tuple[str, int]:
+    return _show(MONTHLY)
+
+
+@bp.post("/<kind>/record")
+def record(kind: str) -> BaseResponse | tuple[str, int]:
+    if kind not in ARG:
+        abort(404)
+    period = forms.text(request.form, ARG[kind])
+    fields = {k: forms.text(request.form, k) for k in ("decision", "action", "owner")}
+    try:
+        services().app.record_meeting(kind, period, **fields)
+    except InvalidInput as error:
+        return _show(kind, 422, errors={"record": f"{error.field}: {error.message}"}, form=fields)
+    services().projector.catch_up()
+    if not request.headers.get(HX_REQUEST):
+        return redirect(url_for(f"meetings.{kind}", **{ARG[kind]: period}), code=303)
+    return _show(kind, message=_("Recorded."))
+
+
+@bp.post("/<kind>/actions/<meeting_key>/<number>/done")
+def done(kind: str, meeting_key: str, number: str) -> BaseResponse | tuple[str, int]:
+    if kind not in ARG:
+        abort(404)
+    try:
+        meeting, item = UUID(meeting_key), int(number)
+    except ValueError:
+        abort(404)
+    try:
+        services().app.mark_action_done(meeting, item, forms.text(request.form, "note"))
+    except InvalidInput as error:
+        return _show(kind, 422, errors={"done": f"{error.field}: {error.message}"})
+    services().projector.catch_up()
+    if not request.headers.get(HX_REQUEST):
+        return redirect(
+            url_for(f"meetings.{kind}", **{ARG[kind]: forms.text(request.form, ARG[kind])}), code=303
+        )
+    return _show(kind, message=_("Action item marked done."))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

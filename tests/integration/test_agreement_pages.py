@@ -1,0 +1,159 @@
+"""The agreement and meeting pages on both backends, through the real login and
+access gate: full pages, htmx fragments, 422 errors and role refusals."""
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from smarketing.extensions import KEY
+from tests.integration.conftest import LoginFn
+
+HX = {"HX-Request": "true"}
+PAGES = [
+    "/agreement/",
+    "/agreement/plan?goal=100000&avg_deal=5000",
+    "/agreement/vocabulary",
+    "/agreement/terms",
+    "/agreement/attention",
+    "/agreement/ready",
+    "/meetings/weekly?week=2026-W44",
+    "/meetings/monthly?month=2026-10",
+]
+
+
+@pytest.fixture
+def manager(web_app: Flask, login: LoginFn) -> FlaskClient:
+    return login(web_app.test_client(), "manager")
+
+
+@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("role", ["manager", "marketing", "sales", "auditor"])
+def test_every_reader_sees_the_pages(web_app: Flask, login: LoginFn, url: str, role: str) -> None:
+    response = login(web_app.test_client(), role).get(url)
+    assert response.status_code == 200, response.data[:300]
+    assert b"<html" in response.data
+
+
+def test_admin_and_anonymous_are_refused(web_app: Flask, login: LoginFn) -> None:
+    assert web_app.test_client().get("/agreement/").status_code == 303  # to the login page
+    admin = login(web_app.test_client(), "admin")
+    assert admin.get("/agreement/").status_code == 403
+    assert admin.get("/meetings/weekly").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["marketing", "sales", "auditor"])
+def test_only_managers_write_the_agreement(web_app: Flask, login: LoginFn, role: str) -> None:
+    client = login(web_app.test_client(), role)
+    form = {"month": "2026-10", "metric": "mqls_delivered", "value": "60"}
+    assert client.post("/agreement/targets", data=form).status_code == 403
+    assert (
+        client.post("/agreement/vocabulary/criteria", data={"stage": "MQL", "text": "x"}).status_code == 403
+    )
+    assert client.post("/agreement/terms/meetings", data={}).status_code == 403
+    assert b"Save target" not in client.get("/agreement/").data
+
+
+def test_auditors_cannot_record_meetings_but_the_teams_can(web_app: Flask, login: LoginFn) -> None:
+    form = {"week": "2026-W44", "decision": "Keep going"}
+    assert (
+        login(web_app.test_client(), "auditor").post("/meetings/weekly/record", data=form).status_code == 403
+    )
+    assert login(web_app.test_client(), "sales").post("/meetings/weekly/record", data=form).status_code == 303
+
+
+def test_setting_a_target_full_page_and_fragment(manager: FlaskClient) -> None:
+    form = {"month": "2026-10", "metric": "mqls_delivered", "value": "60", "reason": ""}
+    response = manager.post("/agreement/targets", data=form)
+    assert response.status_code == 303 and "month=2026-10" in response.headers["Location"]
+    response = manager.post(
+        "/agreement/targets", data=form | {"value": "70", "reason": "More webinars"}, headers=HX
+    )
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "Target saved" in body
+    assert "More webinars" in body and "60" in body and "70" in body  # history: old → new, why
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"month": "2026-13", "metric": "mqls_delivered", "value": "60"}, "month"),
+        ({"month": "2026-10", "metric": "nope", "value": "60"}, "metric"),
+        ({"month": "2026-10", "metric": "mqls_delivered", "value": "lots"}, "value"),
+    ],
+)
+def test_target_errors_come_back_as_422_fragments(manager: FlaskClient, form: dict, field: str) -> None:
+    response = manager.post("/agreement/targets", data=form, headers=HX)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and f"{field}:" in body and 'id="target-form"' in body
+    assert manager.post("/agreement/targets", data=form).status_code == 422  # and as a full page
+
+
+def test_plan_fragment_offers_the_target_in_one_click(web_app: Flask, manager: FlaskClient) -> None:
+    app = web_app.extensions[KEY].app
+    month = datetime.now(UTC).astimezone(web_app.extensions[KEY].settings.tz).strftime("%Y-%m")
+    response = manager.get(f"/agreement/plan?month={month}&goal=10000&avg_deal=2500", headers=HX)
+    assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
+    assert b"4 customers" in response.data
+    assert manager.get("/agreement/plan?goal=-1&avg_deal=5", headers=HX).status_code == 422
+    assert app.agreement_history() == []
+
+
+def test_vocabulary_edit_history_and_criteria_on_the_lead_page(web_app: Flask, manager: FlaskClient) -> None:
+    response = manager.post(
+        "/agreement/vocabulary/criteria", data={"stage": "MQL", "text": "Asked for a demo"}, headers=HX
+    )
+    assert response.status_code == 200 and b"Asked for a demo" in response.data
+    response = manager.post(
+        "/agreement/vocabulary/criteria", data={"stage": "MQL", "text": "Asked twice"}, headers=HX
+    )
+    assert response.status_code == 422 and b"reason" in response.data
+    manager.post("/agreement/vocabulary/persona", data={"name": "Ops Olga", "signals": "Visits pricing"})
+    lead_id = web_app.extensions[KEY].app.capture_lead(
+        name="Vera", email="vera@example.org", source="webinar"
+    )
+    web_app.extensions[KEY].projector.catch_up()
+    page = manager.get(f"/leads/{lead_id.replace('-', '')}").get_data(as_text=True)
+    assert 'id="stage-criteria"' in page and "Asked for a demo" in page and "Visits pricing" in page
+
+
+def test_terms_forms_validate_and_record(manager: FlaskClient) -> None:
+    bad = {"opens": "18:00", "closes": "09:00", "workdays": ["0"]}
+    response = manager.post("/agreement/terms/calendar", data=bad, headers=HX)
+    assert response.status_code == 422 and b"closes:" in response.data
+    good = {"opens": "09:00", "closes": "18:00", "workdays": ["0", "1", "2", "3", "4"], "reason": "Office"}
+    response = manager.post("/agreement/terms/calendar", data=good, headers=HX)
+    assert response.status_code == 200 and b"Terms saved" in response.data and b"Office" in response.data
+    assert manager.get("/agreement/attention").status_code == 200
+
+
+def test_meeting_pack_records_and_closes_action_items(web_app: Flask, manager: FlaskClient) -> None:
+    form = {"week": "2026-W44", "decision": "Ana owns webinars", "action": "Call the top 10", "owner": "bea"}
+    response = manager.post("/meetings/weekly/record", data=form, headers=HX)
+    assert response.status_code == 200 and b"Call the top 10" in response.data
+    response = manager.post("/meetings/weekly/record", data={"week": "2026-W44", "action": "x"}, headers=HX)
+    assert response.status_code == 422 and b"owner:" in response.data
+    page = manager.get("/meetings/weekly?week=2026-W45").get_data(as_text=True)
+    assert "Call the top 10" in page and "Go through 1 open action items" in page
+    from domain.meeting import meeting_id
+
+    key = meeting_id("weekly", "2026-W44").hex
+    response = manager.post(f"/meetings/weekly/actions/{key}/1/done", data={"week": "2026-W45"}, headers=HX)
+    assert response.status_code == 200 and b"marked done" in response.data
+    assert "Call the top 10" not in manager.get("/meetings/weekly?week=2026-W45").get_data(as_text=True)
+    assert manager.get("/meetings/weekly?week=2026-W99").status_code == 422
+    assert manager.post(f"/meetings/weekly/actions/{key}/9/done", headers=HX).status_code == 422
+
+
+def test_dashboard_shows_attention_and_ready_counts(web_app: Flask, manager: FlaskClient) -> None:
+    svc = web_app.extensions[KEY]
+    lead_id = svc.app.capture_lead(name="Hot", email="hot@example.org", source="webinar")
+    for kind in ("form_submitted", "webinar", "meeting"):
+        svc.app.record_interaction(lead_id, kind=kind)
+    svc.projector.catch_up()
+    page = manager.get("/").get_data(as_text=True)
+    assert "1 lead ready for MQL" in page
+    assert "Hot" in manager.get("/agreement/ready").get_data(as_text=True)
