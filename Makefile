@@ -10,9 +10,9 @@ PYTEST_ARGS ?=
 VENV := .venv
 BIN  := $(VENV)/bin
 
-.PHONY: setup run test serve clean
+.PHONY: setup run test serve clean messages
 
-setup: $(VENV)/.installed static/vendor/htmx.min.js
+setup: $(VENV)/.installed static/vendor/htmx.min.js translations/es/LC_MESSAGES/messages.mo
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,16 +24,33 @@ static/vendor/htmx.min.js: package.json package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
+# Catalogs are kept as .po in the repository and compiled at set-up.
+translations/es/LC_MESSAGES/messages.mo: translations/es/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -d translations -f
+
+# Maintainers: refresh the catalog after adding strings, then translate the new entries.
+messages:
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output domain smarketing projections templates
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l es --no-fuzzy-matching
+
 run: setup
 	$(BIN)/flask --app app db init
 	$(BIN)/flask --app app demo-data --if-empty
-	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
+	# Plain http on loopback: session cookies without the Secure flag (docs/SECURITY.md).
+	SMARKETING_INSECURE_COOKIES=1 $(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Production-like: DATABASE_URL (PostgreSQL), WORKERS and PORT from the environment.
+# Schema once, before any worker; then one projector process beside gunicorn,
+# stopped (SIGTERM) when gunicorn exits. Writes still catch up before responding.
 serve: setup
+	@test -n "$(DATABASE_URL)" || { echo "set DATABASE_URL=postgresql://user@host:5432/db"; exit 2; }
+	$(BIN)/flask --app app db init
+	$(BIN)/flask --app app projections run & projector=$$!; \
+	trap 'kill -TERM $$projector; wait $$projector' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) 'app:create_app()'
 
 clean:

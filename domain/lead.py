@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import lifecycle
 from domain.actor import current_actor
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 from domain.validation import (
     NAME_MAX,
     SHORT_MAX,
@@ -172,7 +172,7 @@ class Lead(Aggregate):
         owner = clean_text(owner, "owner", max_len=SHORT_MAX, required=True)
         team = clean_choice(team, "team", Team)
         if owner == self.owner and team == self.team:
-            raise InvalidInput("owner", f"{owner} already owns this lead")
+            raise InvalidInput("owner", N_("%(owner)s already owns this lead"), owner=owner)
         self._owner_assigned(
             occurred_at=self._business_time(occurred_at),
             owner=owner,
@@ -226,8 +226,10 @@ class Lead(Aggregate):
         currency: str = "EUR",
         reason: str = "",
         occurred_at: datetime | None = None,
+        amount_unknown: bool = False,
     ) -> None:
-        amount = clean_amount(amount)
+        """``amount_unknown``: the source never recorded one (imports); stored as 0."""
+        amount = Decimal("0.00") if amount_unknown else clean_amount(amount)
         currency = clean_currency(currency)
         reason = clean_text(reason, "reason", max_len=TEXT_MAX)
         lifecycle.check_can_win(self.stage, reason)
@@ -269,6 +271,18 @@ class Lead(Aggregate):
     @event("DealLost")
     def _deal_lost(self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str) -> None:
         self._enter(to_stage, occurred_at, reason)
+
+    # --- personal data ----------------------------------------------------
+
+    def erase_personal_data(self, reason: str, occurred_at: datetime | None = None) -> None:
+        """Record the erasure; the caller then deletes the lead's key (crypto-shredding)."""
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX, required=True)
+        self._personal_data_erased(occurred_at=self._business_time(occurred_at), reason=reason)
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(self, occurred_at: datetime, reason: str) -> None:
+        # Not a business activity: last_activity_at and the stage stay as they were.
+        self.personal = dict.fromkeys(self.personal, "")
 
     # --- helpers (state only, no rules) -----------------------------------
 

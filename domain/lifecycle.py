@@ -3,7 +3,7 @@
 Kept as data so that the web forms offer exactly the moves the domain accepts.
 """
 
-from domain.errors import IllegalTransition
+from domain.errors import N_, IllegalTransition
 from domain.vocabulary import FUNNEL, OPEN_STAGES, Stage
 
 # One step forward along the funnel. Customer is reached only by winning a deal.
@@ -49,28 +49,33 @@ def needs_reason(from_stage: str, to_stage: str) -> bool:
 
 def check_stage_change(from_stage: str, to_stage: str, reason: str) -> None:
     if to_stage not in {s.value for s in Stage}:
-        raise IllegalTransition(f"Unknown stage {to_stage!r}.")
+        raise IllegalTransition(N_("Unknown stage %(stage)s."), stage=repr(to_stage))
     if to_stage == Stage.CUSTOMER:
-        raise IllegalTransition("A lead becomes a Customer only by winning a deal.")
+        raise IllegalTransition(N_("A lead becomes a Customer only by winning a deal."))
     if to_stage not in allowed_moves(from_stage):
-        raise IllegalTransition(f"A lead cannot move from {from_stage} to {to_stage}.")
+        raise IllegalTransition(
+            N_("A lead cannot move from %(from_stage)s to %(to_stage)s."),
+            from_stage=from_stage,
+            to_stage=to_stage,
+        )
     if needs_reason(from_stage, to_stage) and not reason:
-        what = "Disqualifying" if to_stage == Stage.DISQUALIFIED else "Skipping stages"
-        raise IllegalTransition(f"{what} requires a reason.")
+        if to_stage == Stage.DISQUALIFIED:
+            raise IllegalTransition(N_("Disqualifying requires a reason."))
+        raise IllegalTransition(N_("Skipping stages requires a reason."))
 
 
 def check_can_win(from_stage: str, reason: str) -> None:
     if from_stage not in OPEN_STAGES or from_stage == Stage.RECYCLED:
-        raise IllegalTransition(f"A deal cannot be won for a lead in stage {from_stage}.")
+        raise IllegalTransition(N_("A deal cannot be won for a lead in stage %(stage)s."), stage=from_stage)
     if from_stage != Stage.OPPORTUNITY and not reason:
-        raise IllegalTransition("Winning before the Opportunity stage requires a reason.")
+        raise IllegalTransition(N_("Winning before the Opportunity stage requires a reason."))
 
 
 def check_can_lose(from_stage: str) -> None:
     if from_stage not in (Stage.SQL, Stage.OPPORTUNITY):
-        raise IllegalTransition("Only an SQL or an Opportunity can be lost.")
+        raise IllegalTransition(N_("Only an SQL or an Opportunity can be lost."))
 
 
 def check_can_reject(from_stage: str) -> None:
     if from_stage != Stage.MQL:
-        raise IllegalTransition("Sales can reject only an MQL back to marketing.")
+        raise IllegalTransition(N_("Sales can reject only an MQL back to marketing."))

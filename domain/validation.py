@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 
 NAME_MAX = 200
 EMAIL_MAX = 254
@@ -24,22 +24,24 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 def clean_text(value: object, field: str, *, max_len: int, required: bool = False) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
-        raise InvalidInput(field, "is required")
+        raise InvalidInput(field, N_("is required"))
     if len(text) > max_len:
-        raise InvalidInput(field, f"must be at most {max_len} characters (got {len(text)})")
+        raise InvalidInput(
+            field, N_("must be at most %(max)s characters (got %(got)s)"), max=max_len, got=len(text)
+        )
     if "\x00" in text:
-        raise InvalidInput(field, "contains a NUL character")
+        raise InvalidInput(field, N_("contains a NUL character"))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(field, "contains characters that are not valid text") from None
+        raise InvalidInput(field, N_("contains characters that are not valid text")) from None
     return text
 
 
 def clean_email(value: object, *, required: bool = True) -> str:
     email = clean_text(value, "email", max_len=EMAIL_MAX, required=required).lower()
     if email and not _EMAIL.match(email):
-        raise InvalidInput("email", f"{email!r} is not a valid e-mail address")
+        raise InvalidInput("email", N_("%(email)s is not a valid e-mail address"), email=repr(email))
     return email
 
 
@@ -47,7 +49,7 @@ def clean_choice(value: object, field: str, choices: type) -> str:
     text = clean_text(value, field, max_len=SHORT_MAX, required=True)
     allowed = [c.value for c in choices]
     if text not in allowed:
-        raise InvalidInput(field, f"must be one of {', '.join(allowed)}")
+        raise InvalidInput(field, N_("must be one of %(choices)s"), choices=", ".join(allowed))
     return text
 
 
@@ -55,20 +57,20 @@ def clean_amount(value: object) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise InvalidInput("amount", f"{value!r} is not a number") from None
+        raise InvalidInput("amount", N_("%(value)s is not a number"), value=repr(value)[:40]) from None
     if not amount.is_finite() or amount <= 0:
-        raise InvalidInput("amount", "must be a positive amount")
+        raise InvalidInput("amount", N_("must be a positive amount"))
     if amount > MAX_AMOUNT:
-        raise InvalidInput("amount", f"must not exceed {MAX_AMOUNT}")
+        raise InvalidInput("amount", N_("must not exceed %(max)s"), max=str(MAX_AMOUNT))
     if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput("amount", "must have at most two decimals")
+        raise InvalidInput("amount", N_("must have at most two decimals"))
     return amount.quantize(Decimal("0.01"))
 
 
 def clean_currency(value: object) -> str:
     currency = clean_text(value, "currency", max_len=3, required=True).upper()
     if not _CURRENCY.match(currency):
-        raise InvalidInput("currency", "must be a three-letter ISO code such as EUR")
+        raise InvalidInput("currency", N_("must be a three-letter ISO code such as EUR"))
     return currency
 
 
@@ -77,10 +79,10 @@ def clean_occurred_at(value: datetime | None, now: datetime) -> datetime:
     if value is None:
         return now
     if not isinstance(value, datetime):
-        raise InvalidInput("occurred_at", "must be a date and time")
+        raise InvalidInput("occurred_at", N_("must be a date and time"))
     if value.tzinfo is None:
-        raise InvalidInput("occurred_at", "must include a time zone")
+        raise InvalidInput("occurred_at", N_("must include a time zone"))
     value = value.astimezone(UTC)
     if value > now + CLOCK_SKEW:
-        raise InvalidInput("occurred_at", "cannot be in the future")
+        raise InvalidInput("occurred_at", N_("cannot be in the future"))
     return value

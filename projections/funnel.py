@@ -43,6 +43,10 @@ funnel_leads = Table(
     Column("rejected_count", Integer, nullable=False),
     Column("skip_count", Integer, nullable=False),
     Index("ix_funnel_leads_cohort", "cohort_month"),
+    # The dashboard lists each dimension's values and filters a month by one of them.
+    Index("ix_funnel_leads_source", "source", "cohort_month"),
+    Index("ix_funnel_leads_campaign", "campaign", "cohort_month"),
+    Index("ix_funnel_leads_owner", "owner", "cohort_month"),
 )
 
 funnel_stage_times = Table(

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from domain.vocabulary import FUNNEL
+from projections import distinct
 from projections.funnel import REACHED, funnel_leads, funnel_stage_times
 from projections.stats import median, ratio
 
@@ -106,11 +107,9 @@ def funnel_breakdown(
 
 
 def cohort_months(conn: Connection) -> list[str]:
-    rows = conn.execute(select(funnel_leads.c.cohort_month).distinct().order_by(funnel_leads.c.cohort_month))
-    return [r[0] for r in rows]
+    # Loose index scans (projections.distinct): the dashboard asks on every request.
+    return distinct.distinct_values(conn, funnel_leads.c.cohort_month)
 
 
 def dimension_values(conn: Connection, dimension: str) -> list[str]:
-    column = funnel_leads.c[dimension]
-    rows = conn.execute(select(column).distinct().where(column != "").order_by(column))
-    return [r[0] for r in rows]
+    return distinct.distinct_values(conn, funnel_leads.c[dimension])

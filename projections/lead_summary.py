@@ -110,6 +110,10 @@ class LeadSummaryProjection(Projection):
         }
 
     def _apply(self, row: dict[str, Any], e: Any) -> None:
+        if isinstance(e, Lead.PersonalDataErased):
+            # Crypto-shredding: blank the personal columns, leave every business fact as it was.
+            row.update(name="", email="", search_text=search_text("", "", row["company"]))
+            return
         at = to_db(e.occurred_at)
         row["last_activity_at"] = max(row["last_activity_at"], at)
         if isinstance(e, Lead.InteractionRecorded):

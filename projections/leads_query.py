@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, and_, func, or_, select
 
+from domain.business_hours import ALWAYS, Calendar, latest_start
 from domain.vocabulary import Stage
+from projections import distinct
 from projections.lead_summary import lead_summary
 from projections.schema import from_db, to_db
 from projections.timeline import lead_timeline
@@ -82,6 +84,26 @@ def list_leads(
     }
 
 
+def _overdue(now: datetime, follow_up_hours: float, calendar: Calendar = ALWAYS) -> list[Any]:
+    """MQLs past their first-contact deadline with no contact since becoming MQL."""
+    # deadline(mql_at) < now  <=>  mql_at < latest_start(now): one cut-off SQL can use.
+    deadline = to_db(latest_start(now, follow_up_hours, calendar))
+    return [
+        lead_summary.c.stage == Stage.MQL.value,
+        lead_summary.c.mql_at < deadline,
+        or_(lead_summary.c.last_contact_at.is_(None), lead_summary.c.last_contact_at < lead_summary.c.mql_at),
+    ]
+
+
+def count_overdue(
+    conn: Connection, now: datetime, follow_up_hours: float, calendar: Calendar = ALWAYS
+) -> int:
+    statement = (
+        select(func.count()).select_from(lead_summary).where(*_overdue(now, follow_up_hours, calendar))
+    )
+    return int(conn.execute(statement).scalar_one())
+
+
 def _lead_row(row: Any) -> dict[str, Any]:
     lead = dict(row._mapping)
     for key in (
@@ -106,8 +128,8 @@ def count_leads(conn: Connection) -> int:
 
 
 def distinct_values(conn: Connection, name: str) -> list[str]:
-    column = lead_summary.c[name]
-    return [r[0] for r in conn.execute(select(column).distinct().where(column != "").order_by(column))]
+    # Loose index scan (projections.distinct): not a read of all 100k index entries.
+    return distinct.distinct_values(conn, lead_summary.c[name])
 
 
 def timeline(conn: Connection, lead_id: str, newest_first: bool = True) -> list[dict[str, Any]]:

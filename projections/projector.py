@@ -83,6 +83,10 @@ class Projector:
             )
             if not notifications:
                 return applied
+            # Mappers that need per-originator lookups (the lead keys) get them in one query.
+            prefetch = getattr(self.mapper, "prefetch", None)
+            if prefetch is not None:
+                prefetch({n.originator_id for n in notifications})
             batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
             for projection in self.projections:
                 applied += self._apply(projection, batch)

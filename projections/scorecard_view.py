@@ -37,13 +37,16 @@ Filters (source, campaign, owner, sourced_by) narrow the actuals only; targets
 are company-wide, so a filtered status reads "this slice against the whole
 company's target".
 
-``breaches``: MQLs of the month not contacted within N hours (contacted late
-or not at all). In the month in progress this includes MQLs whose N hours
-have not run out yet.
+``breaches``: MQLs of the month not contacted by their deadline — contacted
+late, or not contacted and the deadline has passed by ``now``. An MQL still
+within its N hours is not a breach yet (``projections.attention``). The
+deadline counts N hours on the team calendar of the agreement's terms
+(``domain.business_hours``); without ``now`` every deadline counts as passed
+(a month that is over).
 """
 
 import calendar
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -59,6 +62,8 @@ from domain.agreement import (
     add_months,
     parse_month,
 )
+from domain.business_hours import ALWAYS, Calendar
+from projections.attention import follow_up_breaches
 from projections.scorecard_query import scorecard_actuals
 from projections.targets import targets_for
 
@@ -81,7 +86,15 @@ ACTUAL_KEY = {
 }
 
 
-def scorecard(conn: Connection, month: str, *, today: date, **filters: str) -> dict[str, Any]:
+def scorecard(
+    conn: Connection,
+    month: str,
+    *,
+    today: date,
+    now: datetime | None = None,
+    calendar: Calendar = ALWAYS,
+    **filters: str,
+) -> dict[str, Any]:
     parse_month(month)
     targets = targets_for(conn, month)
     actuals = _actuals(conn, month, targets, filters)
@@ -112,7 +125,9 @@ def scorecard(conn: Connection, month: str, *, today: date, **filters: str) -> d
             }
         )
     hours = float(result["terms"][FOLLOW_UP_HOURS])
-    result["breaches"] = actuals["mqls"] - sum(1 for d in actuals["follow_up_delays_hours"] if d <= hours)
+    result["breaches"] = follow_up_breaches(
+        conn, month, follow_up_hours=hours, now=now, calendar=calendar, **filters
+    )
     return result
 
 

@@ -1,13 +1,24 @@
 """Lead timeline: each lead's events in order, ready to show to a person."""
 
 import json
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Integer, String, Table, Text, insert
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
 
 from domain.lead import Lead
+from projections.plain import plain
 from projections.projector import Positioned, Projection
 from projections.rows import lead_key
 from projections.schema import metadata, to_db
@@ -35,17 +46,9 @@ _BOOKKEEPING = {
 }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def event_data(event: Any) -> dict[str, Any]:
     """The event's own fields, business and personal, as JSON-ready values."""
-    return {k: _plain(v) for k, v in vars(event).items() if k not in _BOOKKEEPING}
+    return {k: plain(v) for k, v in vars(event).items() if k not in _BOOKKEEPING}
 
 
 class TimelineProjection(Projection):
@@ -69,3 +72,26 @@ class TimelineProjection(Projection):
         ]
         if rows:
             conn.execute(insert(lead_timeline), rows)
+        for _, e in events:
+            if isinstance(e, Lead.PersonalDataErased):
+                erase_personal(conn, lead_key(e), e.originator_version)
+
+
+def erase_personal(conn: Connection, lead_id: str, before_version: int) -> None:
+    """Blank the personal values kept in a lead's timeline rows (crypto-shredding)."""
+    found = conn.execute(
+        select(lead_timeline.c.version, lead_timeline.c.data).where(
+            lead_timeline.c.lead_id == lead_id, lead_timeline.c.version < before_version
+        )
+    ).all()
+    for version, data in found:
+        values = json.loads(data)
+        if not isinstance(values.get("personal"), dict):
+            continue
+        values["personal"] = dict.fromkeys(values["personal"], "")
+        values["personal_erased"] = True
+        conn.execute(
+            update(lead_timeline)
+            .where(lead_timeline.c.lead_id == lead_id, lead_timeline.c.version == version)
+            .values(data=json.dumps(values, sort_keys=True, ensure_ascii=False))
+        )

@@ -6,12 +6,16 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Mapper
 
 from domain.email_index import LeadEmailIndex, email_index_id
-from domain.errors import DuplicateEmail, LeadNotFound, StaleLead
+from domain.errors import N_, DuplicateEmail, LeadNotFound, StaleLead
 from domain.lead import Lead
 from domain.validation import clean_email
+from smarketing.agreement_commands import AgreementCommands
+from smarketing.key_batch import BatchingPersonalDataMapper
+from smarketing.personal_data import PersonalDataMapper
+from smarketing.terms_commands import TermsCommands
 
 
 def parse_lead_id(lead_id: str | UUID) -> UUID:
@@ -20,13 +24,29 @@ def parse_lead_id(lead_id: str | UUID) -> UUID:
     try:
         return UUID(str(lead_id))
     except ValueError:
-        raise LeadNotFound(f"No lead with id {str(lead_id)[:40]!r}.") from None
+        raise LeadNotFound(N_("No lead with id %(id)s."), id=repr(str(lead_id)[:40])) from None
 
 
-class SmarketingApplication(Application[UUID]):
+class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID]):
     name = "Smarketing"
     # Long streams load from a snapshot plus a few events.
     snapshotting_intervals = {Lead: 50}  # noqa: RUF012 - the library's declared shape
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Seals each lead's personal data under its own key (smarketing.personal_data);
+        # bootstrap hands it the key store.
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=BatchingPersonalDataMapper
+        )
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        # Create the keys of every new lead in the batch in one transaction before
+        # encoding, not one transaction per lead inside the mapper (smarketing.key_batch).
+        if isinstance(self.mapper, BatchingPersonalDataMapper):
+            self.mapper.prepare_keys(
+                e for o in objs if o is not None for e in getattr(o, "pending_events", [o])
+            )
+        return super().save(*objs, **kwargs)
 
     # --- commands -------------------------------------------------------
 
@@ -38,7 +58,9 @@ class SmarketingApplication(Application[UUID]):
             self.save(lead, LeadEmailIndex.register(email, lead.id))
         except IntegrityError:
             # Lost a race with another writer for the same address (or id).
-            raise DuplicateEmail(f"A lead with the e-mail {email} already exists.") from None
+            raise DuplicateEmail(
+                N_("A lead with the e-mail %(email)s already exists."), email=email
+            ) from None
         return str(lead.id)
 
     def capture_many(self, leads: Iterable[Lead]) -> int:
@@ -51,7 +73,9 @@ class SmarketingApplication(Application[UUID]):
         return len(batch) // 2
 
     def record_interaction(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return self._update(lead_id, expected_version, lambda lead: lead.record_interaction(**fields))
+        version = self._update(lead_id, expected_version, lambda lead: lead.record_interaction(**fields))
+        # In auto-promote mode the scoring rule may move the lead to MQL right away.
+        return version + 1 if self.promote_if_scored(lead_id) is not None else version
 
     def log_contact_attempt(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
         return self._update(lead_id, expected_version, lambda lead: lead.attempt_contact(**fields))
@@ -71,6 +95,17 @@ class SmarketingApplication(Application[UUID]):
     def mark_lost(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
         return self._update(lead_id, expected_version, lambda lead: lead.lose_deal(**fields))
 
+    def erase_personal_data(self, lead_id: str, reason: str) -> int:
+        """Crypto-shred: record ``PersonalDataErased``, then delete the lead's key.
+
+        In that order, so every read model that ever saw the data also sees the
+        erasure; re-running after a failed key deletion just finishes the job.
+        """
+        version = self._update(lead_id, None, lambda lead: lead.erase_personal_data(reason))
+        assert isinstance(self.mapper, PersonalDataMapper)
+        self.mapper._key_store().delete(parse_lead_id(lead_id).hex)
+        return version
+
     # --- queries on the write model ---------------------------------------
 
     def get_lead(self, lead_id: str | UUID, version: int | None = None) -> dict[str, Any]:
@@ -80,7 +115,7 @@ class SmarketingApplication(Application[UUID]):
         uuid = parse_lead_id(lead_id)
         events = list(self.repository.event_store.get(uuid))
         if not events:
-            raise LeadNotFound(f"No lead with id {uuid}.")
+            raise LeadNotFound(N_("No lead with id %(id)s."), id=str(uuid))
         return events
 
     def lead_id_for_email(self, email: str) -> str | None:
@@ -97,31 +132,37 @@ class SmarketingApplication(Application[UUID]):
 
     def _refuse_duplicate(self, email: str) -> None:
         if self.lead_id_for_email(email) is not None:
-            raise DuplicateEmail(f"A lead with the e-mail {email} already exists.")
+            raise DuplicateEmail(N_("A lead with the e-mail %(email)s already exists."), email=email)
 
     def _load(self, lead_id: str | UUID, version: int | None = None) -> Lead:
         uuid = parse_lead_id(lead_id)
         try:
             lead = self.repository.get(uuid, version=version)
         except AggregateNotFoundError:
-            raise LeadNotFound(f"No lead with id {uuid}.") from None
+            raise LeadNotFound(N_("No lead with id %(id)s."), id=str(uuid)) from None
         if not isinstance(lead, Lead):
-            raise LeadNotFound(f"No lead with id {uuid}.")
+            raise LeadNotFound(N_("No lead with id %(id)s."), id=str(uuid))
         return lead
 
     def _update(self, lead_id: str, expected_version: int | None, change: Callable[[Lead], None]) -> int:
         lead = self._load(lead_id)
         if expected_version is not None and lead.version != expected_version:
             raise StaleLead(
-                "This lead was changed by someone else since you opened it "
-                f"(version {lead.version}, your form had {expected_version}). Reload and try again."
+                N_(
+                    "This lead was changed by someone else since you opened it "
+                    "(version %(version)s, your form had %(expected)s). Reload and try again."
+                ),
+                version=lead.version,
+                expected=expected_version,
             )
         change(lead)
         try:
             self.save(lead)
         except IntegrityError:
             raise StaleLead(
-                "Someone else changed this lead at the same moment; nothing of yours was saved. "
-                "Reload and try again."
+                N_(
+                    "Someone else changed this lead at the same moment; nothing of yours was saved. "
+                    "Reload and try again."
+                )
             ) from None
         return lead.version

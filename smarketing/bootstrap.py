@@ -3,25 +3,42 @@ database and the projector together from the settings."""
 
 from dataclasses import dataclass
 
+from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine, create_engine, event, text
 
+import smarketing.integrations  # noqa: F401 - registers the API tables for init_schema
+from projections.agreement_docs import AgreementDocsProjection
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection
+from projections.log_chain import LogChainProjection
+from projections.meetings import MeetingsProjection
 from projections.projector import Projection, Projector
 from projections.schema import metadata
 from projections.scorecard import ScorecardProjection
+from projections.scoring import ScoringProjection
+from projections.targets import TargetsProjection
 from projections.timeline import TimelineProjection
+from smarketing import users
 from smarketing.application import SmarketingApplication
+from smarketing.personal_data import LeadKeys, PersonalDataMapper, keys_metadata
 from smarketing.settings import Settings
 
 
-def build_projections(settings: Settings) -> list[Projection]:
-    return [
+def build_projections(settings: Settings, recorder: ApplicationRecorder | None = None) -> list[Projection]:
+    """The read models; the log chain only with the live recorder (it hashes stored bytes)."""
+    projections: list[Projection] = [
         LeadSummaryProjection(settings.tz),
         FunnelProjection(settings.tz),
         ScorecardProjection(settings.tz),
         TimelineProjection(),
+        TargetsProjection(),
+        AgreementDocsProjection(),
+        MeetingsProjection(),
+        ScoringProjection(),
     ]
+    if recorder is not None:
+        projections.append(LogChainProjection(recorder))
+    return projections
 
 
 def _sqlite_engine(settings: Settings, *, immediate: bool) -> Engine:
@@ -67,7 +84,9 @@ class Services:
 def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
     app = SmarketingApplication(env=settings.event_store_env(create_table=create_tables))
     write_engine, read_engine = build_engines(settings)
-    projector = Projector(app.recorder, app.mapper, write_engine, build_projections(settings))
+    assert isinstance(app.mapper, PersonalDataMapper)
+    app.mapper.use_keys(LeadKeys(read_engine, write_engine))
+    projector = Projector(app.recorder, app.mapper, write_engine, build_projections(settings, app.recorder))
     return Services(settings, app, write_engine, read_engine, projector)
 
 
@@ -76,9 +95,32 @@ def init_schema(settings: Settings) -> None:
     services = bootstrap(settings, create_tables=True)
     try:
         metadata.create_all(services.write_engine)
+        # create_all skips tables that exist: add indexes introduced since (idempotent).
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(services.write_engine, checkfirst=True)
+        _create_search_index(services.write_engine)
+        keys_metadata.create_all(services.write_engine)
+        users.metadata.create_all(services.write_engine)  # kept apart: rebuilds never touch users
         services.projector.create_tracking_rows()
     finally:
         services.close()
+
+
+def _create_search_index(engine: Engine) -> None:
+    """PostgreSQL only: a trigram GIN index so live search (LIKE '%q%') over every
+    lead uses an index instead of scanning; SQLite's list search is bounded by
+    the captured_at index instead (docs/PERFORMANCE.md)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        conn.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS ix_lead_summary_search_trgm "
+                "ON lead_summary USING gin (search_text gin_trgm_ops)"
+            )
+        )
 
 
 def schema_exists(services: Services) -> bool:

@@ -5,15 +5,16 @@ import time
 from datetime import UTC, datetime
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from domain.errors import DomainError
 from projections import leads_query
-from smarketing.bootstrap import init_schema, schema_exists
-from smarketing.demo_data import demo_leads
-from smarketing.extensions import services
+from smarketing.bootstrap import bootstrap, init_schema, schema_exists
+from smarketing.demo_data import demo_leads, demo_targets, target_set_at
+from smarketing.extensions import KEY, services
 from smarketing.timeline_text import describe
+from smarketing.users_cli import create_demo_users, echo_demo_users, users_cli
 
 db_cli = AppGroup("db", help="Database set-up.")
 projections_cli = AppGroup("projections", help="Read models built from the event log.")
@@ -23,11 +24,17 @@ lead_cli = AppGroup("lead", help="Look at one lead.")
 @db_cli.command("init")
 def db_init() -> None:
     """Create the event store and read-model tables (run once, before any worker)."""
-    init_schema(services().settings)
+    settings = services().settings
+    init_schema(settings)
+    # Recorders built before the tables existed cache what they found (on PostgreSQL,
+    # the stored-event row type): rebuild this process's services on the new schema.
+    current_app.extensions[KEY].close()
+    current_app.extensions[KEY] = bootstrap(settings)
     click.echo("Schema ready.")
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds leads.")
 @click.option("--seed", default=42, show_default=True)
 @click.option("--months", default=6, show_default=True)
@@ -50,11 +57,15 @@ def demo_data(if_empty: bool, seed: int, months: int, end_month: str) -> None:
             saved += svc.app.capture_many(batch)
             batch = []
     saved += svc.app.capture_many(batch)
+    for month, metric, value, reason in demo_targets(end_month, months):
+        at = target_set_at(month, svc.settings.tz, now)
+        svc.app.set_target(month, metric, value, reason, occurred_at=at)
     events = svc.projector.catch_up()
     click.echo(
         f"Loaded {saved} leads ({svc.app.recorder.max_notification_id()} events) "
         f"and projected {events} event applications in {time.perf_counter() - started:.1f}s."
     )
+    echo_demo_users(create_demo_users())  # only here: a store with real data gets no demo logins
 
 
 @projections_cli.command("catch-up")
@@ -71,6 +82,15 @@ def rebuild() -> None:
     applied = services().projector.rebuild()
     elapsed = time.perf_counter() - started
     click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s.")
+
+
+@projections_cli.command("run")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds to sleep between catch-ups.")
+def run(interval: float) -> None:
+    """Keep the read models caught up until SIGTERM (the single projector process)."""
+    from smarketing.projector_loop import run_projector
+
+    run_projector(services(), interval=interval, report=click.echo)
 
 
 @projections_cli.command("status")
@@ -107,3 +127,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_data)
     app.cli.add_command(projections_cli)
     app.cli.add_command(lead_cli)
+    app.cli.add_command(users_cli)

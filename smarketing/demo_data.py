@@ -245,3 +245,36 @@ def demo_leads(
                 current_actor.reset(token)
             _play(_Story(lead, random.Random(rng.random()), now), rng)
             yield lead
+
+
+DEMO_SLA = [
+    ("revenue_goal", "150000"),
+    ("marketing_revenue", "120000"),
+    ("mqls_delivered", "65"),
+    ("avg_deal_per_opportunity", "6000"),
+    ("lead_to_customer", "0.10"),
+    ("follow_up_hours", "24"),
+    ("follow_up_share", "0.90"),
+    ("attempts_per_mql", "3"),
+    ("attempts_window_days", "7"),
+    ("sales_conversion", "0.20"),
+]
+
+
+def demo_targets(end_month: str, months: int = 6) -> list[tuple[str, str, str, str]]:
+    """The demo's SLA: agreed in the first month, one target revised half-way through."""
+    history = [f"{year:04d}-{month:02d}" for year, month in months_back(end_month, months)]
+    targets = [
+        (history[0], metric, value, "Acuerdo SLA inicial entre marketing y ventas")
+        for metric, value in DEMO_SLA
+    ]
+    if len(history) >= 2:
+        reason = "Más presupuesto para webinars: marketing se compromete a más MQLs"
+        targets.append((history[len(history) // 2], "mqls_delivered", "70", reason))
+    return targets
+
+
+def target_set_at(month: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """When the demo agreed a month's targets: its first morning, never after ``now``."""
+    year, number = map(int, month.split("-"))
+    return min(datetime(year, number, 1, 9, tzinfo=tz), now)

@@ -9,10 +9,8 @@ it gets a leading single quote and is shown as plain text instead.
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -52,39 +50,3 @@ def csv_text(
     header: list[str], rows: Iterable[Iterable[object]], tz: ZoneInfo | None = None
 ) -> str:
     return "".join(csv_lines(header, rows, tz))
-
-
-def jsonable(value: Any) -> Any:
-    """Event payloads to JSON: times in ISO 8601, amounts as strings (no float rounding)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (Decimal, UUID)):
-        return str(value)
-    return value
-
-
-def lead_history(app: Any, lead_id: str) -> dict[str, Any]:
-    """A lead's complete history from the event log (not a read model), oldest first."""
-    events = app.lead_events(lead_id)
-    entries = []
-    for event in events:
-        data = {
-            k: v
-            for k, v in event.__dict__.items()
-            if k not in {"originator_id", "originator_version", "timestamp", "occurred_at", "actor"}
-        }
-        entries.append(
-            {
-                "version": event.originator_version,
-                "type": type(event).__qualname__.split(".")[-1],
-                "occurred_at": jsonable(getattr(event, "occurred_at", None)),
-                "recorded_at": jsonable(event.timestamp),
-                "actor": getattr(event, "actor", ""),
-                "data": jsonable(data),
-            }
-        )
-    return {"lead_id": str(events[0].originator_id), "events": entries}

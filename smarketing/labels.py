@@ -56,13 +56,50 @@ SOURCES = {
     "sales_referral": _l("Sales referral"),
 }
 
+FIELDS = {
+    "name": _l("Name"),
+    "email": _l("E-mail"),
+    "phone": _l("Phone"),
+    "company": _l("Company"),
+    "source": _l("Source"),
+    "campaign": _l("Campaign"),
+    "landing_page": _l("Landing page"),
+    "persona": _l("Buyer persona"),
+    "owner": _l("Owner"),
+    "team": _l("Team"),
+    "reason": _l("Reason"),
+    "amount": _l("Amount"),
+    "currency": _l("Currency"),
+    "kind": _l("Kind"),
+    "channel": _l("Channel"),
+    "outcome": _l("Outcome"),
+    "details": _l("Details"),
+    "note": _l("Note"),
+    "occurred_at": _l("When it happened"),
+    "month": _l("Month"),
+    "value": _l("Value"),
+    "metric": _l("Metric"),
+    "id": _l("Id"),
+    "version": _l("Version"),
+    "stage": _l("Stage"),
+    "sourced_by": _l("Sourced by"),
+    "attempts": _l("Contact attempts"),
+    "interactions": _l("Interactions"),
+    "captured_at": _l("Captured"),
+    "stage_entered_at": _l("In this stage since"),
+    "last_activity_at": _l("Last activity"),
+    "won_amount": _l("Amount won"),
+    "allowed_moves": _l("Possible next stages"),
+    "external_key": _l("Source key"),
+}
+
 SIDES = {"marketing": _l("Marketing"), "sales": _l("Sales")}
 
 
 def label(kind: str, key: Any) -> str:
     """The reader's word for ``key``; an empty value means nobody (e.g. no owner yet)."""
     table = {"stage": STAGES, "metric": METRICS, "status": STATUSES, "band": BANDS, "source": SOURCES}
-    table |= {"side": SIDES}
+    table |= {"side": SIDES, "field": FIELDS}
     if key in (None, ""):
         return str(_l("Unassigned") if kind == "owner" else _l("(none)"))
     found = table.get(kind, {}).get(key)

@@ -30,6 +30,12 @@ class Settings:
 
     def event_store_env(self, *, create_table: bool = False) -> dict[str, str]:
         env = {"CREATE_TABLE": "y" if create_table else "n"}
+        # Commands load leads from an in-process LRU, fast-forwarded from the log on
+        # every get, so writes by other processes are still seen. 0 turns it off (the
+        # library itself reads 0 as "unbounded").
+        cache_size = os.environ.get("AGGREGATE_CACHE_MAXSIZE", "2000")
+        if cache_size not in ("", "0"):
+            env["AGGREGATE_CACHE_MAXSIZE"] = cache_size
         if not self.is_postgres:
             return env | {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",

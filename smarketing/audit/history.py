@@ -5,18 +5,19 @@ the complete history as export rows, and the agreement's target changes."""
 import csv
 import io
 import json
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from domain.agreement import SLAAgreement, agreement_id
-from domain.errors import LeadNotFound
+from domain.errors import N_, LeadNotFound
 from domain.lead import Lead
 from projections.log_chain import log_chain
+from projections.plain import plain
 from smarketing.application import parse_lead_id
 from smarketing.bootstrap import Services
+from smarketing.exporting import safe_cell
 
 # Library bookkeeping, shown in their own columns rather than among the fields.
 _BOOKKEEPING = (
@@ -27,21 +28,6 @@ _BOOKKEEPING = (
     "occurred_at",
     "originator_topic",
 )
-# Characters a spreadsheet reads as the start of a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready value (and readable in a page or a CSV cell)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
 
 
 def _positions(services: Services, lead_hex: str) -> dict[int, int]:
@@ -79,7 +65,7 @@ def lead_events(services: Services, lead_id: str) -> list[Any]:
     """The lead's events; LeadNotFound for ids of other aggregates (e.g. the e-mail index)."""
     events = services.app.lead_events(lead_id)
     if not isinstance(events[0], Lead.Captured):
-        raise LeadNotFound(f"No lead with id {parse_lead_id(lead_id)}.")
+        raise LeadNotFound(N_("No lead with id %(id)s."), id=str(parse_lead_id(lead_id)))
     return events
 
 
@@ -159,12 +145,9 @@ def history_json(services: Services, lead_id: str) -> str:
     )
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run: formula-like text gets a leading quote."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if value is None:
-        text = ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+def _cell(value: Any) -> Any:
+    """Lists and mappings (e.g. skipped stages) as JSON text in one cell."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
 
 
 def history_csv(services: Services, lead_id: str) -> str:
@@ -179,5 +162,5 @@ def history_csv(services: Services, lead_id: str) -> str:
         row = [e[k] for k in fixed]
         row += [e["business"].get(k) for k in business]
         row += [e["personal"].get(k) for k in personal]
-        writer.writerow([safe_cell(v if not isinstance(v, int | bool) else str(v)) for v in row])
+        writer.writerow([safe_cell(_cell(v)) for v in row])
     return out.getvalue()

@@ -20,10 +20,10 @@ The Olist presets (public "Marketing Funnel by Olist" data) decide:
 - Closed deals: owner = ``sr_id`` (team sales) at the won time, then the deal is won
   from MQL (a skip, reason "Imported closed deal") at ``won_date``, in BRL.
   ``declared_monthly_revenue`` is what the seller declared, and is 0 for 797 of
-  842 deals. A won deal needs a positive amount, and rejecting those rows would
-  drop 95 % of the customers, so a zero or empty amount is recorded as the
-  placeholder 0.01 BRL and listed as a data-quality warning: customer counts are
-  exact, Olist revenue is the sum of the declared amounts plus one cent per such deal.
+  842 deals. Rejecting those rows would drop 95 % of the customers, and inventing
+  an amount would falsify revenue, so a zero or empty amount is imported as a win
+  whose amount the source did not record (stored as 0) and listed as a data-quality
+  warning: customer counts are exact, Olist revenue is the sum of the declared amounts.
 """
 
 import json
@@ -49,7 +49,7 @@ DEAL_FIELDS = ("key", "owner", "team", "stage", "stage_at", "won_at", "amount", 
 FIELDS = {"leads": LEAD_FIELDS, "deals": DEAL_FIELDS}
 # Stages a history row may name; Customer is reached only through won_at + amount.
 HISTORY_STAGES = (Stage.MQL.value, Stage.SQL.value, Stage.OPPORTUNITY.value, Stage.CUSTOMER.value)
-MISSING_AMOUNT_RULES = ("reject", "placeholder")
+MISSING_AMOUNT_RULES = ("reject", "unknown")
 
 
 class MappingError(Exception):
@@ -67,7 +67,6 @@ class Mapping:
     initial_stage: str = ""  # "MQL": move each captured lead there at its capture time
     currency: str = "EUR"
     missing_amount: str = "reject"
-    placeholder_amount: str = "0.01"
     deal_reason: str = "Imported closed deal"
     name: str = "custom"
 
@@ -106,7 +105,7 @@ PRESETS: dict[str, Mapping] = {
         },
         defaults={"team": Team.SALES.value},
         currency="BRL",
-        missing_amount="placeholder",
+        missing_amount="unknown",
     ),
     "leads": Mapping(
         name="leads",

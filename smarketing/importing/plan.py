@@ -155,24 +155,24 @@ def _lead_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
     return planned
 
 
-def _amount(row: _Row, warnings: list[RowWarning], number: int) -> Decimal:
+def _amount(row: _Row, warnings: list[RowWarning], number: int) -> dict[str, Any]:
+    """The win's amount arguments: a clean amount, or "not recorded by the source"."""
     raw = row.text("amount")
     try:
         amount = parse_amount(raw) if raw else Decimal(0)
     except CellError as error:
         raise _RowRejected(row.column("amount"), str(error)) from None
-    if amount <= 0 and row.mapping.missing_amount == "placeholder":
-        placeholder = Decimal(row.mapping.placeholder_amount)
+    if amount == 0 and row.mapping.missing_amount == "unknown":
         warnings.append(
             RowWarning(
                 number,
                 row.column("amount"),
-                f"amount {raw or 'empty'} is not positive: deal recorded with placeholder {placeholder}",
+                f"amount {raw or 'empty'} is not a deal value: deal recorded without an amount (0)",
             )
         )
-        amount = placeholder
+        return {"amount": Decimal(0), "amount_unknown": True}
     try:
-        return clean_amount(amount)
+        return {"amount": clean_amount(amount)}
     except InvalidInput as error:
         raise _RowRejected(row.column("amount"), error.message) from None
 
@@ -203,12 +203,12 @@ def _deal_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
     if stage and stage != Stage.CUSTOMER:
         steps.append(Step("stage", stage_at or won_at, {"to_stage": stage}))
     if won_at:
-        amount = _amount(row, warnings, number)
+        amount_args = _amount(row, warnings, number)
         try:
             currency = clean_currency(row.text("currency") or mapping.currency)
         except InvalidInput as error:
             raise _RowRejected(row.column("currency"), error.message) from None
-        steps.append(Step("win", won_at, {"amount": amount, "currency": currency}))
+        steps.append(Step("win", won_at, amount_args | {"currency": currency}))
     if not steps:
         raise _RowRejected(
             row.column("won_at"), "the row has no owner, stage or won date to import"

@@ -73,7 +73,7 @@ def run_plan(
 ) -> ImportResult:
     result = ImportResult(plan.mapping.kind, plan.total, dry_run=dry_run)
     result.errors = list(plan.errors)
-    # Planning warnings (such as placeholder amounts) count only for rows that get imported.
+    # Planning warnings (such as amounts the source never recorded) count only for rows imported.
     if progress:
         progress(len(plan.errors))  # rejected while planning: done already
     runner = _run_leads if plan.mapping.kind == "leads" else _run_deals

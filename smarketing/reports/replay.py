@@ -96,6 +96,10 @@ def _notifications(services: Services, until: int) -> Iterator[Notification]:
         )
         if not page:
             return
+        # The digest decodes every event: fetch the page's lead keys in one query.
+        prefetch = getattr(services.app.mapper, "prefetch", None)
+        if prefetch is not None:
+            prefetch({n.originator_id for n in page})
         yield from page
         start = page[-1].id
 

@@ -19,7 +19,9 @@ lead.reject        lead_page.act:reject
 lead.close         lead_page.act:won, lead_page.act:lost
 report.read        reports.*
 report.read        audit.* (GET only: auditors and managers read, nobody writes)
-agreement.write    agreement.* (POST/PUT/PATCH/DELETE)
+agreement.write    agreement.* (POST/PUT/PATCH/DELETE): targets, terms, vocabulary
+read               meetings.* (GET): the weekly and monthly meeting packs
+meeting.write      meetings.* (POST): decisions, action items, marking them done
 users.admin        users.*
 lead.import        imports.* (CSV import of leads and history)
 integrations.admin integrations.* (API tokens)
@@ -31,7 +33,7 @@ report.read        exports.funnel_csv, exports.scorecard_csv
 Roles:
 
 * marketing: read, capture, interactions, owners, stage changes up to MQL/Recycled
-* sales: read, interactions (calls, meetings), contact attempts, owners, any
+* sales: read, capture (outbound prospects), interactions (calls, meetings), contact attempts, owners, any
   stage change, reject MQLs, won/lost
 * manager: everything on leads, reports, agreement targets
 * auditor: read everything (leads and reports), write nothing
@@ -63,6 +65,7 @@ READ: dict[str, str] = {
     "leads.new": "lead.capture",
     "lead_page.show": "read",
     "agreement.*": "read",
+    "meetings.*": "read",
     "reports.*": "report.read",
     "users.*": "users.admin",
     "imports.*": "lead.import",
@@ -88,6 +91,7 @@ WRITE: dict[str, str] = {
     "lead_page.act:won": "lead.close",
     "lead_page.act:lost": "lead.close",
     "agreement.*": "agreement.write",
+    "meetings.*": "meeting.write",
     "reports.*": "report.read",  # report downloads may POST a form, but write nothing
     "users.*": "users.admin",
     "imports.*": "lead.import",
@@ -101,7 +105,8 @@ _SALES = {"lead.stage", "lead.reject", "lead.close"}
 ROLES: dict[str, frozenset[str]] = {
     "marketing": frozenset({"read", "lead.capture", "lead.interaction", "lead.owner", "lead.stage.early"}),
     "sales": frozenset(
-        {"read", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"} | _SALES
+        {"read", "lead.capture", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"}
+        | _SALES
     ),
     # Imports and API tokens write leads in bulk: managers only.
     "manager": frozenset(
@@ -110,6 +115,9 @@ ROLES: dict[str, frozenset[str]] = {
     "auditor": frozenset({"read", "report.read"}),
     "admin": frozenset({"users.admin", "integrations.admin"}),  # who gets in: people and machines
 }
+# Both teams sit in the joint meetings: their people and managers record decisions there.
+for _role in ("marketing", "sales", "manager"):
+    ROLES[_role] = ROLES[_role] | {"meeting.write"}
 
 
 def permission_for(

@@ -4,10 +4,15 @@ the panels in place."""
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, request
+from flask_babel import gettext as _
 
 from domain.errors import InvalidInput
-from projections import funnel_query
+from projections import funnel_query, leads_query
+from projections.scorecard_view import scorecard
+from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
+from smarketing.formatting import measure
+from smarketing.sla_terms import agreement_counts
 from smarketing.web.hx import page_or_fragment
 
 bp = Blueprint("dashboard", __name__)
@@ -25,16 +30,35 @@ def _month(value: str, default: str) -> str:
     return value
 
 
+def funnel_chart(funnel: dict) -> str:
+    bars = [
+        Bar(
+            label=s["stage"],
+            value=s["count"],
+            annotation=measure(s["count"], "count")
+            + ("" if s["conversion"] is None else " · " + measure(s["conversion"], "ratio")),
+        )
+        for s in funnel["stages"]
+    ]
+    return funnel_svg(bars, title=_("Funnel: leads captured in %(month)s", month=funnel["month"]))
+
+
 @bp.get("/")
 def index() -> Response:
     svc = services()
-    today = datetime.now(UTC).astimezone(svc.settings.tz)
+    now = datetime.now(UTC)
+    today = now.astimezone(svc.settings.tz)
     month = _month(request.args.get("month", ""), today.strftime("%Y-%m"))
     filters = {k: request.args.get(k, "")[:100] for k in funnel_query.DIMENSIONS}
     with svc.read_engine.connect() as conn:
         funnel = funnel_query.funnel(conn, month, **filters)
+        # Follow-up deadlines run on the agreement's calendar, and only up to now.
+        follow_up = agreement_counts(conn, now, svc.settings.tz)
+        card = scorecard(conn, month, today=today.date(), now=now, calendar=follow_up["calendar"], **filters)
         choices = {d: funnel_query.dimension_values(conn, d) for d in funnel_query.DIMENSIONS}
         months = funnel_query.cohort_months(conn)
+        hours = float(card["terms"]["follow_up_hours"])
+        overdue = leads_query.count_overdue(conn, now, hours, calendar=follow_up["calendar"])
     return page_or_fragment(
         "dashboard.html",
         "partials/dashboard_panels.html",
@@ -44,4 +68,9 @@ def index() -> Response:
         filters=filters,
         choices=choices,
         funnel=funnel,
+        chart=funnel_chart(funnel),
+        card=card,
+        overdue=overdue,
+        follow_up_hours=hours,
+        follow_up=follow_up,
     )

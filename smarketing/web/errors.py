@@ -14,6 +14,7 @@ from domain.errors import (
     LeadNotFound,
     StaleLead,
 )
+from smarketing.labels import label
 from smarketing.web.hx import HX_REQUEST
 
 STATUS = {
@@ -32,6 +33,19 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
+def translated(error: DomainError) -> str:
+    """The error in the user's language (domain messages are catalog templates)."""
+    message = _(error.template, **error.params)
+    if isinstance(error, InvalidInput):
+        return _("%(field)s: %(message)s", field=label("field", error.field), message=message)
+    return message
+
+
+def field_message(error: InvalidInput) -> str:
+    """Just the message, for showing beside the field it concerns."""
+    return _(error.template, **error.params)
+
+
 def render_error(message: str, status: int) -> tuple[str, int]:
     template = "partials/error.html" if request.headers.get(HX_REQUEST) else "error.html"
     return render_template(template, message=message, status=status), status
@@ -40,7 +54,7 @@ def render_error(message: str, status: int) -> tuple[str, int]:
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> tuple[str, int]:
-        return render_error(str(error), status_for(error))
+        return render_error(translated(error), status_for(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

@@ -4,7 +4,7 @@ and one lead's complete history as JSON. CSV cells go through exporting.safe_cel
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Flask, Response, request, stream_with_context
 
 from domain.errors import InvalidInput
 from projections import leads_query
@@ -13,7 +13,9 @@ from projections.funnel_query import funnel
 from projections.scorecard_query import DIMENSIONS as SCORECARD_DIMENSIONS
 from projections.scorecard_query import scorecard_actuals
 from projections.stats import cents_to_money
-from smarketing.exporting import csv_lines, csv_text, lead_history
+from smarketing.application import parse_lead_id
+from smarketing.audit import history
+from smarketing.exporting import csv_lines, csv_text
 from smarketing.extensions import services
 from smarketing.web.leads import _query_from_args
 
@@ -94,10 +96,10 @@ def scorecard_csv() -> Response:
 
 @bp.get("/leads/<lead_id>/history.json")
 def history_json(lead_id: str) -> Response:
-    # No /audit/.../history.json exists yet; exporting.lead_history is the one to reuse.
-    history = lead_history(services().app, lead_id)
-    response = jsonify(history)
-    response.headers["Content-Disposition"] = f'attachment; filename="lead-{history["lead_id"]}-history.json"'
+    """The same export auditors download, for anyone who may read leads."""
+    response = Response(history.history_json(services(), lead_id), mimetype="application/json")
+    filename = f"lead-{parse_lead_id(lead_id)}-history.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

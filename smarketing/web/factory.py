@@ -11,8 +11,9 @@ from htmx_flask import Htmx
 from smarketing import cli
 from smarketing.bootstrap import bootstrap
 from smarketing.extensions import KEY
+from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
-from smarketing.web import errors, i18n
+from smarketing.web import access, auth, errors, i18n, security
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Htmx(app)
     i18n.init_app(app)
     errors.init_app(app)
+    # Order matters: load the user and actor, then the access gate, then CSRF.
+    auth.init_app(app)
+    access.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
+    reports_cli.init_app(app)
     _register_blueprints(app)
     app.jinja_env.globals["extra_nav"] = lambda: [
         item for item in EXTRA_NAV if item["endpoint"] in app.view_functions
@@ -55,12 +61,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 EXTRA_NAV = [
     {"endpoint": "reports.index", "prefix": "reports", "label": lazy_gettext("Reports")},
     {"endpoint": "agreement.index", "prefix": "agreement", "label": lazy_gettext("Agreement")},
+    {"endpoint": "imports.index", "prefix": "imports", "label": lazy_gettext("Import")},
+    {"endpoint": "audit.index", "prefix": "audit", "label": lazy_gettext("Audit")},
 ]
 
 
 def _register_blueprints(app: Flask) -> None:
-    from smarketing.web import dashboard, lead_page, leads
+    from smarketing.web import dashboard, lead_page, leads, reports, users_admin
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(leads.bp)
     app.register_blueprint(lead_page.bp)
+    app.register_blueprint(users_admin.bp)
+    app.register_blueprint(reports.bp)
+    # Getting data in and out: each registers its blueprint (and CLI); api exempts itself from CSRF.
+    from smarketing.web import api, exports, imports, integrations_admin
+
+    for feature in (imports, exports, api, integrations_admin):
+        feature.init_app(app)
+    from smarketing.web import audit
+
+    audit.init_app(app)  # the audit pages and `flask audit`
+    from smarketing.web import agreement, meetings
+
+    agreement.init_app(app)  # targets, vocabulary, terms, attention lists; and `flask scoring`
+    meetings.init_app(app)

@@ -1,5 +1,7 @@
 """Spanish and English: the user's choice (cookie), then the browser's."""
 
+from datetime import datetime
+
 from flask import Blueprint, Flask, redirect, request, url_for
 from flask_babel import (
     Babel,
@@ -11,6 +13,9 @@ from flask_babel import (
     get_locale,
 )
 from werkzeug.wrappers import Response
+
+from smarketing.formatting import measure
+from smarketing.labels import label
 
 LANGUAGES = ("es", "en")
 COOKIE = "lang"
@@ -37,6 +42,11 @@ def choose_language() -> Response:
     return response
 
 
+def as_datetime(value: datetime | str) -> datetime:
+    """Times arrive as datetimes or, from JSON-ready exports, as ISO 8601 text."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path) + "/translations")
     Babel(
@@ -47,9 +57,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["measure"] = measure
+    app.jinja_env.globals["label"] = label
     # Locale-aware formatting in templates; times shown in the team's time zone.
     app.jinja_env.filters.update(
-        datetimeformat=lambda value, fmt="medium": format_datetime(value, fmt) if value else "—",
+        datetimeformat=lambda value, fmt="medium": format_datetime(as_datetime(value), fmt) if value else "—",
         currencyformat=lambda value, currency="EUR": format_currency(value, currency or "EUR"),
         percentformat=lambda value: format_percent(value, "#,##0.0%"),
         decimalformat=lambda value, fmt=None: format_decimal(value, fmt),

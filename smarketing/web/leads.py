@@ -1,6 +1,7 @@
 """Leads: the list (live search, filters, sorting, infinite scroll) and the new-lead form."""
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -12,6 +13,7 @@ from projections import leads_query
 from projections.leads_query import SORTS, LeadQuery
 from smarketing.extensions import services
 from smarketing.web import forms
+from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST, page_or_fragment
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -73,12 +75,12 @@ def create() -> BaseResponse | tuple[str, int]:
             **values, occurred_at=forms.business_time(request.form, svc.settings.tz)
         )
     except InvalidInput as error:
-        return _form_again(values, {error.field: error.message}, 422)
+        return _form_again(values, {error.field: field_message(error)}, 422)
     except DuplicateEmail as error:
         existing = svc.app.lead_id_for_email(values["email"])
-        return _form_again(values, {"email": str(error)}, 409, existing=existing)
+        return _form_again(values, {"email": translated(error)}, 409, existing=existing)
     svc.projector.catch_up()
-    target = url_for("lead_page.show", lead_id=lead_id)
+    target = url_for("lead_page.show", lead_id=UUID(lead_id).hex)
     if request.headers.get(HX_REQUEST):
         response = Response(status=204)
         response.headers["HX-Location"] = target
@@ -100,5 +102,5 @@ def check_email() -> str:
         email = clean_email(email)
         existing = services().app.lead_id_for_email(email)
     except InvalidInput as error:
-        message = error.message
+        message = field_message(error)
     return render_template("partials/email_check.html", message=message, existing=existing)

@@ -24,6 +24,15 @@ def password_for(role: str) -> str:
     return f"test-{role}-password"
 
 
+class EnglishClient(FlaskClient):
+    """A test browser that asks for English (the app's default is Spanish); tests
+    that check Spanish ask for it explicitly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 @pytest.fixture
 def make_web_app(services: Services) -> Iterator[Callable[..., Flask]]:
     """Apps on the test database (schema already created by ``services``).
@@ -34,8 +43,16 @@ def make_web_app(services: Services) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def make(**config: Any) -> Flask:
-        base = {"DATABASE_URL": services.settings.database_url, "TESTING": True, "WTF_CSRF_ENABLED": False}
+        # Tests log the same users in many times a minute; the limit itself is tested
+        # with its production value in test_security.py.
+        base = {
+            "DATABASE_URL": services.settings.database_url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+        }
         app = create_app(base | config)
+        app.test_client_class = EnglishClient
         apps.append(app)
         return app
 
@@ -57,7 +74,9 @@ def ensure_user(app: Flask, role: str, username: str | None = None) -> str:
     return username
 
 
-def do_login(client: FlaskClient, role: str) -> FlaskClient:
+def do_login(client: FlaskClient, role: str, lang: str = "en") -> FlaskClient:
+    """Log in through the form; the browser asks for ``lang`` (tests read English by default)."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
     username = ensure_user(client.application, role)
     response = client.post("/login", data={"username": username, "password": password_for(role)})
     assert response.status_code == 303, response.data[:500]

@@ -86,5 +86,5 @@ def test_history_json(app: Flask, services: Services) -> None:
     services.app.mark_won(lead_id, amount="10.5", reason="Fast deal")
     history = app.test_client().get(f"/leads/{lead_id}/history.json").json
     assert [e["type"] for e in history["events"]] == ["Captured", "DealWon"]
-    assert history["events"][1]["data"]["amount"] == "10.50"
+    assert history["events"][1]["business"]["amount"] == "10.50"
     assert app.test_client().get("/leads/nope/history.json").status_code == 404

@@ -125,7 +125,7 @@ def test_deals_win_skip_warn_and_stay_idempotent(services: Services) -> None:
     assert (ana["stage"], ana["owner"], ana["team"]) == ("Customer", "rep-1", "sales")
     assert (ana["won_amount"], ana["currency"]) == (Decimal("1500.50"), "BRL")
     bea = services.app.get_lead(lead_id_for("csv", "k2"))
-    assert bea["won_amount"] == Decimal("0.01")  # placeholder for a zero amount, with a warning
+    assert bea["won_amount"] == Decimal("0.00")  # the source recorded no amount: 0, with a warning
     messages = {(w.row, w.message.split(" ")[0]) for w in result.warnings}
     assert (3, "amount") in messages
     out_of_order = [w for w in result.warnings if "before the lead's capture" in w.message]
@@ -215,6 +215,7 @@ def test_cli_import_and_exit_codes(app: Flask, services: Services, tmp_path: Pat
 
 def test_web_upload_preview_and_background_run(app: Flask, services: Services) -> None:
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the page is read in English below
     response = client.post(
         "/import/", data={"file": (io.BytesIO(LEADS.encode()), "leads.csv"), "preset": "leads"}
     )

@@ -36,14 +36,8 @@ def test_olist_funnel_and_cohorts(services: Services) -> None:
     cohort = {r["mql_id"]: r["first_contact_date"][:7] for r in mqls}  # midnight Madrid: same month
     expected_mqls = Counter(cohort.values())
     expected_customers = Counter(cohort[d["mql_id"]] for d in deals)
-    revenue = sum(
-        (
-            Decimal(d["declared_monthly_revenue"])
-            if Decimal(d["declared_monthly_revenue"] or 0) > 0
-            else Decimal("0.01")
-        )
-        for d in deals
-    )  # the documented placeholder rule
+    # The documented rule: zero or empty declared revenue is a win without an amount.
+    revenue = sum(Decimal(d["declared_monthly_revenue"] or 0) for d in deals)
     won_before_contact = sum(
         1
         for d in deals

@@ -1,0 +1,53 @@
+"""The single projector process: catch up, sleep briefly, repeat until SIGTERM.
+
+Why a separate process at all, when every write already catches up before it
+responds: writes made outside the web app (imports run from the CLI, API
+clients in another deployment, a worker that crashed after saving but before
+catching up) still reach the read models within ``interval`` seconds, and
+PDF/dashboard readers never pay for a long backlog. Running it twice is safe:
+the tracking row is locked per batch, so two projectors never apply an event
+twice (tests/integration/test_two_projectors.py).
+
+Stopping: SIGTERM/SIGINT set a flag; the loop finishes the batch in hand (its
+transaction commits or rolls back as a whole) and exits 0. A kill -9 mid-batch
+loses only that uncommitted batch, redone on restart
+(tests/integration/test_faults.py).
+"""
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from smarketing.bootstrap import Services
+
+
+def run_projector(
+    services: Services,
+    *,
+    interval: float = 0.5,
+    stop: threading.Event | None = None,
+    report: Callable[[str], None] = print,
+) -> int:
+    """Loop until ``stop`` is set (by SIGTERM/SIGINT when run in the main thread)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+
+        def _stop(signum: int, _frame: FrameType | None) -> None:
+            report(f"projector: signal {signum}, stopping after the current batch")
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    total = 0
+    report(f"projector: running, catching up every {interval}s")
+    while not stop.is_set():
+        started = time.perf_counter()
+        applied = services.projector.catch_up()
+        total += applied
+        if applied:
+            report(f"projector: applied {applied} events in {time.perf_counter() - started:.2f}s")
+        stop.wait(interval)
+    report(f"projector: stopped after {total} event applications")
+    return total
