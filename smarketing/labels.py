@@ -16,6 +16,8 @@ STAGES = {
     "SQL": _l("SQL"),
     "Opportunity": _l("Opportunity"),
     "Customer": _l("Customer"),
+    "Disqualified": _l("Disqualified"),
+    "Recycled": _l("Recycled"),
 }
 
 METRICS = {

@@ -12,6 +12,7 @@ from projections.scorecard_view import scorecard
 from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
 from smarketing.formatting import measure
+from smarketing.labels import label
 from smarketing.sla_terms import agreement_counts
 from smarketing.web.hx import page_or_fragment
 
@@ -33,7 +34,7 @@ def _month(value: str, default: str) -> str:
 def funnel_chart(funnel: dict) -> str:
     bars = [
         Bar(
-            label=s["stage"],
+            label=label("stage", s["stage"]),
             value=s["count"],
             annotation=measure(s["count"], "count")
             + ("" if s["conversion"] is None else " · " + measure(s["conversion"], "ratio")),
