@@ -28,6 +28,7 @@ from flask_babel import (
 from flask_babel import gettext as _
 from weasyprint.urls import URLFetcher
 
+from smarketing.audit.chain import Seal, seal_for
 from smarketing.bootstrap import Services
 from smarketing.charts import Bar, bar_chart_svg, funnel_svg
 from smarketing.labels import label
@@ -106,20 +107,29 @@ def render_monthly_pdf(
     position = check_position(services, log_position)
     # The current month's statuses (at risk, on track) depend on the day too.
     day = today if month == today.strftime("%Y-%m") else None
-    key = (settings.database_url, settings.timezone, month, position, lang, template_version(), day)
+    seal = month_seal(services, month)
+    key = (settings.database_url, settings.timezone, month, position, lang, template_version(), day, seal)
     pdf = _cached(key)
     if pdf is None:
         figures = monthly_figures(services, month, log_position=position, today=today)
-        pdf = pdf_from_html(render_monthly_html(figures, lang))
+        pdf = pdf_from_html(render_monthly_html(figures, lang, seal))
         _remember(key, pdf)
     return pdf
 
 
-def render_monthly_html(figures: MonthlyFigures, lang: str) -> str:
+def month_seal(services: Services, month: str) -> Seal | None:
+    """The month-end seal from the live log chain, printed so the report can be
+    checked against the log later (``flask audit verify`` checks the seals)."""
+    with services.read_engine.connect() as conn:
+        return seal_for(conn, month)
+
+
+def render_monthly_html(figures: MonthlyFigures, lang: str, seal: Seal | None = None) -> str:
     with force_locale(lang):
         return render_template(
             TEMPLATE,
             f=figures,
+            seal=seal,
             lang=lang,
             month_start=date.fromisoformat(figures.month + "-01"),
             percent_pattern=percent_pattern(),

@@ -21,6 +21,7 @@ from domain.agreement import add_months
 from projections.funnel_query import funnel, funnel_breakdown
 from projections.scorecard_query import scorecard_actuals
 from smarketing import users
+from smarketing.audit.chain import seal_month
 from smarketing.bootstrap import Services
 from smarketing.demo_data import demo_leads
 from smarketing.extensions import KEY
@@ -259,3 +260,14 @@ def test_pdf_never_fetches_external_urls() -> None:
         server.shutdown()
         server.server_close()
     assert hits == []
+
+
+def test_the_month_end_seal_is_printed_once_taken(app: Flask, services: Services) -> None:
+    services.app.capture_lead(name="Ana", email="seal@example.com", source="web")
+    services.projector.catch_up()
+    month = datetime.now(services.settings.tz).strftime("%Y-%m")
+    assert "Not sealed yet" in render(app, services, month)
+    # Sealing as if the month were over: the seal is the chain digest at its last event.
+    seal = seal_month(services, month, now=datetime.now(UTC) + timedelta(days=40))
+    text = render(app, services, month)
+    assert f"position {seal.position}" in text and seal.digest[:20] in text.replace("\n", "")
