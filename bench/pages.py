@@ -1,0 +1,80 @@
+"""Server time of the main pages on the generated 1M-event stores (bench/generate.py),
+SQLite and PostgreSQL in one run: median and p95 over many requests, timed around
+the WSGI call with Flask's test client and a logged-in session.
+
+    .venv/bin/python bench/pages.py [--iterations 60] [--database-url URL ...]
+"""
+
+import argparse
+import random
+import time
+import uuid
+
+from common import PASSWORD, big_databases, ensure_bench_user, machine, stats_ms  # type: ignore[import-not-found]
+from sqlalchemy import text
+
+from smarketing.extensions import KEY
+from smarketing.web.factory import create_app
+
+TARGET_MS = 50.0
+
+
+def pages(lead_ids: list[str], rng: random.Random) -> dict[str, object]:
+    """Page name -> URL, or a callable giving a fresh URL (a different lead each time)."""
+    return {
+        "dashboard": "/",
+        "lead list": "/leads/",
+        "list filtered (stage+owner)": "/leads/?stage=MQL&owner=lucia.romero",
+        "list sorted by activity": "/leads/?sort=activity&source=paid_search",
+        "list searched (common)": "/leads/?q=garc",
+        "list searched (rare)": "/leads/?q=zzqx",
+        "list searched (email)": lambda: f"/leads/?q={rng.randrange(1, 100_000)}@example",
+        "lead page": lambda: f"/leads/{rng.choice(lead_ids)}",
+        "audit replay": lambda: f"/audit/leads/{uuid.UUID(rng.choice(lead_ids))}",
+        "audit replay, step 2": lambda: f"/audit/leads/{uuid.UUID(rng.choice(lead_ids))}?step=2",
+    }
+
+
+def run(label: str, url: str, iterations: int) -> list[tuple[str, float, float]]:
+    app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False, "INSECURE_COOKIES": True})
+    svc = app.extensions[KEY]
+    username = ensure_bench_user(svc.write_engine)
+    with svc.read_engine.connect() as conn:
+        lead_ids = [r[0] for r in conn.execute(text("SELECT lead_id FROM lead_summary"))]
+    events = svc.app.recorder.max_notification_id() or 0
+    print(f"\n{label}: {len(lead_ids)} leads, {events} events")
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 303, response.status_code
+    rng = random.Random(5)
+    results = []
+    for name, target in pages(lead_ids, rng).items():
+        timings = []
+        for i in range(iterations + 3):
+            path = target() if callable(target) else target
+            started = time.perf_counter()
+            response = client.get(path)
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, (path, response.status_code)
+            if i >= 3:  # first requests warm templates and pools
+                timings.append(elapsed)
+        median, p95 = stats_ms(timings)
+        flag = "" if p95 < TARGET_MS else f"   MISSES {TARGET_MS:.0f} ms by {p95 - TARGET_MS:.0f} ms"
+        print(f"  {name:<28} median {median:7.1f} ms   p95 {p95:7.1f} ms{flag}")
+        results.append((name, median, p95))
+    svc.close()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--iterations", type=int, default=60)
+    parser.add_argument("--database-url", action="append")
+    args = parser.parse_args()
+    print(machine())
+    for label, url in big_databases(args.database_url):
+        run(label, url, args.iterations)
+
+
+if __name__ == "__main__":
+    main()
