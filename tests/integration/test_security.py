@@ -1,17 +1,22 @@
 """Web security: CSRF, headers, cookies, the login rate limit, output escaping,
 the acting user on events, user administration audit and the users CLI."""
 
+import io
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 
 from domain.actor import SYSTEM_ACTOR, current_actor
 from smarketing import users
 from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
+from smarketing.reports.pdf import render_monthly_html, render_monthly_pdf
+from smarketing.reports.replay import monthly_figures
 from smarketing.users_cli import create_demo_users
 from smarketing.web.security import HEADERS
 from tests.integration.conftest import ensure_user, password_for
@@ -36,9 +41,7 @@ def csrf_login(client: FlaskClient, role: str) -> str:
     return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)  # type: ignore[union-attr]
 
 
-def test_csrf_refuses_tokenless_posts_and_accepts_header_or_field(
-    services: Services, make_web_app
-) -> None:
+def test_csrf_refuses_tokenless_posts_and_accepts_header_or_field(services: Services, make_web_app) -> None:
     app = make_web_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     assert client.post("/login", data={"username": "x", "password": "y"}).status_code == 400
@@ -205,3 +208,26 @@ def test_users_cli_and_demo_users(services: Services, web_app: Flask) -> None:
         assert create_demo_users() == []  # idempotent
     assert created == [f"demo-{role}" for role in users.ROLES]
     assert users.authenticate(engine, "demo-auditor", "demo-auditor").role == "auditor"  # type: ignore[union-attr]
+
+
+def test_hostile_names_are_text_in_the_pdf_and_inert_in_csv(
+    services: Services, web_app: Flask, login
+) -> None:
+    for i, name in enumerate(NASTY):
+        lead = services.app.capture_lead(
+            name=name, email=f"nasty{i}@example.com", company="=HYPERLINK(1)", source="web"
+        )
+        services.app.change_stage(lead, to_stage="Opportunity", reason="Referral")
+        services.app.mark_won(lead, amount="100")
+    services.projector.catch_up()
+    month = datetime.now(services.settings.tz).strftime("%Y-%m")
+    with web_app.app_context():
+        html = render_monthly_html(monthly_figures(services, month), "en")
+        pdf = render_monthly_pdf(services, month, "en")
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "<script>alert(1)</script>" in text  # shown to the manager as the literal name
+    export = login(web_app.test_client(), "manager").get("/leads/export.csv").get_data(as_text=True)
+    assert "<script>alert(1)</script>" in export and "'=HYPERLINK(1)" in export
+    assert ",=HYPERLINK" not in export
