@@ -9,6 +9,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.errors import N_, DuplicateEmail
+
 
 class LeadEmailIndex(Aggregate):
     class Event(Aggregate.Event):
@@ -16,6 +18,28 @@ class LeadEmailIndex(Aggregate):
 
     @event("Registered")
     def __init__(self, id: UUID, lead_id: UUID) -> None:  # noqa: A002 - library's name
+        self.lead_id: UUID | None = lead_id
+
+    @property
+    def is_taken(self) -> bool:
+        return self.lead_id is not None
+
+    def release(self) -> None:
+        """The lead's personal data was erased: the address may belong to a new lead."""
+        if self.is_taken:
+            self._released()
+
+    @event("Released")
+    def _released(self) -> None:
+        self.lead_id = None
+
+    def reassign(self, lead_id: UUID) -> None:
+        if self.is_taken:
+            raise DuplicateEmail(N_("A lead with this e-mail already exists."))
+        self._reassigned(lead_id=lead_id)
+
+    @event("Reassigned")
+    def _reassigned(self, lead_id: UUID) -> None:
         self.lead_id = lead_id
 
     @classmethod

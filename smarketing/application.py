@@ -52,10 +52,16 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
 
     def capture_lead(self, *, lead_id: UUID | None = None, **fields: Any) -> str:
         email = clean_email(fields.get("email"))
-        self._refuse_duplicate(email)
+        index = self._email_index(email)
+        if index is not None and index.is_taken:
+            raise DuplicateEmail(N_("A lead with the e-mail %(email)s already exists."), email=email)
         lead = Lead.capture(lead_id or uuid4(), **fields)
+        if index is None:
+            index = LeadEmailIndex.register(email, lead.id)
+        else:
+            index.reassign(lead.id)  # the address was released by an erasure
         try:
-            self.save(lead, LeadEmailIndex.register(email, lead.id))
+            self.save(lead, index)
         except IntegrityError:
             # Lost a race with another writer for the same address (or id).
             raise DuplicateEmail(
@@ -101,7 +107,16 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         In that order, so every read model that ever saw the data also sees the
         erasure; re-running after a failed key deletion just finishes the job.
         """
-        version = self._update(lead_id, None, lambda lead: lead.erase_personal_data(reason))
+        lead = self._load(lead_id)
+        index = self._email_index(lead.personal.get("email", "")) if lead.personal.get("email") else None
+        lead.erase_personal_data(reason)
+        if index is not None and index.lead_id == lead.id:
+            index.release()  # same transaction: the person may come back as a new lead
+        try:
+            self.save(lead, *([index] if index is not None else []))
+        except IntegrityError:
+            raise StaleLead(N_("Someone else changed this lead at the same moment; try again.")) from None
+        version = lead.version
         assert isinstance(self.mapper, PersonalDataMapper)
         self.mapper._key_store().delete(parse_lead_id(lead_id).hex)
         return version
@@ -119,20 +134,19 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         return events
 
     def lead_id_for_email(self, email: str) -> str | None:
+        index = self._email_index(email)
+        return None if index is None or not index.is_taken else str(index.lead_id)
+
+    def _email_index(self, email: str) -> LeadEmailIndex | None:
         try:
-            index = self.repository.get(email_index_id(email))
+            return self.repository.get(email_index_id(email))
         except AggregateNotFoundError:
             return None
-        return str(index.lead_id)
 
     def lead_exists(self, lead_id: UUID) -> bool:
         return lead_id in self.repository
 
     # --- internals ------------------------------------------------------
-
-    def _refuse_duplicate(self, email: str) -> None:
-        if self.lead_id_for_email(email) is not None:
-            raise DuplicateEmail(N_("A lead with the e-mail %(email)s already exists."), email=email)
 
     def _load(self, lead_id: str | UUID, version: int | None = None) -> Lead:
         uuid = parse_lead_id(lead_id)

@@ -3,8 +3,10 @@ key blanks it everywhere while figures and the chain stay as they were."""
 
 import json
 
+import pytest
 from sqlalchemy import select, text
 
+from domain.errors import DuplicateEmail
 from projections.funnel_query import funnel
 from projections.lead_summary import lead_summary
 from projections.scorecard_query import scorecard_actuals
@@ -110,3 +112,16 @@ def test_snapshots_are_sealed_and_shredded_too(services: Services) -> None:
     assert services.app.get_lead(lead)["email"] == "secret.person@example.com"  # from the snapshot
     services.app.erase_personal_data(lead, "GDPR request 45")
     assert services.app.get_lead(lead)["email"] == ""
+
+
+def test_an_erased_person_can_come_back_as_a_new_lead(services: Services) -> None:
+    first = services.app.capture_lead(name="Eva Gil", email="eva@example.com", source="web")
+    with pytest.raises(DuplicateEmail):
+        services.app.capture_lead(name="Eva Gil", email="EVA@example.com", source="web")
+    services.app.erase_personal_data(first, "GDPR request 45")
+    assert services.app.lead_id_for_email("eva@example.com") is None
+    second = services.app.capture_lead(name="Eva Gil", email="eva@example.com", source="events")
+    assert second != first and services.app.lead_id_for_email("eva@example.com") == second
+    with pytest.raises(DuplicateEmail):  # and the address is taken again
+        services.app.capture_lead(name="Eva", email="eva@example.com", source="web")
+    assert services.app.get_lead(first)["email"] == ""
