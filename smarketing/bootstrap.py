@@ -8,12 +8,14 @@ from sqlalchemy import Engine, create_engine, event, text
 
 import smarketing.integrations  # noqa: F401 - registers the API tables for init_schema
 from projections.agreement_docs import AgreementDocsProjection
+from projections.follow_up import FollowUpProjection
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection
 from projections.log_chain import LogChainProjection
 from projections.meetings import MeetingsProjection
 from projections.projector import Projection, Projector
 from projections.schema import metadata
+from projections.score_state import ScoreStateProjection
 from projections.scorecard import ScorecardProjection
 from projections.scoring import ScoringProjection
 from projections.targets import TargetsProjection
@@ -35,6 +37,8 @@ def build_projections(settings: Settings, recorder: ApplicationRecorder | None =
         AgreementDocsProjection(),
         MeetingsProjection(),
         ScoringProjection(),
+        ScoreStateProjection(),
+        FollowUpProjection(),
     ]
     if recorder is not None:
         projections.append(LogChainProjection(recorder))

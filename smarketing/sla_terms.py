@@ -13,8 +13,9 @@ from domain.agreement import ATTEMPTS_PER_MQL, ATTEMPTS_WINDOW_DAYS, FOLLOW_UP_H
 from domain.agreement_terms import CALENDAR, MEETINGS, SCORING, calendar_of, scoring_config, section_values
 from domain.business_hours import Calendar
 from domain.scoring import ScoringConfig
+from projections import score_state
 from projections.agreement_docs import TERMS, current_docs
-from projections.attention import count_attention, needs_attention
+from projections.follow_up import count_follow_up
 from projections.scoring import lead_scores
 from projections.targets import targets_for
 
@@ -55,9 +56,13 @@ def sla_in_force(conn: Connection, now: datetime, tz: ZoneInfo) -> SLAInForce:
 
 
 def agreement_counts(conn: Connection, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    """For the dashboard: the calendar in force and how many MQLs and leads need a move."""
+    """For the dashboard: the calendar in force and how many MQLs and leads need a move.
+
+    Counts by index range from read models kept for them (``follow_up``,
+    ``score_state``), not by reading every MQL and open lead per request.
+    """
     sla = sla_in_force(conn, now, tz)
-    groups = needs_attention(
+    attention = count_follow_up(
         conn,
         now,
         follow_up_hours=sla.follow_up_hours,
@@ -65,5 +70,8 @@ def agreement_counts(conn: Connection, now: datetime, tz: ZoneInfo) -> dict[str,
         window_days=sla.window_days,
         calendar=sla.calendar,
     )
-    ready = [s for s in lead_scores(conn, now, sla.scoring) if s["score"] >= sla.scoring.threshold]
-    return {"calendar": sla.calendar, "ready": len(ready), **count_attention(groups)}
+    if score_state.is_current(conn, sla.scoring):
+        ready = score_state.count_ready(conn, now)
+    else:  # just after a terms change, until the projector has re-scored: the slow, exact way
+        ready = sum(1 for s in lead_scores(conn, now, sla.scoring) if s["score"] >= sla.scoring.threshold)
+    return {"calendar": sla.calendar, "ready": ready, **attention}

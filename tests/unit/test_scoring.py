@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from domain.planning import reverse_funnel
-from domain.scoring import ScoringConfig, is_ready, score
+from domain.scoring import ScoringConfig, crossing_time, decayed_total, falls_below_at, is_ready, score
 
 NOW = datetime(2026, 10, 30, 12, tzinfo=UTC)
 CONFIG = ScoringConfig(
@@ -64,3 +64,44 @@ def test_reverse_funnel_without_any_conversion_says_so() -> None:
     plan = reverse_funnel(Decimal(1000), Decimal(300), {"MQL": 10, "SQL": 0, "Opportunity": 0, "Customer": 0})
     assert plan.customers == 4
     assert plan.mqls is None
+
+
+# --- the moment a score falls under the threshold (projections.score_state) ------------
+
+
+def test_crossing_time_is_one_half_life_per_halving_above_the_threshold() -> None:
+    # 100 → 50 takes one half-life (10 days); 200 → 50 two; 25 was at 50 ten days before.
+    assert crossing_time(100, NOW, 50, 10) == NOW + timedelta(days=10)
+    assert crossing_time(200, NOW, 50, 10) == NOW + timedelta(days=20)
+    assert crossing_time(25, NOW, 50, 10) == NOW - timedelta(days=10)
+    assert crossing_time(50, NOW, 50, 10) == NOW
+    # 30 → 20 with half-life 7: 7 × log2(1.5) = 7 × 0.5849625 = 4.0947375 days.
+    assert crossing_time(30, NOW, 20, 7) == pytest.approx(
+        NOW + timedelta(days=4.0947375), abs=timedelta(seconds=1)
+    )
+
+
+def test_decayed_total_is_the_score_at_the_latest_scoring_interaction() -> None:
+    interactions = [("form_submitted", days_ago(10)), ("webinar", days_ago(20)), ("email_sent", days_ago(1))]
+    points = CONFIG.points | {"email_sent": 0}
+    config = ScoringConfig(points=points, half_life_days=10, threshold=30)
+    # Reference: 10 days ago (the 0-point e-mail does not move it): 20 + 16 × 0.5 = 28.
+    assert decayed_total(interactions, config) == (days_ago(10), 28.0)
+    assert decayed_total([("email_sent", NOW)], config) is None
+    assert decayed_total([], config) is None
+
+
+def test_falls_below_at_matches_the_rounded_score_the_lists_compare() -> None:
+    # 28 at 10 days ago, threshold 30 (29.995 after rounding): already under it,
+    # by 10 × log2(29.995 / 28) = 0.99295 days.
+    moment = falls_below_at(28.0, days_ago(10), CONFIG)
+    assert moment == pytest.approx(days_ago(10.99295), abs=timedelta(seconds=60))
+    # 60 at NOW, threshold 30 (29.995 after rounding): 10 × log2(60 / 29.995) = 10.0024 days.
+    moment = falls_below_at(60.0, NOW, CONFIG)
+    assert moment == pytest.approx(NOW + timedelta(days=10.0024), abs=timedelta(seconds=60))
+    # At that moment the score rounds to exactly the threshold; a minute later it does not.
+    assert score([("x", NOW)], moment, ScoringConfig(points={"x": 60}, half_life_days=10)) == 30
+    later = moment + timedelta(minutes=1)
+    assert not is_ready(
+        score([("x", NOW)], later, ScoringConfig(points={"x": 60}, half_life_days=10)), CONFIG
+    )
