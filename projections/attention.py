@@ -17,15 +17,15 @@ breaches yet.
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from domain.business_hours import ALWAYS, Calendar, deadline
+from domain.business_hours import ALWAYS, Calendar, deadline, latest_start
 from domain.vocabulary import Stage
 from projections.lead_summary import lead_summary
 from projections.rows import chunks
 from projections.schema import from_db, to_db
 from projections.scorecard import sla_facts
-from projections.scorecard_query import _where
+from projections.scorecard_query import MqlEntries
 
 
 def _attempts(conn: Connection, lead_ids: list[str]) -> dict[str, list[datetime]]:
@@ -97,7 +97,7 @@ def follow_up_breaches(
     **filters: str,
 ) -> int:
     """See the module docstring; ``now`` None counts every deadline as run out."""
-    return _breaches(conn, _where(month, filters), follow_up_hours, now, calendar)
+    return _breaches(conn, MqlEntries(month, filters), follow_up_hours, now, calendar)
 
 
 def breaches_between(
@@ -110,28 +110,27 @@ def breaches_between(
     calendar: Calendar,
 ) -> int:
     """The same count for MQLs entered in [start, end) — a meeting's window."""
-    where = [sla_facts.c.occurred_at >= to_db(start), sla_facts.c.occurred_at < to_db(end)]
-    return _breaches(conn, where, follow_up_hours, now, calendar)
+    window = MqlEntries(where=lambda t: [t.c.entered_at >= to_db(start), t.c.entered_at < to_db(end)])
+    return _breaches(conn, window, follow_up_hours, now, calendar)
 
 
 def _breaches(
-    conn: Connection, where: list[Any], follow_up_hours: float, now: datetime | None, calendar: Calendar
+    conn: Connection, entries: MqlEntries, follow_up_hours: float, now: datetime | None, calendar: Calendar
 ) -> int:
-    entered = {
-        lead_id: from_db(at)
-        for lead_id, at in conn.execute(
-            select(sla_facts.c.lead_id, func.min(sla_facts.c.occurred_at))
-            .where(*where, sla_facts.c.kind == "mql")
-            .group_by(sla_facts.c.lead_id)
+    # Counted on the scorecard_follow_up read model (each MQL's first attempt),
+    # not by fetching every attempt of the month's MQLs.
+    entry = entries.entry
+    if calendar.every_hour_counts:  # first > entered + N h, exactly, as a delay range
+        late = entries.count(
+            conn, entry.c.first_delay_seconds > timedelta(hours=follow_up_hours).total_seconds()
         )
-    }
-    attempts = _attempts(conn, list(entered))
-    breaches = 0
-    for lead_id, at in entered.items():
-        due = deadline(at, follow_up_hours, calendar)
-        first = min((t for t in attempts[lead_id] if t >= at), default=None)
-        if first is not None:
-            breaches += first > due
-        elif now is None or now > due:
-            breaches += 1
-    return breaches
+    else:
+        late = sum(
+            1
+            for start, first in entries.first_contacts(conn)
+            if first > deadline(start, follow_up_hours, calendar)
+        )
+    unanswered = [entry.c.first_attempt_at.is_(None)]
+    if now is not None:  # deadline(entered) < now  <=>  entered < latest_start(now)
+        unanswered.append(entry.c.entered_at < to_db(latest_start(now, follow_up_hours, calendar)))
+    return late + entries.count(conn, *unanswered)

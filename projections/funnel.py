@@ -11,12 +11,12 @@ Counting rules (also in the README):
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Connection, DateTime, Float, Index, Integer, String, Table, insert
+from sqlalchemy import Column, Connection, DateTime, Float, Index, Integer, String, Table
 
 from domain.lead import Lead
 from domain.vocabulary import FUNNEL, Stage
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, lead_key
+from projections.rows import RowsByLead, insert_rows, lead_key
 from projections.schema import metadata, month_of, to_db
 
 REACHED = {
@@ -42,7 +42,9 @@ funnel_leads = Table(
     Column("recycled_count", Integer, nullable=False),
     Column("rejected_count", Integer, nullable=False),
     Column("skip_count", Integer, nullable=False),
-    Index("ix_funnel_leads_cohort", "cohort_month"),
+    # (cohort_month, lead_id): the month's lead ids without a table read per lead
+    # (the join in funnel_query._median_days). Replaces ix_funnel_leads_cohort.
+    Index("ix_funnel_leads_cohort_lead", "cohort_month", "lead_id"),
     # The dashboard lists each dimension's values and filters a month by one of them.
     Index("ix_funnel_leads_source", "source", "cohort_month"),
     Index("ix_funnel_leads_campaign", "campaign", "cohort_month"),
@@ -56,7 +58,10 @@ funnel_stage_times = Table(
     Column("exit_version", Integer, primary_key=True),
     Column("stage", String(20), nullable=False),
     Column("seconds", Float, nullable=False),
-    Index("ix_funnel_stage_times_lead", "lead_id"),
+    # Covering for the dashboard's median days per stage (funnel_query._median_days):
+    # with only lead_id it read ~3k table rows per request. Replaces
+    # ix_funnel_stage_times_lead (same prefix), which older stores keep.
+    Index("ix_funnel_stage_times_lead_stage", "lead_id", "stage", "seconds"),
 )
 
 
@@ -88,8 +93,7 @@ class FunnelProjection(Projection):
                 self._enter(row, event)
                 rows.put(row)
         rows.flush()
-        if stage_times:
-            conn.execute(insert(funnel_stage_times), stage_times)
+        insert_rows(conn, funnel_stage_times, stage_times)
 
     def _captured(self, e: Any) -> dict[str, Any]:
         at = to_db(e.occurred_at)

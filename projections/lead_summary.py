@@ -7,6 +7,7 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer,
 
 from domain.lead import Lead
 from domain.vocabulary import Stage
+from projections import lead_search
 from projections.projector import Positioned, Projection
 from projections.rows import RowsByLead, lead_key
 from projections.schema import metadata, month_of, to_db
@@ -47,7 +48,10 @@ lead_summary = Table(
     Index("ix_lead_summary_activity", "last_activity_at"),
     Index("ix_lead_summary_email", "email"),
     Index("ix_lead_summary_name", "name", "lead_id"),
-    Index("ix_lead_summary_mql", "stage", "mql_at"),
+    # Covering for the dashboard's overdue count (leads_query.count_overdue): with
+    # only (stage, mql_at) it read the row of every MQL for last_contact_at (13 ms
+    # at 100k leads; 1 ms now). Replaces ix_lead_summary_mql, which older stores keep.
+    Index("ix_lead_summary_mql_contact", "stage", "mql_at", "last_contact_at"),
 )
 
 
@@ -65,20 +69,30 @@ class LeadSummaryProjection(Projection):
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         rows = RowsByLead(conn, lead_summary)
         rows.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        # search_text changes only here; lead_search (SQLite's trigram index) follows it.
+        captured: dict[str, tuple[int, str]] = {}
+        erased: dict[str, str] = {}
         for position, event in events:
             if not isinstance(event, Lead.Event):
                 continue
             if isinstance(event, Lead.Captured):
                 row = self._captured(event)
+                captured[row["lead_id"]] = (position, row["search_text"])
             else:
                 row = rows.get(lead_key(event))
                 if row is None:  # a stream whose creation this model never saw
                     continue
                 self._apply(row, event)
+                if isinstance(event, Lead.PersonalDataErased):
+                    if row["lead_id"] in captured:  # captured in this batch: not written yet
+                        captured[row["lead_id"]] = (captured[row["lead_id"]][0], row["search_text"])
+                    else:
+                        erased[row["lead_id"]] = row["search_text"]
             row["version"] = event.originator_version
             row["position"] = position
             rows.put(row)
         rows.flush()
+        lead_search.write(conn, captured, erased)
 
     def _captured(self, e: Any) -> dict[str, Any]:
         name, email = e.personal.get("name", ""), e.personal.get("email", "")

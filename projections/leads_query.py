@@ -9,7 +9,7 @@ from sqlalchemy import Connection, DateTime, and_, func, or_, select
 
 from domain.business_hours import ALWAYS, Calendar, latest_start
 from domain.vocabulary import Stage
-from projections import distinct
+from projections import distinct, lead_search
 from projections.lead_summary import lead_summary
 from projections.schema import from_db, to_db
 from projections.timeline import lead_timeline
@@ -50,7 +50,12 @@ def list_leads(
     column, descending = SORTS[query.sort]
     clauses: list[Any] = []
     if query.q:
-        clauses.append(lead_summary.c.search_text.contains(query.q.lower(), autoescape=True))
+        term = query.q.lower()
+        indexed = lead_search.matching(conn, term)  # SQLite trigram index: rare terms of ≥ 3 characters
+        if indexed is not None:
+            clauses.append(lead_summary.c.lead_id.in_(indexed))
+        else:  # PostgreSQL (pg_trgm index serves LIKE), a short term or a common one
+            clauses.append(lead_summary.c.search_text.contains(term, autoescape=True))
     for name in ("stage", "owner", "source", "campaign"):
         value = getattr(query, name)
         if value:

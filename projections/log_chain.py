@@ -18,20 +18,23 @@ finds and locates. What it does not: someone able to rewrite both the log and
 this table consistently. The monthly seals (``audit_seals``, printed in the
 monthly PDF and exported) anchor the chain outside the database for that case.
 
-The chain hashes the *stored bytes*, so it re-reads the raw rows through the
-library recorder's ``select_notifications`` rather than trusting decoded events.
+The chain hashes the *stored bytes*, never decoded events: the notifications
+the projector read through the library recorder's ``select_notifications`` (and
+decoded for the other projections) are handed over as read (``process_stored``),
+so a catch-up selects each row once; ``process`` alone re-reads them.
 A rebuild never launders tampering: positions already chained are recomputed and
 compared, and a mismatch stops the projector with an error.
 """
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, String, Table, insert, select
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, String, Table, select
 
 from projections.projector import Positioned, Projection
+from projections.rows import insert_rows
 from projections.schema import metadata
 
 GENESIS = hashlib.sha256(b"smarketing-log-chain-v1").digest()
@@ -71,13 +74,20 @@ def _part(value: bytes) -> bytes:
 
 def link(previous: bytes, n: Notification) -> bytes:
     """The next digest: ``previous`` chained with notification ``n`` as stored."""
-    h = hashlib.sha256(previous)
-    h.update(n.id.to_bytes(8, "big"))
-    h.update(_part(ident(n.originator_id).encode()))
-    h.update(n.originator_version.to_bytes(8, "big", signed=True))
-    h.update(_part(n.topic.encode()))
-    h.update(_part(bytes(n.state)))
-    return h.digest()
+    # One update of the joined parts hashes the same bytes as one update per part,
+    # with fewer calls (run once per event on every catch-up and verify).
+    return hashlib.sha256(
+        b"".join(
+            (
+                previous,
+                n.id.to_bytes(8, "big"),
+                _part(ident(n.originator_id).encode()),
+                n.originator_version.to_bytes(8, "big", signed=True),
+                _part(n.topic.encode()),
+                _part(bytes(n.state)),
+            )
+        )
+    ).digest()
 
 
 def raw_notifications(
@@ -106,14 +116,21 @@ class LogChainProjection(Projection):
     name = "log_chain"
     # Empty on purpose: ``rebuild`` must not delete the chain, only re-check it.
     tables = ()
+    uses_stored = True
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.recorder = recorder
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        first, last = events[0][0], events[-1][0]
+        raw = {n.id: n for n in raw_notifications(self.recorder, first - 1, last)}
+        self.process_stored(conn, events, raw)
+
+    def process_stored(
+        self, conn: Connection, events: list[Positioned], raw: Mapping[int, Notification]
+    ) -> None:
         positions = [position for position, _ in events]
         first, last = positions[0], positions[-1]
-        raw = {n.id: n for n in raw_notifications(self.recorder, first - 1, last)}
         existing = {
             row.position: row.digest
             for row in conn.execute(
@@ -145,5 +162,4 @@ class LogChainProjection(Projection):
                     }
                 )
             previous = digest
-        if rows:
-            conn.execute(insert(log_chain), rows)
+        insert_rows(conn, log_chain, rows)

@@ -7,11 +7,11 @@ gaps (PostgreSQL after a conflict), so positions are compared, never counted.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, Table, delete
 
 from projections.tracking import (
@@ -31,9 +31,20 @@ class Projection(ABC):
     name: str
     tables: Sequence[Table]
 
+    # True for projections of the stored bytes themselves (the log chain): the
+    # projector then calls ``process_stored`` with the notifications it has already
+    # read, so they are not selected a second time per batch.
+    uses_stored = False
+
     @abstractmethod
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         """Apply the events (in log order) inside the caller's transaction."""
+
+    def process_stored(
+        self, conn: Connection, events: list[Positioned], stored: Mapping[int, Notification]
+    ) -> None:
+        """Like ``process``, given also the batch's notifications by id (``uses_stored``)."""
+        self.process(conn, events)
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,10 @@ class Projector:
         mapper: Mapper,
         engine: Engine,
         projections: Sequence[Projection],
-        batch_size: int = 2000,
+        # Per batch the cost is fixed (one transaction and commit per projection, a
+        # lookup of each touched lead's rows): 10k events amortise it; measured in
+        # docs/PERFORMANCE.md ("Projections"). Memory: ~10k decoded events at a time.
+        batch_size: int = 10_000,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
@@ -87,17 +101,28 @@ class Projector:
             prefetch = getattr(self.mapper, "prefetch", None)
             if prefetch is not None:
                 prefetch({n.originator_id for n in notifications})
-            batch = [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+            to_domain_event = self.mapper.to_domain_event
+            batch = [(n.id, to_domain_event(n)) for n in notifications]
+            stored = {n.id: n for n in notifications}
             for projection in self.projections:
-                applied += self._apply(projection, batch)
+                applied += self._apply(projection, batch, stored)
 
-    def _apply(self, projection: Projection, batch: list[Positioned]) -> int:
+    def _apply(
+        self, projection: Projection, batch: list[Positioned], stored: Mapping[int, Notification]
+    ) -> int:
         with self.engine.begin() as conn:
             position = lock_position(conn, projection.name)
-            todo = [item for item in batch if item[0] > position]
+            # Usually none of the batch is done yet: then hand it over without copying.
+            if batch[0][0] > position:
+                todo = batch
+            else:
+                todo = [item for item in batch if item[0] > position]
             if not todo:
                 return 0
-            projection.process(conn, todo)
+            if projection.uses_stored:
+                projection.process_stored(conn, todo, stored)
+            else:
+                projection.process(conn, todo)
             advance_position(conn, projection.name, todo[-1][0])
         return len(todo)
 

@@ -47,7 +47,7 @@ from domain.lead import Lead
 from domain.scoring import ScoringConfig, decayed_total, falls_below_at
 from domain.vocabulary import Stage
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, lead_key
+from projections.rows import chunks, insert_rows, lead_key
 from projections.schema import from_db, metadata, to_db
 
 lead_score_state = Table(
@@ -151,8 +151,7 @@ class ScoreStateProjection(Projection):
             conn.execute(delete(score_state_inputs).where(score_state_inputs.c.lead_id.in_(chunk)))
             conn.execute(delete(lead_score_state).where(lead_score_state.c.lead_id.in_(chunk)))
         rows = [row for lead_rows in pending.values() for row in lead_rows]
-        if rows:
-            conn.execute(insert(score_state_inputs), rows)
+        insert_rows(conn, score_state_inputs, rows)
         _recompute(conn, [k for k in keys if in_lead[k] and (k in reset or pending.get(k))], terms)
 
 
@@ -163,16 +162,16 @@ def _recompute(conn: Connection, lead_ids: list[str], terms: dict[str, Any]) -> 
     )
     for chunk in chunks(lead_ids):
         inputs: dict[str, list[tuple[str, datetime]]] = {lead_id: [] for lead_id in chunk}
+        # Event order, not storage order: the score is a float sum, so the order of its
+        # terms must not depend on how the rows were written (batching, two projectors).
         for lead_id, kind, at in conn.execute(
-            select(
-                score_state_inputs.c.lead_id, score_state_inputs.c.kind, score_state_inputs.c.occurred_at
-            ).where(score_state_inputs.c.lead_id.in_(chunk))
+            select(score_state_inputs.c.lead_id, score_state_inputs.c.kind, score_state_inputs.c.occurred_at)
+            .where(score_state_inputs.c.lead_id.in_(chunk))
+            .order_by(score_state_inputs.c.lead_id, score_state_inputs.c.version)
         ):
             inputs[lead_id].append((kind, from_db(at)))
         conn.execute(delete(lead_score_state).where(lead_score_state.c.lead_id.in_(chunk)))
-        conn.execute(
-            insert(lead_score_state), [_state(lead_id, inputs[lead_id], config) for lead_id in chunk]
-        )
+        insert_rows(conn, lead_score_state, [_state(lead_id, inputs[lead_id], config) for lead_id in chunk])
 
 
 def _state(lead_id: str, interactions: list[tuple[str, datetime]], config: ScoringConfig) -> dict[str, Any]:

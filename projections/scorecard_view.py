@@ -14,8 +14,9 @@ month; marketing_revenue ← revenue from marketing-sourced leads; mqls_delivere
 ← MQLs entered; avg_deal_per_opportunity, lead_to_customer, sales_conversion,
 attempts_per_mql (within D days) ← the figures of the same name;
 follow_up_hours ← the median hours to first contact; follow_up_share ← the
-share of MQLs contacted within N hours. attempts_window_days is a term, not a
-row.
+share of MQLs contacted by their deadline: N hours on the agreement's calendar
+(``calendar``, the same clock as ``breaches``; every hour counts by default).
+attempts_window_days is a term, not a row.
 
 Status rule:
 - no target in force → "no_target".
@@ -97,9 +98,9 @@ def scorecard(
 ) -> dict[str, Any]:
     parse_month(month)
     targets = targets_for(conn, month)
-    actuals = _actuals(conn, month, targets, filters)
+    actuals = _actuals(conn, month, targets, filters, calendar)
     trend_months = [add_months(month, -n) for n in range(TREND_MONTHS, 0, -1)]
-    trend = [_actuals(conn, m, targets_for(conn, m), filters) for m in trend_months]
+    trend = [_actuals(conn, m, targets_for(conn, m), filters, calendar) for m in trend_months]
     elapsed = elapsed_share(month, today)
     result: dict[str, Any] = {
         "month": month,
@@ -138,13 +139,16 @@ def _terms(targets: dict[str, Decimal]) -> dict[str, Decimal]:
     }
 
 
-def _actuals(conn: Connection, month: str, targets: dict[str, Decimal], filters: dict[str, str]) -> dict:
+def _actuals(
+    conn: Connection, month: str, targets: dict[str, Decimal], filters: dict[str, str], calendar: Calendar
+) -> dict:
     terms = _terms(targets)
     return scorecard_actuals(
         conn,
         month,
         follow_up_hours=float(terms[FOLLOW_UP_HOURS]),
         attempts_window_days=float(terms[ATTEMPTS_WINDOW_DAYS]),
+        calendar=calendar,
         **filters,
     )
 

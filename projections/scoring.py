@@ -9,14 +9,14 @@ back to Lead (rejected or recycled), its earlier interactions are dropped.
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, delete, insert, select
+from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, delete, select
 
 from domain.lead import Lead
 from domain.scoring import ScoringConfig, is_ready, score
 from domain.vocabulary import Stage
 from projections.lead_summary import lead_summary
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, lead_key
+from projections.rows import chunks, insert_rows, lead_key
 from projections.schema import from_db, metadata, to_db
 
 lead_score_inputs = Table(
@@ -35,6 +35,7 @@ class ScoringProjection(Projection):
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         rows: list[dict[str, Any]] = []
+        back_to_lead: set[str] = set()
         for _, e in events:
             if isinstance(e, Lead.InteractionRecorded):
                 rows.append(
@@ -48,9 +49,12 @@ class ScoringProjection(Projection):
             elif getattr(e, "to_stage", None) == Stage.LEAD and isinstance(e, Lead.Event):
                 key = lead_key(e)
                 rows = [r for r in rows if r["lead_id"] != key]
-                conn.execute(delete(lead_score_inputs).where(lead_score_inputs.c.lead_id == key))
-        if rows:
-            conn.execute(insert(lead_score_inputs), rows)
+                back_to_lead.add(key)
+        # Stored rows predate the batch, so one DELETE before the INSERT drops the
+        # same rows as one DELETE per event did.
+        for chunk in chunks(sorted(back_to_lead)):
+            conn.execute(delete(lead_score_inputs).where(lead_score_inputs.c.lead_id.in_(chunk)))
+        insert_rows(conn, lead_score_inputs, rows)
 
 
 def lead_scores(conn: Connection, now: datetime, config: ScoringConfig) -> list[dict[str, Any]]:

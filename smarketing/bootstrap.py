@@ -7,6 +7,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine, create_engine, event, text
 
 import smarketing.integrations  # noqa: F401 - registers the API tables for init_schema
+from projections import lead_search
 from projections.agreement_docs import AgreementDocsProjection
 from projections.follow_up import FollowUpProjection
 from projections.funnel import FunnelProjection
@@ -17,6 +18,7 @@ from projections.projector import Projection, Projector
 from projections.schema import metadata
 from projections.score_state import ScoreStateProjection
 from projections.scorecard import ScorecardProjection
+from projections.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.scoring import ScoringProjection
 from projections.targets import TargetsProjection
 from projections.timeline import TimelineProjection
@@ -32,6 +34,7 @@ def build_projections(settings: Settings, recorder: ApplicationRecorder | None =
         LeadSummaryProjection(settings.tz),
         FunnelProjection(settings.tz),
         ScorecardProjection(settings.tz),
+        ScorecardFollowUpProjection(settings.tz),
         TimelineProjection(),
         TargetsProjection(),
         AgreementDocsProjection(),
@@ -45,7 +48,7 @@ def build_projections(settings: Settings, recorder: ApplicationRecorder | None =
     return projections
 
 
-def _sqlite_engine(settings: Settings, *, immediate: bool) -> Engine:
+def _sqlite_engine(settings: Settings, *, immediate: bool, derived_only: bool = False) -> Engine:
     engine = create_engine(settings.sqlalchemy_url(), connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -54,6 +57,16 @@ def _sqlite_engine(settings: Settings, *, immediate: bool) -> Engine:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA busy_timeout = 30000")
         dbapi_connection.execute("PRAGMA journal_mode = WAL")
+        if derived_only:
+            # No fsync per commit, only at checkpoints. In WAL mode a commit still
+            # survives a crash of any process; only an OS crash or power loss can
+            # roll back the latest commits, and then whole transactions with their
+            # tracking positions, so the projector simply redoes them (the read
+            # models are derived from the log). Never for keys, users or the log.
+            dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+            # 64 MiB page cache (default 2 MiB): a batch touches index pages all over
+            # the big read-model tables; this keeps them in memory between batches.
+            dbapi_connection.execute("PRAGMA cache_size = -65536")
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
@@ -64,11 +77,19 @@ def _sqlite_engine(settings: Settings, *, immediate: bool) -> Engine:
 
 
 def build_engines(settings: Settings) -> tuple[Engine, Engine]:
-    """(write engine for projectors, read engine for pages and reports)."""
+    """(write engine for keys, users and seals; read engine for pages and reports)."""
     if settings.is_postgres:
         engine = create_engine(settings.sqlalchemy_url(), pool_pre_ping=True)
         return engine, engine
     return _sqlite_engine(settings, immediate=True), _sqlite_engine(settings, immediate=False)
+
+
+def build_projector_engine(settings: Settings, write_engine: Engine) -> Engine:
+    """The projector's engine: it writes only read models derived from the log, so
+    on SQLite it may trade fsync per commit away (see ``derived_only``)."""
+    if settings.is_postgres:
+        return write_engine
+    return _sqlite_engine(settings, immediate=True, derived_only=True)
 
 
 @dataclass
@@ -83,6 +104,7 @@ class Services:
         self.app.close()
         self.write_engine.dispose()
         self.read_engine.dispose()
+        self.projector.engine.dispose()
 
 
 def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
@@ -90,7 +112,9 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
     write_engine, read_engine = build_engines(settings)
     assert isinstance(app.mapper, PersonalDataMapper)
     app.mapper.use_keys(LeadKeys(read_engine, write_engine))
-    projector = Projector(app.recorder, app.mapper, write_engine, build_projections(settings, app.recorder))
+    projector_engine = build_projector_engine(settings, write_engine)
+    projections = build_projections(settings, app.recorder)
+    projector = Projector(app.recorder, app.mapper, projector_engine, projections)
     return Services(settings, app, write_engine, read_engine, projector)
 
 
@@ -112,9 +136,12 @@ def init_schema(settings: Settings) -> None:
 
 
 def _create_search_index(engine: Engine) -> None:
-    """PostgreSQL only: a trigram GIN index so live search (LIKE '%q%') over every
-    lead uses an index instead of scanning; SQLite's list search is bounded by
-    the captured_at index instead (docs/PERFORMANCE.md)."""
+    """A trigram index so live search over every lead uses an index instead of
+    scanning: on SQLite an FTS5 trigram table kept by the lead_summary projection
+    (``projections.lead_search``), on PostgreSQL a GIN index serving LIKE '%q%'."""
+    if engine.dialect.name == "sqlite":
+        lead_search.create(engine)
+        return
     if engine.dialect.name != "postgresql":
         return
     with engine.begin() as conn:

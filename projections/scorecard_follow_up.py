@@ -1,0 +1,196 @@
+"""Per MQL entry, what the scorecard's follow-up figures need, kept indexable.
+
+``scorecard_query`` used to fetch every MQL fact of a month and every contact
+attempt of those leads (~9k rows per month at 100k leads) into Python, four
+times per dashboard plus once more for the breaches. Here each MQL fact (an
+entry into MQL, stamped with its month and attribution like ``sla_facts``)
+keeps the first contact attempt dated at or after it and, per attempt dated at
+or after it, the delay in seconds. The terms (N hours, D days, the calendar)
+change per month and stay read-time conditions: "attempts within D days" is a
+count of delay rows ≤ D, the first-contact delays are one indexed read.
+
+Same definitions as the facts they replace: an attempt counts for an entry
+when dated at or after it, whatever happened to the lead since (later stage
+changes, a re-entry), so a backdated entry or attempt re-derives the lead's
+rows from its stored entries and attempts.
+
+Its own projection (rather than more tables of ``scorecard``) so an existing
+store builds it with ``flask db init`` + ``flask projections catch-up``.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+)
+
+from domain.lead import Lead
+from projections.projector import Positioned, Projection
+from projections.rows import RowsByLead, chunks, lead_key
+from projections.schema import metadata, month_of, to_db
+from projections.scorecard import fact_kind
+
+ATTRIBUTION = ("source", "sourced_by", "campaign", "owner")
+
+# Attribution now, per lead: an entry is stamped with it (as sla_facts are).
+sfu_leads = Table(
+    "sfu_leads",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    *(Column(name, String(100), nullable=False) for name in ATTRIBUTION),
+)
+
+sfu_entries = Table(
+    "sfu_entries",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),  # of the event that entered MQL
+    Column("month", String(7), nullable=False),
+    Column("entered_at", DateTime, nullable=False),
+    Column("first_attempt_at", DateTime),
+    # (first_attempt_at - entered_at) in seconds: the delays are read as floats,
+    # not as two datetimes to parse per row (most of the read time on SQLite).
+    Column("first_delay_seconds", Float),
+    # 1 on the lead's earliest entry of the month, the one an unfiltered month counts
+    # (as min(occurred_at) per lead did); filtered months find theirs at read time.
+    Column("first_in_month", Integer, nullable=False),
+    *(Column(name, String(100), nullable=False) for name in ATTRIBUTION),
+    # Covering for the unfiltered month: delays, never contacted, unanswered by a cut-off.
+    Index("ix_sfu_entries_month", "month", "first_in_month", "first_delay_seconds", "entered_at"),
+    Index("ix_sfu_entries_entered", "entered_at"),
+    # The "earlier entry of the same lead" probe of scorecard_query.first_entries.
+    Index("ix_sfu_entries_lead", "lead_id", "month", "entered_at"),
+)
+
+# Every contact attempt of a lead, so a later (or backdated) entry finds the attempts after it.
+sfu_attempts = Table(
+    "sfu_attempts",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("occurred_at", DateTime, nullable=False),
+)
+
+# One row per (entry, attempt dated at or after it): "attempts within D days" is delay ≤ D.
+sfu_delays = Table(
+    "sfu_delays",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("entry_version", Integer, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("delay_seconds", Float, nullable=False),
+    # Copied from the entry so an unfiltered month counts attempts within D on one index range.
+    Column("month", String(7), nullable=False),
+    Column("first_in_month", Integer, nullable=False),
+    Index("ix_sfu_delays_month", "month", "first_in_month", "delay_seconds"),
+)
+
+
+class ScorecardFollowUpProjection(Projection):
+    name = "scorecard_follow_up"
+    tables = (sfu_leads, sfu_entries, sfu_attempts, sfu_delays)
+
+    def __init__(self, tz: Any) -> None:
+        self.tz = tz
+
+    def process(self, conn: Connection, events: list[Positioned]) -> None:
+        leads = RowsByLead(conn, sfu_leads)
+        leads.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        new_entries: list[dict[str, Any]] = []
+        new_attempts: list[dict[str, Any]] = []
+        for _, event in events:
+            if isinstance(event, Lead.Captured):
+                row = {"lead_id": lead_key(event), "owner": ""}
+                row |= {name: getattr(event, name) for name in ("source", "sourced_by", "campaign")}
+                leads.put(row)
+            if not isinstance(event, Lead.Event):
+                continue
+            lead = leads.get(lead_key(event))
+            if lead is None:  # the same streams the scorecard facts skip
+                continue
+            if isinstance(event, Lead.OwnerAssigned):
+                lead["owner"] = event.owner
+                leads.put(lead)
+            kind = fact_kind(event)
+            at = to_db(event.occurred_at)
+            if kind == "mql":
+                new_entries.append(
+                    {
+                        "lead_id": lead["lead_id"],
+                        "version": event.originator_version,
+                        "month": month_of(event.occurred_at, self.tz),
+                        "entered_at": at,
+                        "first_attempt_at": None,
+                    }
+                    | {name: lead[name] for name in ATTRIBUTION}
+                )
+            elif kind == "contact_attempt":
+                new_attempts.append(
+                    {"lead_id": lead["lead_id"], "version": event.originator_version, "occurred_at": at}
+                )
+        leads.flush()
+        if new_attempts:
+            conn.execute(insert(sfu_attempts), new_attempts)
+        touched = sorted({r["lead_id"] for r in new_entries} | {r["lead_id"] for r in new_attempts})
+        for chunk in chunks(touched):
+            self._rederive(conn, chunk, [r for r in new_entries if r["lead_id"] in set(chunk)])
+
+    def _rederive(self, conn: Connection, lead_ids: list[str], new_entries: list[dict[str, Any]]) -> None:
+        """Rewrite first attempt and delays of every entry of these leads (few rows per lead)."""
+        entries: dict[str, list[dict[str, Any]]] = {lead_id: [] for lead_id in lead_ids}
+        for row in conn.execute(select(sfu_entries).where(sfu_entries.c.lead_id.in_(lead_ids))):
+            entries[row.lead_id].append(dict(row._mapping))
+        for row in new_entries:
+            entries[row["lead_id"]].append(row)
+        attempts: dict[str, list[tuple[datetime, int]]] = {lead_id: [] for lead_id in lead_ids}
+        for lead_id, version, at in conn.execute(
+            select(sfu_attempts.c.lead_id, sfu_attempts.c.version, sfu_attempts.c.occurred_at).where(
+                sfu_attempts.c.lead_id.in_(lead_ids)
+            )
+        ):
+            attempts[lead_id].append((at, version))
+        conn.execute(delete(sfu_delays).where(sfu_delays.c.lead_id.in_(lead_ids)))
+        conn.execute(delete(sfu_entries).where(sfu_entries.c.lead_id.in_(lead_ids)))
+        rows, delays = [], []
+        for lead_id in lead_ids:
+            firsts = {}  # month -> the lead's earliest entry in it
+            for entry in sorted(entries[lead_id], key=lambda e: (e["entered_at"], e["version"])):
+                firsts.setdefault(entry["month"], entry["version"])
+            for entry in entries[lead_id]:
+                start = entry["entered_at"]
+                first_in_month = int(firsts[entry["month"]] == entry["version"])
+                since = sorted(a for a in attempts[lead_id] if a[0] >= start)
+                rows.append(
+                    entry
+                    | {
+                        "first_attempt_at": since[0][0] if since else None,
+                        "first_delay_seconds": (since[0][0] - start).total_seconds() if since else None,
+                        "first_in_month": first_in_month,
+                    }
+                )
+                delays += [
+                    {
+                        "lead_id": lead_id,
+                        "entry_version": entry["version"],
+                        "version": version,
+                        "delay_seconds": (at - start).total_seconds(),
+                        "month": entry["month"],
+                        "first_in_month": first_in_month,
+                    }
+                    for at, version in since
+                ]
+        if rows:
+            conn.execute(insert(sfu_entries), rows)
+        if delays:
+            conn.execute(insert(sfu_delays), delays)

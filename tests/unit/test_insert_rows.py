@@ -1,0 +1,51 @@
+"""``insert_rows`` (the SQLite fast path of the projections' bulk inserts) stores
+exactly what SQLAlchemy's own executemany stores, datetimes included."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert, select
+
+from projections.rows import insert_rows
+
+meta = MetaData()
+
+
+def _table(name: str) -> Table:
+    return Table(
+        name,
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(20)),
+        Column("at", DateTime, nullable=True),
+        Column("n", Integer, nullable=True, default=7),
+    )
+
+
+fast, slow = _table("fast"), _table("slow")
+
+ROWS = [
+    {"id": 1, "name": "a", "at": datetime(2026, 1, 2, 3, 4, 5, 6), "n": 1},
+    {"id": 2, "name": "ñ", "at": datetime(2026, 1, 2, 3, 4, 5), "n": None},
+    {"id": 3, "name": None, "at": None, "n": 3},
+    {"id": 4, "name": "z", "at": datetime(987, 1, 2), "n": 4},
+]
+
+
+def test_same_stored_text_as_sqlalchemy() -> None:
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        insert_rows(conn, fast, ROWS)
+        conn.execute(insert(slow), ROWS)
+        raw_fast = conn.exec_driver_sql("SELECT * FROM fast ORDER BY id").all()
+        raw_slow = conn.exec_driver_sql("SELECT * FROM slow ORDER BY id").all()
+        assert raw_fast == raw_slow
+        assert conn.execute(select(fast).order_by(fast.c.id)).all() == [tuple(r.values()) for r in ROWS]
+
+
+def test_partial_rows_still_get_column_defaults() -> None:
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        insert_rows(conn, fast, [{"id": 1, "name": "a", "at": None}])
+        assert conn.execute(select(fast.c.n)).scalar_one() == 7
