@@ -1,6 +1,9 @@
 """The application factory (as in the Flask tutorial): settings, services,
 i18n, htmx, error pages and one blueprint per feature."""
 
+import os
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,30 @@ from smarketing.web import access, auth, errors, i18n, security
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+def instance_secret(instance: Path) -> str:
+    """A random session-signing key kept in instance/, created once.
+
+    Never a hard-coded default: a fresh installation signs sessions with its own
+    key. Several hosts must share one key: set SMARKETING_SECRET_KEY there.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+    for _ in range(50):  # another worker may be writing it right now
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it and start again")
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         "smarketing",
@@ -28,13 +55,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.from_mapping(
-        SECRET_KEY="dev-only-change-me",
-        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        # Large enough for a 100,000-row CSV upload; the JSON API caps its own bodies at 64 KB.
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         COMPANY_NAME="Smarketing",
     )
     app.config.from_prefixed_env("SMARKETING")
     if test_config:
         app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
     settings = load_settings(
         app.instance_path,
         database_url=app.config.get("DATABASE_URL", ""),
