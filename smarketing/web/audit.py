@@ -17,15 +17,29 @@ from smarketing.audit.chain import all_seals, verify
 from smarketing.audit.cli import audit_cli
 from smarketing.extensions import services
 from smarketing.web.errors import render_error
-from smarketing.web.hx import HX_PUSH_URL, page_or_fragment
+from smarketing.web.hx import HX_PUSH_URL, HX_REQUEST, page_or_fragment, wants_fragment
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
 @bp.get("/")
 def index() -> str:
+    return _index(result=None)
+
+
+@bp.get("/verify")
+def verify_log() -> Response | str:
+    """Walks the whole log: only when an auditor asks, never on an ordinary page load."""
+    result = verify(services())
+    if wants_fragment("integrity-result"):
+        response = Response(render_template("partials/audit_verify.html", result=result))
+        response.vary.add(HX_REQUEST)
+        return response
+    return _index(result=result)
+
+
+def _index(result: object) -> str:
     svc = services()
-    result = verify(svc)
     with svc.read_engine.connect() as conn:
         seals = all_seals(conn)
     return render_template("audit_index.html", result=result, seals=seals, status=svc.projector.status())

@@ -35,7 +35,12 @@ def lead(services: Services) -> str:
 
 def test_index_shows_integrity_and_forms(client: FlaskClient, lead: str) -> None:
     page = client.get("/audit/").get_data(as_text=True)
-    assert "Intact up to position" in page and 'name="at"' in page and 'name="lead_id"' in page
+    assert "Intact up to position" not in page  # the full walk runs only on request
+    assert 'name="at"' in page and 'name="lead_id"' in page and "/audit/verify" in page
+    assert "Intact up to position" in client.get("/audit/verify").get_data(as_text=True)
+    fragment = client.get("/audit/verify", headers={"HX-Request": "true", "HX-Target": "integrity-result"})
+    html = fragment.get_data(as_text=True)
+    assert "Intact up to position" in html and "<html" not in html
     found = client.get(f"/audit/leads?lead_id={lead}")
     assert found.status_code == 302 and found.headers["Location"].endswith(f"/audit/leads/{lead}")
 
