@@ -8,7 +8,7 @@ each MQL keeps its entry time and each attempt since then its rank and its
 delay after entry, which turn both rules into range conditions:
 
 - overdue first contact: no attempt since entry, and the entry before
-  ``latest_start(now)`` (the same cut-off as ``leads_query.count_overdue``);
+  ``latest_start(now)`` (the same cut-off as the lead list's overdue filter);
 - under-contacted: entered at least D days ago, minus those whose N-th
   attempt since entry came within D days (N-th delay ≤ D ⇔ at least N in D).
 

@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, and_, func, or_, select
@@ -43,7 +43,11 @@ def _cursor(row: Any, sort: str) -> str:
 
 
 def list_leads(
-    conn: Connection, query: LeadQuery, now: datetime, follow_up_hours: float = 24
+    conn: Connection,
+    query: LeadQuery,
+    now: datetime,
+    follow_up_hours: float = 24,
+    calendar: Calendar = ALWAYS,
 ) -> dict[str, Any]:
     if query.sort not in SORTS:
         query.sort = "newest"
@@ -61,15 +65,7 @@ def list_leads(
         if value:
             clauses.append(lead_summary.c[name] == value)
     if query.overdue:
-        deadline = to_db(now - timedelta(hours=follow_up_hours))
-        clauses += [
-            lead_summary.c.stage == Stage.MQL.value,
-            lead_summary.c.mql_at < deadline,
-            or_(
-                lead_summary.c.last_contact_at.is_(None),
-                lead_summary.c.last_contact_at < lead_summary.c.mql_at,
-            ),
-        ]
+        clauses += _overdue(now, follow_up_hours, calendar)
     if query.after:
         value, lead_id = json.loads(query.after)
         if isinstance(column.type, DateTime):
@@ -98,15 +94,6 @@ def _overdue(now: datetime, follow_up_hours: float, calendar: Calendar = ALWAYS)
         lead_summary.c.mql_at < deadline,
         or_(lead_summary.c.last_contact_at.is_(None), lead_summary.c.last_contact_at < lead_summary.c.mql_at),
     ]
-
-
-def count_overdue(
-    conn: Connection, now: datetime, follow_up_hours: float, calendar: Calendar = ALWAYS
-) -> int:
-    statement = (
-        select(func.count()).select_from(lead_summary).where(*_overdue(now, follow_up_hours, calendar))
-    )
-    return int(conn.execute(statement).scalar_one())
 
 
 def _lead_row(row: Any) -> dict[str, Any]:

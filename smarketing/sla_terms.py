@@ -55,6 +55,12 @@ def sla_in_force(conn: Connection, now: datetime, tz: ZoneInfo) -> SLAInForce:
     )
 
 
+def overdue_terms(conn: Connection, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The lead list's "follow-up overdue" filter measured like the dashboard's count."""
+    sla = sla_in_force(conn, now, tz)
+    return {"follow_up_hours": sla.follow_up_hours, "calendar": sla.calendar}
+
+
 def agreement_counts(conn: Connection, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     """For the dashboard: the calendar in force and how many MQLs and leads need a move.
 

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 from flask_babel import gettext as _
 
 from domain.errors import InvalidInput
-from projections import funnel_query, leads_query
+from projections import funnel_query
 from projections.scorecard_view import scorecard
 from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
@@ -59,7 +59,6 @@ def index() -> Response:
         choices = {d: funnel_query.dimension_values(conn, d) for d in funnel_query.DIMENSIONS}
         months = funnel_query.cohort_months(conn)
         hours = float(card["terms"]["follow_up_hours"])
-        overdue = leads_query.count_overdue(conn, now, hours, calendar=follow_up["calendar"])
     return page_or_fragment(
         "dashboard.html",
         "partials/dashboard_panels.html",
@@ -71,7 +70,7 @@ def index() -> Response:
         funnel=funnel,
         chart=funnel_chart(funnel),
         card=card,
-        overdue=overdue,
+        overdue=follow_up["overdue"],
         follow_up_hours=hours,
         follow_up=follow_up,
     )

@@ -17,6 +17,7 @@ from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.exporting import csv_lines, csv_text
 from smarketing.extensions import services
+from smarketing.sla_terms import overdue_terms
 from smarketing.web.leads import _query_from_args
 
 bp = Blueprint("exports", __name__)
@@ -46,7 +47,7 @@ def leads_csv() -> Response:
     def rows() -> Iterator[list[object]]:
         with svc.read_engine.connect() as conn:
             while True:
-                page = leads_query.list_leads(conn, query, now=now)
+                page = leads_query.list_leads(conn, query, now, **overdue_terms(conn, now, svc.settings.tz))
                 for lead in page["leads"]:
                     cents = lead["won_amount_cents"]
                     lead["won_amount"] = None if cents is None else cents_to_money(cents)

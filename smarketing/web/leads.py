@@ -12,6 +12,7 @@ from domain.vocabulary import Stage
 from projections import leads_query
 from projections.leads_query import SORTS, LeadQuery
 from smarketing.extensions import services
+from smarketing.sla_terms import overdue_terms
 from smarketing.web import forms
 from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST, page_or_fragment
@@ -41,8 +42,10 @@ def index() -> Response:
     svc = services()
     query = _query_from_args()
     with svc.read_engine.connect() as conn:
+        now = datetime.now(UTC)
+        terms = overdue_terms(conn, now, svc.settings.tz)
         try:
-            page = leads_query.list_leads(conn, query, now=datetime.now(UTC))
+            page = leads_query.list_leads(conn, query, now, **terms)
         except (ValueError, TypeError):
             raise InvalidInput("after", "is not a valid page cursor") from None
         choices = {name: leads_query.distinct_values(conn, name) for name in ("owner", "source", "campaign")}

@@ -12,12 +12,13 @@ from domain.meeting import meeting_id
 from domain.scoring import RULE_ACTOR
 from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
 from projections.attention import count_attention, needs_attention
+from projections.leads_query import LeadQuery, list_leads
 from projections.meetings import items_of, open_actions
 from projections.scorecard_view import scorecard
 from projections.scoring import lead_scores
 from projections.targets import targets_for
 from smarketing.bootstrap import Services
-from smarketing.sla_terms import sla_in_force
+from smarketing.sla_terms import agreement_counts, overdue_terms, sla_in_force
 from smarketing.terms_commands import scored_interactions
 
 MADRID_OFFICE = {
@@ -252,3 +253,17 @@ def test_meeting_action_items_stay_open_until_done(services: Services) -> None:
     with services.read_engine.connect() as conn:
         assert open_actions(conn, except_meeting=second) == []
         assert items_of(conn, first.hex)[1]["done_note"] == "Done in the vocabulary page"
+
+
+def test_the_lead_list_overdue_filter_runs_on_the_same_calendar_as_the_dashboard(services: Services) -> None:
+    services.app.set_terms("calendar", MADRID_OFFICE, "Sales works office hours")
+    lead_id = new_lead(services, 6, "2024-06-07T10:00", owner="ana")  # Friday
+    mql(services, lead_id, "2024-06-07T15:00")  # 17:00 Madrid
+    services.app.set_target("2024-06", "follow_up_hours", "4")
+    services.projector.catch_up()
+    with services.read_engine.connect() as conn:
+        for now, expected in (("2024-06-09T20:00", 0), ("2024-06-10T10:01", 1)):
+            terms = overdue_terms(conn, at(now), services.settings.tz)
+            listed = list_leads(conn, LeadQuery(overdue=True), at(now), **terms)["leads"]
+            counted = agreement_counts(conn, at(now), services.settings.tz)["overdue"]
+            assert len(listed) == counted == expected, now
