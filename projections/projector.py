@@ -69,10 +69,15 @@ class Projector:
         # lookup of each touched lead's rows): 10k events amortise it; measured in
         # docs/PERFORMANCE.md ("Projections"). Memory: ~10k decoded events at a time.
         batch_size: int = 10_000,
+        read_engine: Engine | None = None,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
         self.engine = engine
+        # Positions are read without the write lock: a reader that queues for it
+        # (SQLite's BEGIN IMMEDIATE) can starve behind a busy projector. Reading
+        # them unlocked is safe: _apply re-reads each position under its lock.
+        self.read_engine = read_engine or engine
         self.projections = list(projections)
         self.batch_size = batch_size
 
@@ -82,7 +87,7 @@ class Projector:
                 ensure_position_row(conn, projection.name)
 
     def positions(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self.read_engine.connect() as conn:
             return {p.name: read_position(conn, p.name) for p in self.projections}
 
     def catch_up(self, until: int | None = None) -> int:

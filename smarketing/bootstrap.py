@@ -114,7 +114,7 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
     app.mapper.use_keys(LeadKeys(read_engine, write_engine))
     projector_engine = build_projector_engine(settings, write_engine)
     projections = build_projections(settings, app.recorder)
-    projector = Projector(app.recorder, app.mapper, projector_engine, projections)
+    projector = Projector(app.recorder, app.mapper, projector_engine, projections, read_engine=read_engine)
     return Services(settings, app, write_engine, read_engine, projector)
 
 
