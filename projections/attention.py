@@ -8,6 +8,11 @@ disqualified), counted from the moment it last entered MQL:
 - under-contacted: ``attempts_window_days`` have passed since it entered MQL
   and fewer than ``attempts_per_mql`` attempts were made within that window.
 
+``needs_attention`` is the definition written out in full, read from every MQL
+and its attempts; the pages read the same lists a page at a time from the
+follow_up read model (``projections.attention_query``), and the tests hold the
+two equal.
+
 ``follow_up_breaches`` is the scorecard's count for a month: MQLs entered in
 the month whose first contact came after the deadline, or that have none and
 whose deadline has passed by ``now``. MQLs still within their hours are not

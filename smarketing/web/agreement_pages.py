@@ -7,14 +7,17 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from domain.agreement_terms import CALENDAR, DEFAULTS, MEETINGS, SCORING, SECTIONS, section_values
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 from domain.scoring import DEFAULT_POINTS, MODES
 from domain.vocabulary_book import CRITERIA_STAGES
+from projections import score_state
 from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
-from projections.attention import count_attention, needs_attention
+from projections.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
+from projections.ready_query import ready_page, warming_up
 from projections.scoring import lead_scores
 from smarketing.extensions import services
 from smarketing.sla_terms import sla_in_force
@@ -22,6 +25,7 @@ from smarketing.web import forms
 from smarketing.web.agreement import bp
 from smarketing.web.hx import HX_REQUEST
 
+ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -137,37 +141,83 @@ def terms_write(section: str) -> BaseResponse | tuple[str, int]:
 # --- follow-up discipline and scoring lists -------------------------------------------
 
 
-def attention_now() -> tuple[list[dict[str, Any]], Any]:
-    svc, now = services(), datetime.now(UTC)
-    with svc.read_engine.connect() as conn:
-        sla = sla_in_force(conn, now, svc.settings.tz)
-        groups = needs_attention(
-            conn,
-            now,
-            follow_up_hours=sla.follow_up_hours,
-            attempts_per_mql=sla.attempts_per_mql,
-            window_days=sla.window_days,
-            calendar=sla.calendar,
-        )
-    return groups, sla
+def _after(raw: str | None) -> tuple[datetime, str] | None:
+    """A page cursor: ``<ISO time>|<lead id>``, as ``_cursor`` writes it."""
+    if not raw:
+        return None
+    at, _sep, lead_id = raw.partition("|")
+    try:
+        return datetime.fromisoformat(at), lead_id
+    except ValueError:
+        raise InvalidInput("after", N_("This page link is damaged; go back to the first page.")) from None
+
+
+def _cursor(after: tuple[datetime, str] | None) -> str | None:
+    return None if after is None else f"{after[0].isoformat()}|{after[1]}"
+
+
+def _rows_or_page(page: str, rows: str, **context: Any) -> str:
+    # htmx asks for the next rows of a list ("More" row revealed); a browser for the page.
+    return render_template(rows if request.headers.get(HX_REQUEST) else page, **context)
 
 
 @bp.get("/attention")
 def attention() -> str:
-    groups, sla = attention_now()
-    return render_template("agreement_attention.html", groups=groups, counts=count_attention(groups), sla=sla)
+    svc, now = services(), datetime.now(UTC)
+    owner, kind = request.args.get("owner"), request.args.get("list")
+    if kind is not None and kind not in LISTS:
+        raise InvalidInput("list", N_("There is no list called %(list)s."), list=repr(kind[:30]))
+    after = _after(request.args.get("after"))
+    with svc.read_engine.connect() as conn:
+        sla = sla_in_force(conn, now, svc.settings.tz)
+        terms = FollowUpTerms(sla.follow_up_hours, sla.attempts_per_mql, sla.window_days, sla.calendar)
+        if kind is None:
+            groups = attention_overview(conn, now, terms)
+            counts = {k: sum(g[f"{k}_count"] for g in groups) for k in LISTS}
+            return render_template(
+                "agreement_attention.html",
+                groups=groups,
+                counts=counts,
+                sla=sla,
+                attention_titles=ATTENTION_TITLES,
+            )
+        page = attention_page(conn, now, terms, owner=owner or "", kind=kind, after=after)
+    following = _cursor(page["next"])
+    next_url = following and url_for("agreement.attention", owner=owner or "", list=kind, after=following)
+    return _rows_or_page(
+        "agreement_attention_list.html",
+        "partials/attention_rows.html",
+        owner=owner or "",
+        kind=kind,
+        leads=page["leads"],
+        total=page["total"],
+        next_url=next_url,
+        sla=sla,
+        attention_titles=ATTENTION_TITLES,
+    )
 
 
 @bp.get("/ready")
 def ready() -> str:
     svc, now = services(), datetime.now(UTC)
+    after = _after(request.args.get("after"))
     with svc.read_engine.connect() as conn:
         sla = sla_in_force(conn, now, svc.settings.tz)
-        scores = lead_scores(conn, now, sla.scoring)
-    threshold = sla.scoring.threshold
-    return render_template(
+        if score_state.is_current(conn, sla.scoring):
+            page = ready_page(conn, now, sla.scoring, after=after)
+            warming = warming_up(conn, now, sla.scoring) if after is None else []
+        else:  # the terms just changed and the projector has not re-scored yet: the slow, exact list
+            scores = lead_scores(conn, now, sla.scoring)
+            ready_now = [s for s in scores if s["score"] >= sla.scoring.threshold]
+            page = {"leads": ready_now, "total": len(ready_now), "next": None}
+            warming = [s for s in scores if s["score"] < sla.scoring.threshold][:20]
+    following = _cursor(page["next"])
+    return _rows_or_page(
         "agreement_ready.html",
-        ready=[s for s in scores if s["score"] >= threshold],
-        warming=[s for s in scores if s["score"] < threshold][:20],
+        "partials/ready_rows.html",
+        ready=page["leads"],
+        total=page["total"],
+        warming=warming,
         scoring=sla.scoring,
+        next_url=following and url_for("agreement.ready", after=following),
     )

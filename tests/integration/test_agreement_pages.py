@@ -157,3 +157,28 @@ def test_dashboard_shows_attention_and_ready_counts(web_app: Flask, manager: Fla
     page = manager.get("/").get_data(as_text=True)
     assert "1 lead ready for MQL" in page
     assert "Hot" in manager.get("/agreement/ready").get_data(as_text=True)
+
+
+def test_attention_lists_are_paged_per_owner(web_app: Flask, manager: FlaskClient) -> None:
+    svc = web_app.extensions[KEY]
+    long_ago = datetime(2024, 1, 8, 9, tzinfo=UTC)
+    for n in range(13):  # MQLs nobody called: overdue for "ana"
+        lead_id = svc.app.capture_lead(
+            name=f"Quiet {n:02}", email=f"quiet{n}@example.org", source="webinar", occurred_at=long_ago
+        )
+        svc.app.assign_owner(lead_id, owner="ana", team="sales", occurred_at=long_ago)
+        svc.app.change_stage(lead_id, to_stage="MQL", occurred_at=long_ago.replace(hour=10 + n % 8))
+    svc.projector.catch_up()
+    overview = manager.get("/agreement/attention").get_data(as_text=True)
+    assert "<strong>13</strong> overdue first contacts" in overview
+    assert overview.count("Quiet ") == 20  # 10 per list on the overview (overdue, under-contacted)
+    assert "/agreement/attention?owner=ana&amp;list=overdue" in overview and "All 13 →" in overview
+    first = manager.get("/agreement/attention?owner=ana&list=overdue").get_data(as_text=True)
+    assert "<strong>13</strong> leads" in first and first.count("Quiet ") == 13
+    assert 'id="more-attention"' not in first  # 13 fit on one page of 50
+    rows = manager.get("/agreement/attention?owner=ana&list=under_contacted", headers=HX).get_data(as_text=True)
+    assert "<html" not in rows and rows.count("Quiet ") == 13 and "0 / " in rows
+    assert manager.get("/agreement/attention?owner=ana&list=nonsense").status_code == 422
+    damaged = manager.get("/agreement/attention?owner=ana&list=overdue&after=yesterday|x")
+    assert damaged.status_code == 422 and b"page link is damaged" in damaged.data
+    assert manager.get("/agreement/ready?after=soon").status_code == 422
