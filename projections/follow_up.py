@@ -30,7 +30,6 @@ from sqlalchemy import (
     Table,
     delete,
     func,
-    insert,
     select,
 )
 
@@ -38,7 +37,7 @@ from domain.business_hours import ALWAYS, Calendar, latest_start
 from domain.lead import Lead
 from domain.vocabulary import Stage
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, lead_key
+from projections.rows import chunks, insert_rows, lead_key, stored_keys
 from projections.schema import metadata, to_db
 
 follow_up_mqls = Table(
@@ -69,9 +68,10 @@ class FollowUpProjection(Projection):
     tables = (follow_up_mqls, follow_up_attempts)
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        stored = stored_keys(events)
         keys = sorted({lead_key(e) for _, e in events if isinstance(e, Lead.Event)})
         entered: dict[str, datetime | None] = dict.fromkeys(keys)
-        for chunk in chunks(keys):
+        for chunk in chunks(sorted(stored)):
             for lead_id, mql_at in conn.execute(
                 select(follow_up_mqls.c.lead_id, follow_up_mqls.c.mql_at).where(
                     follow_up_mqls.c.lead_id.in_(chunk)
@@ -93,12 +93,11 @@ class FollowUpProjection(Projection):
                 start, at = entered[key], to_db(e.occurred_at)
                 if start is not None and at >= start:
                     pending.setdefault(key, []).append((at, e.originator_version))
-        for chunk in chunks(sorted(reset)):
+        for chunk in chunks(sorted(reset & stored)):
             conn.execute(delete(follow_up_attempts).where(follow_up_attempts.c.lead_id.in_(chunk)))
             conn.execute(delete(follow_up_mqls).where(follow_up_mqls.c.lead_id.in_(chunk)))
         touched = [k for k in keys if entered[k] is not None and (k in reset or pending.get(k))]
-        for chunk in chunks(touched):
-            self._rewrite(conn, chunk, entered, pending)
+        self._rewrite(conn, touched, entered, pending, stored)
 
     def _rewrite(
         self,
@@ -106,17 +105,21 @@ class FollowUpProjection(Projection):
         lead_ids: list[str],
         entered: dict[str, datetime | None],
         pending: dict[str, list[tuple[datetime, int]]],
+        stored: set[str],
     ) -> None:
         """Re-rank every attempt of these MQLs: a late-recorded, earlier-dated attempt shifts the ranks."""
         attempts = {lead_id: list(pending.get(lead_id, [])) for lead_id in lead_ids}
-        for lead_id, at, version in conn.execute(
-            select(
-                follow_up_attempts.c.lead_id, follow_up_attempts.c.occurred_at, follow_up_attempts.c.version
-            ).where(follow_up_attempts.c.lead_id.in_(lead_ids))
-        ):
-            attempts[lead_id].append((at, version))
-        conn.execute(delete(follow_up_attempts).where(follow_up_attempts.c.lead_id.in_(lead_ids)))
-        conn.execute(delete(follow_up_mqls).where(follow_up_mqls.c.lead_id.in_(lead_ids)))
+        for chunk in chunks([k for k in lead_ids if k in stored]):  # the others have no rows yet
+            for lead_id, at, version in conn.execute(
+                select(
+                    follow_up_attempts.c.lead_id,
+                    follow_up_attempts.c.occurred_at,
+                    follow_up_attempts.c.version,
+                ).where(follow_up_attempts.c.lead_id.in_(chunk))
+            ):
+                attempts[lead_id].append((at, version))
+            conn.execute(delete(follow_up_attempts).where(follow_up_attempts.c.lead_id.in_(chunk)))
+            conn.execute(delete(follow_up_mqls).where(follow_up_mqls.c.lead_id.in_(chunk)))
         mqls, rows = [], []
         for lead_id in lead_ids:
             start = entered[lead_id]
@@ -136,9 +139,8 @@ class FollowUpProjection(Projection):
                 }
                 for rank, (at, version) in enumerate(ordered, start=1)
             ]
-        conn.execute(insert(follow_up_mqls), mqls)
-        if rows:
-            conn.execute(insert(follow_up_attempts), rows)
+        insert_rows(conn, follow_up_mqls, mqls)
+        insert_rows(conn, follow_up_attempts, rows)
 
 
 def count_follow_up(

@@ -16,7 +16,7 @@ from sqlalchemy import Column, Connection, DateTime, Float, Index, Integer, Stri
 from domain.lead import Lead
 from domain.vocabulary import FUNNEL, Stage
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, insert_rows, lead_key
+from projections.rows import RowsByLead, insert_rows, lead_key, stored_keys
 from projections.schema import metadata, month_of, to_db
 
 REACHED = {
@@ -74,7 +74,7 @@ class FunnelProjection(Projection):
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         rows = RowsByLead(conn, funnel_leads)
-        rows.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        rows.load(stored_keys(events))
         stage_times: list[dict[str, Any]] = []
         for _, event in events:
             if isinstance(event, Lead.Captured):

@@ -9,7 +9,7 @@ from domain.lead import Lead
 from domain.vocabulary import Stage
 from projections import lead_search
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, lead_key
+from projections.rows import RowsByLead, lead_key, stored_keys
 from projections.schema import metadata, month_of, to_db
 
 lead_summary = Table(
@@ -68,7 +68,7 @@ class LeadSummaryProjection(Projection):
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         rows = RowsByLead(conn, lead_summary)
-        rows.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        rows.load(stored_keys(events))
         # search_text changes only here; lead_search (SQLite's trigram index) follows it.
         captured: dict[str, tuple[int, str]] = {}
         erased: dict[str, str] = {}

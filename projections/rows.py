@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, delete, insert, select
 
+from domain.lead import Lead
+
 _CHUNK = 500  # stays under every backend's bound-parameter limit
 
 
@@ -22,9 +24,13 @@ class RowsByLead:
         self.table = table
         self.rows: dict[str, dict[str, Any]] = {}
         self.changed: set[str] = set()
+        self.asked: set[str] = set()  # leads that may have a stored row (flush deletes it)
 
     def load(self, lead_ids: Iterable[str]) -> None:
-        wanted = sorted(set(lead_ids) - self.rows.keys())
+        """Read the stored rows of these leads (pass ``stored_keys(events)``); any
+        other lead put here is taken as new, and flush only inserts its row."""
+        wanted = sorted(set(lead_ids) - self.asked)
+        self.asked.update(wanted)
         for chunk in chunks(wanted):
             for row in self.conn.execute(select(self.table).where(self.table.c.lead_id.in_(chunk))):
                 self.rows[row.lead_id] = dict(row._mapping)
@@ -38,15 +44,37 @@ class RowsByLead:
 
     def flush(self) -> None:
         changed = sorted(self.changed)
-        for chunk in chunks(changed):
+        for chunk in chunks(sorted(self.changed & self.asked)):
             self.conn.execute(delete(self.table).where(self.table.c.lead_id.in_(chunk)))
         if changed:
             insert_rows(self.conn, self.table, [self.rows[k] for k in changed])
+        self.asked.update(changed)  # stored now: a later flush replaces them
         self.changed.clear()
 
 
 # Called for every event by most projections: a C getter, not a Python frame.
 lead_key: Any = attrgetter("originator_id.hex")
+
+
+def stored_keys(events: Iterable[tuple[int, Any]]) -> set[str]:
+    """The leads of these events that may have rows stored already.
+
+    A lead's events are logged in version order and every per-lead row comes from
+    one of them, so a lead whose first event (version 1) is in the batch has no
+    stored rows yet: its look-up can be skipped. In a replay that is almost every
+    lead (a lead's history is mostly within one batch), and the look-ups were a
+    fifth of the time of the projections keyed by lead.
+    """
+    seen: set[str] = set()
+    new: set[str] = set()
+    for _, e in events:
+        if isinstance(e, Lead.Event):
+            key = lead_key(e)
+            seen.add(key)
+            if e.originator_version == 1:
+                new.add(key)
+    return seen - new
+
 
 _plans: dict[tuple[Table, type[Dialect]], tuple[str, set[str], list[tuple[str, Any]]]] = {}
 

@@ -47,7 +47,7 @@ from domain.lead import Lead
 from domain.scoring import ScoringConfig, decayed_total, falls_below_at
 from domain.vocabulary import Stage
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, insert_rows, lead_key
+from projections.rows import chunks, insert_rows, lead_key, stored_keys
 from projections.schema import from_db, metadata, to_db
 
 lead_score_state = Table(
@@ -119,9 +119,10 @@ class ScoreStateProjection(Projection):
         self._apply(conn, segment, stored)
 
     def _apply(self, conn: Connection, events: list[Positioned], terms: dict[str, Any]) -> None:
+        stored = stored_keys(events)
         keys = sorted({lead_key(e) for _, e in events if isinstance(e, Lead.Event)})
         in_lead = dict.fromkeys(keys, False)
-        for chunk in chunks(keys):
+        for chunk in chunks(sorted(stored)):
             for lead_id in conn.execute(
                 select(lead_score_state.c.lead_id).where(lead_score_state.c.lead_id.in_(chunk))
             ).scalars():
@@ -147,19 +148,30 @@ class ScoreStateProjection(Projection):
                         "occurred_at": to_db(e.occurred_at),
                     }
                 )
-        for chunk in chunks(sorted(reset)):
+        for chunk in chunks(sorted(reset & stored)):
             conn.execute(delete(score_state_inputs).where(score_state_inputs.c.lead_id.in_(chunk)))
             conn.execute(delete(lead_score_state).where(lead_score_state.c.lead_id.in_(chunk)))
         rows = [row for lead_rows in pending.values() for row in lead_rows]
         insert_rows(conn, score_state_inputs, rows)
-        _recompute(conn, [k for k in keys if in_lead[k] and (k in reset or pending.get(k))], terms)
+        changed = [k for k in keys if in_lead[k] and (k in reset or pending.get(k))]
+        # Reset leads have exactly their pending inputs stored (in version order): no read.
+        known = {
+            k: [(r["kind"], from_db(r["occurred_at"])) for r in pending[k]] for k in changed if k in reset
+        }
+        _recompute(conn, [k for k in changed if k not in known], terms)
+        config = _config(terms)
+        insert_rows(conn, lead_score_state, [_state(k, inputs, config) for k, inputs in known.items()])
+
+
+def _config(terms: dict[str, Any]) -> ScoringConfig:
+    return ScoringConfig(
+        points=terms["points"], half_life_days=terms["half_life_days"], threshold=terms["threshold"]
+    )
 
 
 def _recompute(conn: Connection, lead_ids: list[str], terms: dict[str, Any]) -> None:
     """Rewrite the state rows of these leads (all in stage Lead) from their stored inputs."""
-    config = ScoringConfig(
-        points=terms["points"], half_life_days=terms["half_life_days"], threshold=terms["threshold"]
-    )
+    config = _config(terms)
     for chunk in chunks(lead_ids):
         inputs: dict[str, list[tuple[str, datetime]]] = {lead_id: [] for lead_id in chunk}
         # Event order, not storage order: the score is a float sum, so the order of its

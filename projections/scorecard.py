@@ -5,12 +5,12 @@ attribution at that moment (source, sourced-by team, owner)."""
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, String, Table, insert
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, String, Table
 
 from domain.lead import Lead
 from domain.vocabulary import Stage
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, lead_key
+from projections.rows import RowsByLead, insert_rows, lead_key, stored_keys
 from projections.schema import metadata, month_of, to_db
 
 sla_leads = Table(
@@ -81,7 +81,7 @@ class ScorecardProjection(Projection):
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         leads = RowsByLead(conn, sla_leads)
-        leads.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
+        leads.load(stored_keys(events))
         facts: list[dict[str, Any]] = []
         for _, event in events:
             if isinstance(event, Lead.Captured):
@@ -106,8 +106,7 @@ class ScorecardProjection(Projection):
             if kind is not None:
                 facts.append(self._fact(kind, lead, event))
         leads.flush()
-        if facts:
-            conn.execute(insert(sla_facts), facts)
+        insert_rows(conn, sla_facts, facts)
 
     def _fact(self, kind: str, lead: dict[str, Any], e: Any) -> dict[str, Any]:
         amount = getattr(e, "amount", None)

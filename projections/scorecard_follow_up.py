@@ -31,13 +31,12 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    insert,
     select,
 )
 
 from domain.lead import Lead
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, chunks, lead_key
+from projections.rows import RowsByLead, chunks, insert_rows, lead_key, stored_keys
 from projections.schema import metadata, month_of, to_db
 from projections.scorecard import fact_kind
 
@@ -105,9 +104,10 @@ class ScorecardFollowUpProjection(Projection):
         self.tz = tz
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        stored = stored_keys(events)
         leads = RowsByLead(conn, sfu_leads)
-        leads.load(lead_key(e) for _, e in events if isinstance(e, Lead.Event))
-        new_entries: list[dict[str, Any]] = []
+        leads.load(stored)
+        new_entries: dict[str, list[dict[str, Any]]] = {}
         new_attempts: list[dict[str, Any]] = []
         for _, event in events:
             if isinstance(event, Lead.Captured):
@@ -123,45 +123,55 @@ class ScorecardFollowUpProjection(Projection):
                 lead["owner"] = event.owner
                 leads.put(lead)
             kind = fact_kind(event)
-            at = to_db(event.occurred_at)
             if kind == "mql":
-                new_entries.append(
+                new_entries.setdefault(lead["lead_id"], []).append(
                     {
                         "lead_id": lead["lead_id"],
                         "version": event.originator_version,
                         "month": month_of(event.occurred_at, self.tz),
-                        "entered_at": at,
+                        "entered_at": to_db(event.occurred_at),
                         "first_attempt_at": None,
                     }
                     | {name: lead[name] for name in ATTRIBUTION}
                 )
             elif kind == "contact_attempt":
                 new_attempts.append(
-                    {"lead_id": lead["lead_id"], "version": event.originator_version, "occurred_at": at}
+                    {
+                        "lead_id": lead["lead_id"],
+                        "version": event.originator_version,
+                        "occurred_at": to_db(event.occurred_at),
+                    }
                 )
         leads.flush()
-        if new_attempts:
-            conn.execute(insert(sfu_attempts), new_attempts)
-        touched = sorted({r["lead_id"] for r in new_entries} | {r["lead_id"] for r in new_attempts})
-        for chunk in chunks(touched):
-            self._rederive(conn, chunk, [r for r in new_entries if r["lead_id"] in set(chunk)])
+        insert_rows(conn, sfu_attempts, new_attempts)
+        touched = sorted(new_entries.keys() | {r["lead_id"] for r in new_attempts})
+        self._rederive(conn, touched, new_entries, new_attempts, stored)
 
-    def _rederive(self, conn: Connection, lead_ids: list[str], new_entries: list[dict[str, Any]]) -> None:
+    def _rederive(
+        self,
+        conn: Connection,
+        lead_ids: list[str],
+        new_entries: dict[str, list[dict[str, Any]]],
+        new_attempts: list[dict[str, Any]],
+        stored: set[str],
+    ) -> None:
         """Rewrite first attempt and delays of every entry of these leads (few rows per lead)."""
-        entries: dict[str, list[dict[str, Any]]] = {lead_id: [] for lead_id in lead_ids}
-        for row in conn.execute(select(sfu_entries).where(sfu_entries.c.lead_id.in_(lead_ids))):
-            entries[row.lead_id].append(dict(row._mapping))
-        for row in new_entries:
-            entries[row["lead_id"]].append(row)
+        entries = {lead_id: list(new_entries.get(lead_id, ())) for lead_id in lead_ids}
         attempts: dict[str, list[tuple[datetime, int]]] = {lead_id: [] for lead_id in lead_ids}
-        for lead_id, version, at in conn.execute(
-            select(sfu_attempts.c.lead_id, sfu_attempts.c.version, sfu_attempts.c.occurred_at).where(
-                sfu_attempts.c.lead_id.in_(lead_ids)
-            )
-        ):
-            attempts[lead_id].append((at, version))
-        conn.execute(delete(sfu_delays).where(sfu_delays.c.lead_id.in_(lead_ids)))
-        conn.execute(delete(sfu_entries).where(sfu_entries.c.lead_id.in_(lead_ids)))
+        # Leads first seen in this batch have nothing stored: their attempts are the new ones.
+        for row in new_attempts:
+            if row["lead_id"] not in stored:
+                attempts[row["lead_id"]].append((row["occurred_at"], row["version"]))
+        for chunk in chunks([lead_id for lead_id in lead_ids if lead_id in stored]):
+            for row in conn.execute(select(sfu_entries).where(sfu_entries.c.lead_id.in_(chunk))):
+                entries[row.lead_id].append(dict(row._mapping))
+            a = sfu_attempts.c
+            for lead_id, version, at in conn.execute(
+                select(a.lead_id, a.version, a.occurred_at).where(a.lead_id.in_(chunk))
+            ):  # the new ones included: inserted above
+                attempts[lead_id].append((at, version))
+            conn.execute(delete(sfu_delays).where(sfu_delays.c.lead_id.in_(chunk)))
+            conn.execute(delete(sfu_entries).where(sfu_entries.c.lead_id.in_(chunk)))
         rows, delays = [], []
         for lead_id in lead_ids:
             firsts = {}  # month -> the lead's earliest entry in it
@@ -190,7 +200,5 @@ class ScorecardFollowUpProjection(Projection):
                     }
                     for at, version in since
                 ]
-        if rows:
-            conn.execute(insert(sfu_entries), rows)
-        if delays:
-            conn.execute(insert(sfu_delays), delays)
+        insert_rows(conn, sfu_entries, rows)
+        insert_rows(conn, sfu_delays, delays)

@@ -34,27 +34,24 @@ class ScoringProjection(Projection):
     tables = (lead_score_inputs,)
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
-        rows: list[dict[str, Any]] = []
+        # By lead, so going back to Lead drops that lead's rows without scanning the others'.
+        rows: dict[str, list[dict[str, Any]]] = {}
         back_to_lead: set[str] = set()
         for _, e in events:
             if isinstance(e, Lead.InteractionRecorded):
-                rows.append(
-                    {
-                        "lead_id": lead_key(e),
-                        "version": e.originator_version,
-                        "kind": e.kind,
-                        "occurred_at": to_db(e.occurred_at),
-                    }
-                )
+                key = lead_key(e)
+                row = {"lead_id": key, "version": e.originator_version, "kind": e.kind}
+                row["occurred_at"] = to_db(e.occurred_at)
+                rows.setdefault(key, []).append(row)
             elif getattr(e, "to_stage", None) == Stage.LEAD and isinstance(e, Lead.Event):
                 key = lead_key(e)
-                rows = [r for r in rows if r["lead_id"] != key]
+                rows.pop(key, None)
                 back_to_lead.add(key)
         # Stored rows predate the batch, so one DELETE before the INSERT drops the
         # same rows as one DELETE per event did.
         for chunk in chunks(sorted(back_to_lead)):
             conn.execute(delete(lead_score_inputs).where(lead_score_inputs.c.lead_id.in_(chunk)))
-        insert_rows(conn, lead_score_inputs, rows)
+        insert_rows(conn, lead_score_inputs, [row for lead_rows in rows.values() for row in lead_rows])
 
 
 def lead_scores(conn: Connection, now: datetime, config: ScoringConfig) -> list[dict[str, Any]]:
