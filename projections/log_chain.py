@@ -27,7 +27,7 @@ compared, and a mismatch stops the projector with an error.
 """
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
@@ -120,6 +120,10 @@ class LogChainProjection(Projection):
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.recorder = recorder
+
+    def bulk_tables(self) -> Sequence[Table]:
+        # A rebuild keeps the chain, so only a first build finds it empty.
+        return (log_chain,)
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         first, last = events[0][0], events[-1][0]

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Connection, Engine, Table, delete
+from sqlalchemy import Connection, Engine, Table, delete, select
 
+from projections import bulk_indexes
+from projections.schema import tracking
 from projections.tracking import (
     advance_position,
     ensure_position_row,
     lock_position,
-    read_position,
     reset_position,
 )
 
@@ -46,6 +47,11 @@ class Projection(ABC):
         """Like ``process``, given also the batch's notifications by id (``uses_stored``)."""
         self.process(conn, events)
 
+    def bulk_tables(self) -> Sequence[Table]:
+        """The tables a long replay from 0 fills while their secondary indexes are
+        dropped (``projections.bulk_indexes``), if they are all empty at the start."""
+        return self.tables
+
 
 @dataclass(frozen=True)
 class ProjectionStatus:
@@ -70,6 +76,10 @@ class Projector:
         # docs/PERFORMANCE.md ("Projections"). Memory: ~10k decoded events at a time.
         batch_size: int = 10_000,
         read_engine: Engine | None = None,
+        # From this many events to replay into empty tables, their secondary indexes
+        # are dropped and built once at the end (projections.bulk_indexes); below it
+        # the drop and the sorted build cost more than the upkeep they save.
+        bulk_from: int = 50_000,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
@@ -80,6 +90,7 @@ class Projector:
         self.read_engine = read_engine or engine
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.bulk_from = bulk_from
 
     def create_tracking_rows(self) -> None:
         with self.engine.begin() as conn:
@@ -87,11 +98,54 @@ class Projector:
                 ensure_position_row(conn, projection.name)
 
     def positions(self) -> dict[str, int]:
+        rows = self._tracking_rows()
+        return {p.name: rows.get(p.name, 0) for p in self.projections}
+
+    def _tracking_rows(self) -> dict[str, int]:
+        # One query for every position (and any index marker), not one per projection:
+        # catch_up runs after every write in the web app.
         with self.read_engine.connect() as conn:
-            return {p.name: read_position(conn, p.name) for p in self.projections}
+            return {name: int(position) for name, position in conn.execute(select(tracking))}
 
     def catch_up(self, until: int | None = None) -> int:
         """Process everything recorded so far (or up to ``until``); return events applied."""
+        rows = self._tracking_rows()
+        # Indexes an interrupted replay left dropped come back first.
+        self._restore_indexes([p for p in self.projections if bulk_indexes.marker(p.name) in rows])
+        bulk = self._drop_indexes_for_replay(rows, until)
+        try:
+            return self._catch_up(until)
+        finally:
+            self._restore_indexes(bulk)
+
+    def _drop_indexes_for_replay(self, rows: Mapping[str, int], until: int | None) -> list[Projection]:
+        fresh = [p for p in self.projections if rows.get(p.name, 0) == 0 and p.bulk_tables()]
+        if not fresh:
+            return []
+        end = self.recorder.max_notification_id() or 0
+        if until is not None:
+            end = min(end, until)
+        if end < self.bulk_from:
+            return []
+        dropped = []
+        for projection in fresh:
+            tables = projection.bulk_tables()
+            if not bulk_indexes.secondary_indexes(tables):
+                continue
+            with self.engine.begin() as conn:
+                # Under the position lock: another projector may have started meanwhile.
+                if lock_position(conn, projection.name) == 0 and bulk_indexes.is_empty(conn, tables):
+                    bulk_indexes.drop(conn, projection.name, tables)
+                    dropped.append(projection)
+        return dropped
+
+    def _restore_indexes(self, projections: Sequence[Projection]) -> None:
+        for projection in projections:
+            with self.engine.begin() as conn:
+                lock_position(conn, projection.name)
+                bulk_indexes.restore(conn, projection.name, projection.bulk_tables())
+
+    def _catch_up(self, until: int | None) -> int:
         applied = 0
         while True:
             start = min(self.positions().values(), default=0)
