@@ -3,7 +3,9 @@
 SQLite file under ``instance/`` by default; PostgreSQL when DATABASE_URL says so.
 """
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -16,6 +18,9 @@ DEFAULT_TIMEZONE = "Europe/Madrid"
 class Settings:
     database_url: str
     timezone: str = DEFAULT_TIMEZONE
+    # The monthly report's private read models (smarketing.reports.replica), a
+    # rebuildable cache; empty: see ``report_replica_path``.
+    report_replica: str = ""
 
     @property
     def is_postgres(self) -> bool:
@@ -53,6 +58,18 @@ class Settings:
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
 
+    def report_replica_path(self) -> Path:
+        """SMARKETING_REPORT_REPLICA, else beside the SQLite store, else (PostgreSQL)
+        a file per database in the temp directory: one per host, which is enough
+        for a cache that rebuilds itself from the log."""
+        if self.report_replica:
+            return Path(self.report_replica)
+        if not self.is_postgres:
+            store = Path(self.sqlite_path())
+            return store.with_name(store.stem + ".report-replica.sqlite3")
+        name = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"smarketing-report-replica-{name}.sqlite3"
+
     def sqlalchemy_url(self) -> str:
         if self.is_postgres:
             return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
@@ -66,4 +83,5 @@ def load_settings(instance_path: str | Path, **overrides: str) -> Settings:
         database_url = f"sqlite:///{Path(instance_path) / 'smarketing.sqlite3'}"
     timezone = overrides.get("timezone") or os.environ.get("SMARKETING_TIMEZONE", DEFAULT_TIMEZONE)
     ZoneInfo(timezone)  # fail at start-up, not at the first report
-    return Settings(database_url=database_url, timezone=timezone)
+    report_replica = overrides.get("report_replica") or os.environ.get("SMARKETING_REPORT_REPLICA", "")
+    return Settings(database_url=database_url, timezone=timezone, report_replica=report_replica)

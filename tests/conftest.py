@@ -52,7 +52,8 @@ def settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
         return
     url = postgres_database()
     try:
-        yield Settings(database_url=url)
+        # The report replica of a PostgreSQL store is a local file: keep it with the test.
+        yield Settings(database_url=url, report_replica=str(tmp_path / "report-replica.sqlite3"))
     finally:
         drop_postgres_database(url)
 

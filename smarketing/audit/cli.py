@@ -12,6 +12,7 @@ from domain.agreement import add_months
 from domain.errors import DomainError
 from smarketing.audit.chain import SealError, seal_month, verify
 from smarketing.extensions import services
+from smarketing.reports.replica import open_replica
 
 audit_cli = AppGroup("audit", help="Integrity of the event log, monthly seals and erasure.")
 
@@ -62,4 +63,9 @@ def erase_command(lead_id: str, reason: str) -> None:
     finally:
         current_actor.reset(token)
     svc.projector.catch_up()
+    replica = open_replica(svc.settings, svc.app.recorder, svc.app.mapper)
+    try:
+        replica.forget(lead_id)  # the monthly report's private copy of the read models
+    finally:
+        replica.close()
     click.echo(f"Personal data of {lead_id} erased (version {version}).")

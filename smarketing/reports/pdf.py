@@ -98,8 +98,10 @@ def render_monthly_pdf(
     log_position: int | None = None,
     *,
     today: date | None = None,
+    budget: float | None = None,
 ) -> bytes:
-    """The month's report as PDF bytes (needs a Flask app context for templates)."""
+    """The month's report as PDF bytes (needs a Flask app context for templates);
+    ``budget`` as in ``monthly_figures``."""
     settings = services.settings
     today = today or datetime.now(settings.tz).date()
     lang = check_lang(lang)
@@ -108,12 +110,15 @@ def render_monthly_pdf(
     # The current month's statuses (at risk, on track) depend on the day too.
     day = today if month == today.strftime("%Y-%m") else None
     seal = month_seal(services, month)
-    key = (settings.database_url, settings.timezone, month, position, lang, template_version(), day, seal)
-    pdf = _cached(key)
+    common = (settings.database_url, settings.timezone, month, lang, template_version(), day, seal)
+    pdf = _cached((position, *common))
     if pdf is None:
-        figures = monthly_figures(services, month, log_position=position, today=today)
+        # Without an explicit position the figures come at the latest position the
+        # replica reaches (at least ``position``: events may have arrived since),
+        # and the PDF is kept under the position it prints.
+        figures = monthly_figures(services, month, log_position=log_position, today=today, budget=budget)
         pdf = pdf_from_html(render_monthly_html(figures, lang, seal))
-        _remember(key, pdf)
+        _remember((figures.log_position, *common), pdf)
     return pdf
 
 

@@ -1,35 +1,42 @@
-"""A month's figures computed by replaying the event log into a throw-away
-in-memory database, never from the live read models.
+"""A month's figures computed from the event log with the current code, never
+from the live read models.
 
-Why replay: the report must be reproducible. Anyone holding the log can rebuild
-the same figures for the same (month, log position) and compare the digest,
-whatever state (or lag, or bug fix) the live read models are in.
+Why: the report must be reproducible. Anyone holding the log can rebuild the
+same figures for the same (month, log position) and compare the digest
+(``smarketing.reports.month_digest``), whatever state (or lag, or bug fix) the
+live read models are in. The figures come from the report replica
+(``smarketing.reports.replica``: the report's read models, caught up
+incrementally to the position), or, for a position the replica has passed,
+from a replay of the log into a throw-away in-memory database with the same
+projections.
 """
 
-import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from eventsourcing.persistence import Notification
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
 from projections.funnel_query import funnel, funnel_breakdown
-from projections.projector import Projector
-from projections.schema import metadata, month_of
+from projections.projector import Projection, Projector
+from projections.schema import metadata
 from projections.scorecard_query import scorecard_actuals
 from smarketing.bootstrap import Services, build_projections
-from smarketing.reports import sections
+from smarketing.reports import month_digest, sections
+from smarketing.reports.month_digest import replica_metadata
+from smarketing.reports.replica import ReplicaBehind, open_replica, report_projections
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_PAGE = 1000
 
 
 class ReportError(ValueError):
     """A report was asked for something it cannot produce; the message is for people."""
+
+
+class ReportNotReady(ReportError):
+    """The report replica is still being built (see ``budget``); ask again later."""
 
 
 @dataclass
@@ -74,55 +81,21 @@ def check_position(services: Services, log_position: int | None) -> int:
     return log_position
 
 
-def replay_engine(services: Services, until: int) -> Engine:
-    """A private SQLite database holding every read model as of log position ``until``."""
+def replay_engine(services: Services, until: int, projections: list[Projection] | None = None) -> Engine:
+    """A private in-memory database holding the read models (all, unless
+    ``projections`` says which) as of log position ``until``."""
     # StaticPool: "sqlite://" is one database per connection, so every
     # connection must be the same one or the tables vanish between queries.
     engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     metadata.create_all(engine)
+    replica_metadata.create_all(engine)
     app = services.app
-    projector = Projector(app.recorder, app.mapper, engine, build_projections(services.settings))
+    projections = build_projections(services.settings) if projections is None else projections
+    projector = Projector(app.recorder, app.mapper, engine, projections)
     projector.create_tracking_rows()
     if until > 0:
         projector.catch_up(until=until)
     return engine
-
-
-def _notifications(services: Services, until: int) -> Iterator[Notification]:
-    start = 0
-    while start < until:
-        page = services.app.recorder.select_notifications(
-            start=start, limit=_PAGE, stop=until, inclusive_of_start=False
-        )
-        if not page:
-            return
-        # The digest decodes every event: fetch the page's lead keys in one query.
-        prefetch = getattr(services.app.mapper, "prefetch", None)
-        if prefetch is not None:
-            prefetch({n.originator_id for n in page})
-        yield from page
-        start = page[-1].id
-
-
-def month_digest(services: Services, month: str, until: int) -> tuple[str, int]:
-    """SHA-256 over the month's events (business time in the team's zone) up to ``until``.
-
-    Each event contributes its notification id, topic and stored state, length
-    prefixed so no two different sequences can hash alike. Returns (hex, count).
-    """
-    tz = services.settings.tz
-    digest = hashlib.sha256(b"smarketing-monthly-v1\n")
-    count = 0
-    for n in _notifications(services, until):
-        occurred_at = getattr(services.app.mapper.to_domain_event(n), "occurred_at", None)
-        if occurred_at is None or month_of(occurred_at, tz) != month:
-            continue
-        topic = n.topic.encode()
-        digest.update(n.id.to_bytes(8, "big"))
-        digest.update(len(topic).to_bytes(4, "big") + topic)
-        digest.update(len(n.state).to_bytes(8, "big") + bytes(n.state))
-        count += 1
-    return digest.hexdigest(), count
 
 
 def monthly_figures(
@@ -131,32 +104,59 @@ def monthly_figures(
     *,
     log_position: int | None = None,
     today: date | None = None,
+    budget: float | None = None,
 ) -> MonthlyFigures:
+    """The month's figures at ``log_position`` (default: the latest the replica reaches).
+
+    ``budget``: seconds the replica may spend catching up (a web request must
+    answer before its worker is killed); ``ReportNotReady`` when not enough.
+    """
     today = today or datetime.now(services.settings.tz).date()
     month = check_month(month, today)
-    position = check_position(services, log_position)
-    digest, events_in_month = month_digest(services, month, position)
-    engine = replay_engine(services, position)
+    if log_position is not None:
+        log_position = check_position(services, log_position)
+    settings, app = services.settings, services.app
+    replica = open_replica(settings, app.recorder, app.mapper)
     try:
-        with engine.connect() as conn:
-            cohort = funnel(conn, month)
-            actuals = scorecard_actuals(conn, month)
-            figures = MonthlyFigures(
-                month=month,
-                log_position=position,
-                digest=digest,
-                generated_at=datetime.now(UTC),
-                events_in_month=events_in_month,
-                has_data=events_in_month > 0 or cohort["stages"][0]["count"] > 0,
-                funnel=cohort,
-                breakdowns={d: funnel_breakdown(conn, d, month) for d in ("source", "campaign", "owner")},
-                actuals={k: v for k, v in actuals.items() if k != "follow_up_delays_hours"},
-                follow_up=sections.follow_up(actuals),
-                rejected=sections.rejected(conn, month),
-                deals=sections.deals(conn, month),
-                scorecard=sections.scorecard(conn, month, today),
-            )
+        figures = replica.read_at(log_position, lambda conn, at: read_figures(conn, month, at, today), budget)
+    except ReplicaBehind as behind:
+        raise ReportNotReady(
+            f"The report's figures are being prepared from the event log ({behind.done:,} of "
+            f"{behind.target:,} events so far). Try again in a few minutes."
+        ) from None
     finally:
-        engine.dispose()
+        replica.close()
+    if figures is None:
+        # The replica is past the position asked for (an older report): replay
+        # the log into memory with the same projections (slow, but the same figures).
+        position = check_position(services, log_position)
+        engine = replay_engine(services, position, report_projections(settings))
+        try:
+            with engine.connect() as conn:
+                figures = read_figures(conn, month, position, today)
+        finally:
+            engine.dispose()
     figures.discuss = sections.discuss(figures)
     return figures
+
+
+def read_figures(conn: Connection, month: str, position: int, today: date) -> MonthlyFigures:
+    """Every figure of the report from read models standing at ``position``."""
+    digest, events_in_month = month_digest.read(conn, month)
+    cohort = funnel(conn, month)
+    actuals = scorecard_actuals(conn, month)
+    return MonthlyFigures(
+        month=month,
+        log_position=position,
+        digest=digest,
+        generated_at=datetime.now(UTC),
+        events_in_month=events_in_month,
+        has_data=events_in_month > 0 or cohort["stages"][0]["count"] > 0,
+        funnel=cohort,
+        breakdowns={d: funnel_breakdown(conn, d, month) for d in ("source", "campaign", "owner")},
+        actuals={k: v for k, v in actuals.items() if k != "follow_up_delays_hours"},
+        follow_up=sections.follow_up(actuals),
+        rejected=sections.rejected(conn, month),
+        deals=sections.deals(conn, month),
+        scorecard=sections.scorecard(conn, month, today),
+    )

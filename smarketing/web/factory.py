@@ -68,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.instance_path,
         database_url=app.config.get("DATABASE_URL", ""),
         timezone=app.config.get("TIMEZONE", ""),
+        report_replica=app.config.get("REPORT_REPLICA", ""),
     )
     app.extensions[KEY] = bootstrap(settings)
     Htmx(app)

@@ -8,10 +8,15 @@ from flask_babel import get_locale
 from domain.agreement import add_months
 from smarketing.extensions import services
 from smarketing.reports.pdf import LANGUAGES, render_monthly_pdf
-from smarketing.reports.replay import ReportError
+from smarketing.reports.replay import ReportError, ReportNotReady
 from smarketing.web.errors import render_error
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+# Seconds a download may spend bringing the report replica up to date: gunicorn
+# kills a worker after 30 s, and the render itself needs a few. Normally the
+# projector process keeps the replica warm and this costs milliseconds.
+CATCH_UP_BUDGET = 15.0
 
 
 @bp.get("/")
@@ -32,7 +37,10 @@ def monthly_pdf() -> Response | tuple[str, int]:
     month = request.args.get("month", "")[:20]
     lang = request.args.get("lang", "") or str(get_locale() or "es")
     try:
-        pdf = render_monthly_pdf(services(), month, lang)
+        pdf = render_monthly_pdf(services(), month, lang, budget=CATCH_UP_BUDGET)
+    except ReportNotReady as error:
+        message, status = render_error(str(error), 503)
+        return Response(message, status, headers={"Retry-After": "60"})
     except ReportError as error:
         return render_error(str(error), 400)
     return Response(

@@ -47,6 +47,7 @@ def make_web_app(services: Services) -> Iterator[Callable[..., Flask]]:
         # with its production value in test_security.py.
         base = {
             "DATABASE_URL": services.settings.database_url,
+            "REPORT_REPLICA": services.settings.report_replica,  # the report's cache, as the test's
             "TESTING": True,
             "WTF_CSRF_ENABLED": False,
             "LOGIN_RATE_LIMIT": "1000 per minute",

@@ -36,7 +36,12 @@ MONTH = "2025-03"  # the small fixed history's month: always in the past
 
 @pytest.fixture
 def app(services: Services) -> Iterator[Flask]:
-    config = {"DATABASE_URL": services.settings.database_url, "TESTING": True, "WTF_CSRF_ENABLED": False}
+    config = {
+        "DATABASE_URL": services.settings.database_url,
+        "REPORT_REPLICA": services.settings.report_replica,
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+    }
     app = create_app(config)
     yield app
     app.extensions[KEY].close()
