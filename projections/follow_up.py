@@ -37,7 +37,7 @@ from domain.business_hours import ALWAYS, Calendar, latest_start
 from domain.lead import Lead
 from domain.vocabulary import Stage
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, insert_rows, lead_key, stored_keys
+from projections.rows import chunks, insert_rows, lead_batch
 from projections.schema import metadata, to_db
 
 follow_up_mqls = Table(
@@ -68,8 +68,9 @@ class FollowUpProjection(Projection):
     tables = (follow_up_mqls, follow_up_attempts)
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
-        stored = stored_keys(events)
-        keys = sorted({lead_key(e) for _, e in events if isinstance(e, Lead.Event)})
+        batch = lead_batch(events)
+        stored = batch.stored
+        keys = sorted(batch.keys)
         entered: dict[str, datetime | None] = dict.fromkeys(keys)
         for chunk in chunks(sorted(stored)):
             for lead_id, mql_at in conn.execute(
@@ -80,17 +81,14 @@ class FollowUpProjection(Projection):
                 entered[lead_id] = mql_at
         reset: set[str] = set()  # stored rows of these leads go
         pending: dict[str, list[tuple[datetime, int]]] = {}
-        for _, e in events:
-            if not isinstance(e, Lead.Event):
-                continue
-            key = lead_key(e)
+        for _, key, e, at in batch.items:
             stage = getattr(e, "to_stage", None)
             if stage is not None:
                 reset.add(key)
                 pending[key] = []
-                entered[key] = to_db(e.occurred_at) if stage == Stage.MQL else None
+                entered[key] = at if stage == Stage.MQL else None
             elif isinstance(e, Lead.ContactAttempted):
-                start, at = entered[key], to_db(e.occurred_at)
+                start = entered[key]
                 if start is not None and at >= start:
                     pending.setdefault(key, []).append((at, e.originator_version))
         for chunk in chunks(sorted(reset & stored)):

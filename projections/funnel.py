@@ -8,6 +8,7 @@ Counting rules (also in the README):
 - recycling and rejections are counted per lead, beside the funnel.
 """
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,8 @@ from sqlalchemy import Column, Connection, DateTime, Float, Index, Integer, Stri
 from domain.lead import Lead
 from domain.vocabulary import FUNNEL, Stage
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, insert_rows, lead_key, stored_keys
-from projections.schema import metadata, month_of, to_db
+from projections.rows import RowsByLead, insert_rows, lead_batch
+from projections.schema import metadata, month_of
 
 REACHED = {
     Stage.MQL.value: "reached_mql_at",
@@ -73,32 +74,30 @@ class FunnelProjection(Projection):
         self.tz = tz
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        batch = lead_batch(events)
         rows = RowsByLead(conn, funnel_leads)
-        rows.load(stored_keys(events))
+        rows.load(batch.stored)
         stage_times: list[dict[str, Any]] = []
-        for _, event in events:
+        for _, key, event, at in batch.items:
             if isinstance(event, Lead.Captured):
-                rows.put(self._captured(event))
+                rows.put(self._captured(key, event, at))
                 continue
-            if not isinstance(event, Lead.Event):
-                continue
-            row = rows.get(lead_key(event))
+            row = rows.get(key)
             if row is None:
                 continue
             if isinstance(event, Lead.OwnerAssigned):
                 row["owner"] = event.owner
                 rows.put(row)
             elif hasattr(event, "to_stage"):
-                stage_times.append(self._leave(row, event))
-                self._enter(row, event)
+                stage_times.append(self._leave(row, event, at))
+                self._enter(row, event, at)
                 rows.put(row)
         rows.flush()
         insert_rows(conn, funnel_stage_times, stage_times)
 
-    def _captured(self, e: Any) -> dict[str, Any]:
-        at = to_db(e.occurred_at)
+    def _captured(self, key: str, e: Any, at: datetime) -> dict[str, Any]:
         return {
-            "lead_id": lead_key(e),
+            "lead_id": key,
             "cohort_month": month_of(e.occurred_at, self.tz),
             "source": e.source,
             "campaign": e.campaign,
@@ -114,8 +113,8 @@ class FunnelProjection(Projection):
         }
 
     @staticmethod
-    def _leave(row: dict[str, Any], e: Any) -> dict[str, Any]:
-        seconds = (to_db(e.occurred_at) - row["stage_entered_at"]).total_seconds()
+    def _leave(row: dict[str, Any], e: Any, at: datetime) -> dict[str, Any]:
+        seconds = (at - row["stage_entered_at"]).total_seconds()
         return {
             "lead_id": row["lead_id"],
             "exit_version": e.originator_version,
@@ -124,8 +123,7 @@ class FunnelProjection(Projection):
         }
 
     @staticmethod
-    def _enter(row: dict[str, Any], e: Any) -> None:
-        at = to_db(e.occurred_at)
+    def _enter(row: dict[str, Any], e: Any, at: datetime) -> None:
         row["stage"] = e.to_stage
         row["stage_entered_at"] = at
         if e.to_stage in REACHED:

@@ -1,5 +1,6 @@
 """Lead summary: one row per lead for the list, search and filters."""
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,8 +10,8 @@ from domain.lead import Lead
 from domain.vocabulary import Stage
 from projections import lead_search
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, lead_key, stored_keys
-from projections.schema import metadata, month_of, to_db
+from projections.rows import RowsByLead, lead_batch
+from projections.schema import metadata, month_of
 
 lead_summary = Table(
     "lead_summary",
@@ -67,22 +68,21 @@ class LeadSummaryProjection(Projection):
         self.tz = tz
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        batch = lead_batch(events)
         rows = RowsByLead(conn, lead_summary)
-        rows.load(stored_keys(events))
+        rows.load(batch.stored)
         # search_text changes only here; lead_search (SQLite's trigram index) follows it.
         captured: dict[str, tuple[int, str]] = {}
         erased: dict[str, str] = {}
-        for position, event in events:
-            if not isinstance(event, Lead.Event):
-                continue
+        for position, key, event, at in batch.items:
             if isinstance(event, Lead.Captured):
-                row = self._captured(event)
-                captured[row["lead_id"]] = (position, row["search_text"])
+                row = self._captured(key, event, at)
+                captured[key] = (position, row["search_text"])
             else:
-                row = rows.get(lead_key(event))
+                row = rows.get(key)
                 if row is None:  # a stream whose creation this model never saw
                     continue
-                self._apply(row, event)
+                self._apply(row, event, at)
                 if isinstance(event, Lead.PersonalDataErased):
                     if row["lead_id"] in captured:  # captured in this batch: not written yet
                         captured[row["lead_id"]] = (captured[row["lead_id"]][0], row["search_text"])
@@ -94,11 +94,10 @@ class LeadSummaryProjection(Projection):
         rows.flush()
         lead_search.write(conn, captured, erased)
 
-    def _captured(self, e: Any) -> dict[str, Any]:
+    def _captured(self, key: str, e: Any, at: datetime) -> dict[str, Any]:
         name, email = e.personal.get("name", ""), e.personal.get("email", "")
-        at = to_db(e.occurred_at)
         return {
-            "lead_id": lead_key(e),
+            "lead_id": key,
             "name": name,
             "email": email,
             "company": e.company,
@@ -123,12 +122,11 @@ class LeadSummaryProjection(Projection):
             "currency": "",
         }
 
-    def _apply(self, row: dict[str, Any], e: Any) -> None:
+    def _apply(self, row: dict[str, Any], e: Any, at: datetime) -> None:
         if isinstance(e, Lead.PersonalDataErased):
             # Crypto-shredding: blank the personal columns, leave every business fact as it was.
             row.update(name="", email="", search_text=search_text("", "", row["company"]))
             return
-        at = to_db(e.occurred_at)
         row["last_activity_at"] = max(row["last_activity_at"], at)
         if isinstance(e, Lead.InteractionRecorded):
             row["interactions"] += 1

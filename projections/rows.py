@@ -3,12 +3,13 @@ once, change them in memory, write them back in one statement each way."""
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, delete, insert, select
 
 from domain.lead import Lead
+from projections.schema import to_db
 
 _CHUNK = 500  # stays under every backend's bound-parameter limit
 
@@ -56,7 +57,7 @@ class RowsByLead:
 lead_key: Any = attrgetter("originator_id.hex")
 
 
-def stored_keys(events: Iterable[tuple[int, Any]]) -> set[str]:
+def stored_keys(events: list[tuple[int, Any]]) -> set[str]:
     """The leads of these events that may have rows stored already.
 
     A lead's events are logged in version order and every per-lead row comes from
@@ -65,18 +66,49 @@ def stored_keys(events: Iterable[tuple[int, Any]]) -> set[str]:
     lead (a lead's history is mostly within one batch), and the look-ups were a
     fifth of the time of the projections keyed by lead.
     """
-    seen: set[str] = set()
-    new: set[str] = set()
-    for _, e in events:
-        if isinstance(e, Lead.Event):
-            key = lead_key(e)
-            seen.add(key)
-            if e.originator_version == 1:
-                new.add(key)
-    return seen - new
+    return lead_batch(events).stored
 
 
-_plans: dict[tuple[Table, type[Dialect]], tuple[str, set[str], list[tuple[str, Any]]]] = {}
+LeadItem = tuple[int, str, Any, datetime]  # (position, lead key, event, occurred_at as stored)
+
+
+class LeadBatch:
+    """A batch's lead events with what every lead-keyed projection derives from them."""
+
+    def __init__(self, events: list[tuple[int, Any]]) -> None:
+        items: list[LeadItem] = []
+        new: set[str] = set()
+        for position, e in events:
+            if isinstance(e, Lead.Event):
+                key = lead_key(e)
+                items.append((position, key, e, to_db(e.occurred_at)))
+                if e.originator_version == 1:
+                    new.add(key)
+        self.items = items
+        self.keys = {key for _, key, _, _ in items}
+        self.stored = self.keys - new
+
+
+_last: tuple[list[tuple[int, Any]], LeadBatch] | None = None
+
+
+def lead_batch(events: list[tuple[int, Any]]) -> LeadBatch:
+    """``LeadBatch(events)``, computed once for the list the projector hands to
+    every projection in turn (the per-event key, type check and time conversion
+    were repeated by each of them). Keyed by identity: the lists are never
+    changed once built, and the reference held here keeps the id from reuse."""
+    global _last
+    last = _last
+    if last is not None and last[0] is events:
+        return last[1]
+    batch = LeadBatch(events)
+    _last = (events, batch)
+    return batch
+
+
+# Per table and dialect: (SQL, column names, row -> values in bind order, (index, bind processor)).
+_Plan = tuple[str, set[str], Callable[[dict[str, Any]], Any], list[tuple[int, "Processor"]]]
+_plans: dict[tuple[Table, type[Dialect]], _Plan] = {}
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -99,13 +131,26 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if plan is None:
         compiled = insert(table).compile(dialect=conn.dialect, column_keys=[c.key for c in table.columns])
         names = list(compiled.positiontup or ())
-        binds = [(n, _faster(table.c[n].type._cached_bind_processor(conn.dialect))) for n in names]
-        plan = _plans[(table, type(conn.dialect))] = (str(compiled), set(names), binds)
-    sql, names, binds = plan
+        processors = [_faster(table.c[n].type._cached_bind_processor(conn.dialect)) for n in names]
+        # A C getter takes the values out of each row; only the few typed columns
+        # (datetimes on SQLite) go through a Python call.
+        get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+        plan = _plans[(table, type(conn.dialect))] = (str(compiled), set(names), get, processed)
+    sql, names, get, processed = plan
     if rows[0].keys() != names:
         conn.execute(insert(table), rows)
         return
-    conn.exec_driver_sql(sql, [tuple([r[n] if p is None else p(r[n]) for n, p in binds]) for r in rows])
+    if not processed:
+        conn.exec_driver_sql(sql, [get(r) for r in rows])
+        return
+    params = []
+    for r in rows:
+        values = list(get(r))
+        for i, p in processed:
+            values[i] = p(values[i])
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
 
 
 _PROBES = (datetime(2026, 1, 2, 3, 4, 5, 6), datetime(987, 11, 12, 13, 14, 15))

@@ -47,7 +47,7 @@ from domain.lead import Lead
 from domain.scoring import ScoringConfig, decayed_total, falls_below_at
 from domain.vocabulary import Stage
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, insert_rows, lead_key, stored_keys
+from projections.rows import chunks, insert_rows, lead_batch
 from projections.schema import from_db, metadata, to_db
 
 lead_score_state = Table(
@@ -100,13 +100,12 @@ class ScoreStateProjection(Projection):
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         config = scoring_config(None)
         stored = _stored_terms(conn)
-        segment: list[Positioned] = []
-        for item in events:
-            event = item[1]
+        begin = 0  # of the events not applied yet
+        for i, (_, event) in enumerate(events):
             if isinstance(event, SLAAgreement.TermsSet) and event.section == SCORING:
                 # Terms apply from their event on: finish the leads' events before it first.
-                self._apply(conn, segment, stored)
-                segment = []
+                self._apply(conn, events[begin:i], stored)
+                begin = i + 1
                 config = scoring_config(event.values)
                 if terms_key(config) != stored:
                     stored = terms_key(config)
@@ -114,13 +113,13 @@ class ScoreStateProjection(Projection):
                     conn.execute(insert(score_state_terms).values(id=1, terms=json.dumps(stored)))
                     everyone = list(conn.execute(select(lead_score_state.c.lead_id)).scalars())
                     _recompute(conn, everyone, stored)
-            else:
-                segment.append(item)
-        self._apply(conn, segment, stored)
+        # Usually no terms changed: the whole batch, the very list other projections got.
+        self._apply(conn, events if begin == 0 else events[begin:], stored)
 
     def _apply(self, conn: Connection, events: list[Positioned], terms: dict[str, Any]) -> None:
-        stored = stored_keys(events)
-        keys = sorted({lead_key(e) for _, e in events if isinstance(e, Lead.Event)})
+        batch = lead_batch(events)
+        stored = batch.stored
+        keys = sorted(batch.keys)
         in_lead = dict.fromkeys(keys, False)
         for chunk in chunks(sorted(stored)):
             for lead_id in conn.execute(
@@ -129,10 +128,7 @@ class ScoreStateProjection(Projection):
                 in_lead[lead_id] = True
         reset: set[str] = set()  # stored rows and inputs of these leads go
         pending: dict[str, list[dict[str, Any]]] = {}
-        for _, e in events:
-            if not isinstance(e, Lead.Event):
-                continue
-            key = lead_key(e)
+        for _, key, e, at in batch.items:
             stage = Stage.LEAD if isinstance(e, Lead.Captured) else getattr(e, "to_stage", None)
             if stage is not None:
                 # Entering Lead starts a new score (as scoring.py); leaving it ends this one.
@@ -145,7 +141,7 @@ class ScoreStateProjection(Projection):
                         "lead_id": key,
                         "version": e.originator_version,
                         "kind": e.kind,
-                        "occurred_at": to_db(e.occurred_at),
+                        "occurred_at": at,
                     }
                 )
         for chunk in chunks(sorted(reset & stored)):

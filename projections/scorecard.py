@@ -2,6 +2,7 @@
 stamped with its month (business time, team time zone) and the lead's
 attribution at that moment (source, sourced-by team, owner)."""
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,8 +11,8 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer,
 from domain.lead import Lead
 from domain.vocabulary import Stage
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, insert_rows, lead_key, stored_keys
-from projections.schema import metadata, month_of, to_db
+from projections.rows import RowsByLead, insert_rows, lead_batch
+from projections.schema import metadata, month_of
 
 sla_leads = Table(
     "sla_leads",
@@ -80,23 +81,22 @@ class ScorecardProjection(Projection):
         self.tz = tz
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        batch = lead_batch(events)
         leads = RowsByLead(conn, sla_leads)
-        leads.load(stored_keys(events))
+        leads.load(batch.stored)
         facts: list[dict[str, Any]] = []
-        for _, event in events:
+        for _, key, event, at in batch.items:
             if isinstance(event, Lead.Captured):
                 leads.put(
                     {
-                        "lead_id": lead_key(event),
+                        "lead_id": key,
                         "source": event.source,
                         "sourced_by": event.sourced_by,
                         "campaign": event.campaign,
                         "owner": "",
                     }
                 )
-            if not isinstance(event, Lead.Event):
-                continue
-            lead = leads.get(lead_key(event))
+            lead = leads.get(key)
             if lead is None:
                 continue
             if isinstance(event, Lead.OwnerAssigned):
@@ -104,18 +104,18 @@ class ScorecardProjection(Projection):
                 leads.put(lead)
             kind = fact_kind(event)
             if kind is not None:
-                facts.append(self._fact(kind, lead, event))
+                facts.append(self._fact(kind, lead, event, at))
         leads.flush()
         insert_rows(conn, sla_facts, facts)
 
-    def _fact(self, kind: str, lead: dict[str, Any], e: Any) -> dict[str, Any]:
+    def _fact(self, kind: str, lead: dict[str, Any], e: Any, at: datetime) -> dict[str, Any]:
         amount = getattr(e, "amount", None)
         return {
             "lead_id": lead["lead_id"],
             "version": e.originator_version,
             "kind": kind,
             "month": month_of(e.occurred_at, self.tz),
-            "occurred_at": to_db(e.occurred_at),
+            "occurred_at": at,
             "amount_cents": None if amount is None else int(amount * 100),
             "currency": getattr(e, "currency", None),
             "reason": getattr(e, "reason", None) or None,

@@ -36,8 +36,8 @@ from sqlalchemy import (
 
 from domain.lead import Lead
 from projections.projector import Positioned, Projection
-from projections.rows import RowsByLead, chunks, insert_rows, lead_key, stored_keys
-from projections.schema import metadata, month_of, to_db
+from projections.rows import RowsByLead, chunks, insert_rows, lead_batch
+from projections.schema import metadata, month_of
 from projections.scorecard import fact_kind
 
 ATTRIBUTION = ("source", "sourced_by", "campaign", "owner")
@@ -104,19 +104,18 @@ class ScorecardFollowUpProjection(Projection):
         self.tz = tz
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
-        stored = stored_keys(events)
+        batch = lead_batch(events)
+        stored = batch.stored
         leads = RowsByLead(conn, sfu_leads)
         leads.load(stored)
         new_entries: dict[str, list[dict[str, Any]]] = {}
         new_attempts: list[dict[str, Any]] = []
-        for _, event in events:
+        for _, key, event, at in batch.items:
             if isinstance(event, Lead.Captured):
-                row = {"lead_id": lead_key(event), "owner": ""}
+                row = {"lead_id": key, "owner": ""}
                 row |= {name: getattr(event, name) for name in ("source", "sourced_by", "campaign")}
                 leads.put(row)
-            if not isinstance(event, Lead.Event):
-                continue
-            lead = leads.get(lead_key(event))
+            lead = leads.get(key)
             if lead is None:  # the same streams the scorecard facts skip
                 continue
             if isinstance(event, Lead.OwnerAssigned):
@@ -129,7 +128,7 @@ class ScorecardFollowUpProjection(Projection):
                         "lead_id": lead["lead_id"],
                         "version": event.originator_version,
                         "month": month_of(event.occurred_at, self.tz),
-                        "entered_at": to_db(event.occurred_at),
+                        "entered_at": at,
                         "first_attempt_at": None,
                     }
                     | {name: lead[name] for name in ATTRIBUTION}
@@ -139,7 +138,7 @@ class ScorecardFollowUpProjection(Projection):
                     {
                         "lead_id": lead["lead_id"],
                         "version": event.originator_version,
-                        "occurred_at": to_db(event.occurred_at),
+                        "occurred_at": at,
                     }
                 )
         leads.flush()

@@ -16,7 +16,7 @@ from domain.scoring import ScoringConfig, is_ready, score
 from domain.vocabulary import Stage
 from projections.lead_summary import lead_summary
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, insert_rows, lead_key
+from projections.rows import chunks, insert_rows, lead_batch
 from projections.schema import from_db, metadata, to_db
 
 lead_score_inputs = Table(
@@ -37,14 +37,11 @@ class ScoringProjection(Projection):
         # By lead, so going back to Lead drops that lead's rows without scanning the others'.
         rows: dict[str, list[dict[str, Any]]] = {}
         back_to_lead: set[str] = set()
-        for _, e in events:
+        for _, key, e, at in lead_batch(events).items:
             if isinstance(e, Lead.InteractionRecorded):
-                key = lead_key(e)
-                row = {"lead_id": key, "version": e.originator_version, "kind": e.kind}
-                row["occurred_at"] = to_db(e.occurred_at)
+                row = {"lead_id": key, "version": e.originator_version, "kind": e.kind, "occurred_at": at}
                 rows.setdefault(key, []).append(row)
-            elif getattr(e, "to_stage", None) == Stage.LEAD and isinstance(e, Lead.Event):
-                key = lead_key(e)
+            elif getattr(e, "to_stage", None) == Stage.LEAD:
                 rows.pop(key, None)
                 back_to_lead.add(key)
         # Stored rows predate the batch, so one DELETE before the INSERT drops the

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from domain.lead import Lead
 from projections.plain import plain
 from projections.projector import Positioned, Projection
-from projections.rows import insert_rows, lead_key
+from projections.rows import insert_rows, lead_batch
 from projections.schema import metadata, to_db
 
 lead_timeline = Table(
@@ -46,6 +46,8 @@ _BOOKKEEPING = {
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+# json.dumps builds a new encoder per call when given options: build it once (same output).
+_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 
 
 def event_data(event: Any) -> dict[str, Any]:
@@ -61,24 +63,24 @@ class TimelineProjection(Projection):
     tables = (lead_timeline,)
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        items = lead_batch(events).items
         rows = [
             {
-                "lead_id": lead_key(e),
+                "lead_id": key,
                 "version": e.originator_version,
                 "position": position,
                 "event_type": type(e).__name__,
-                "occurred_at": to_db(e.occurred_at),
+                "occurred_at": at,
                 "recorded_at": to_db(e.timestamp),
                 "actor": e.actor,
-                "data": json.dumps(event_data(e), sort_keys=True, ensure_ascii=False),
+                "data": _encode(event_data(e)),
             }
-            for position, e in events
-            if isinstance(e, Lead.Event)
+            for position, key, e, at in items
         ]
         insert_rows(conn, lead_timeline, rows)
-        for _, e in events:
+        for _, key, e, _ in items:
             if isinstance(e, Lead.PersonalDataErased):
-                erase_personal(conn, lead_key(e), e.originator_version)
+                erase_personal(conn, key, e.originator_version)
 
 
 def erase_personal(conn: Connection, lead_id: str, before_version: int) -> None:
