@@ -1,4 +1,4 @@
-"""The monthly report as PDF: figures replayed from the log, HTML from a Jinja
+"""The monthly report as PDF: figures computed from the log (``replay``), HTML from a Jinja
 template in the requested language, WeasyPrint for the pages.
 
 The PDF is a pure function of (database, month, log position, language,
