@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import lifecycle
 from domain.actor import current_actor
+from domain.aggregate_copy import deepcopy_state
 from domain.errors import N_, InvalidInput
 from domain.validation import (
     NAME_MAX,
@@ -285,6 +286,10 @@ class Lead(Aggregate):
         self.personal = dict.fromkeys(self.personal, "")
 
     # --- helpers (state only, no rules) -----------------------------------
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Lead":
+        # Called by the library for every lead it hands out from its cache.
+        return deepcopy_state(self, memo)
 
     def allowed_moves(self) -> list[str]:
         return lifecycle.allowed_moves(self.stage)
