@@ -122,7 +122,7 @@ class BatchingPersonalDataMapper(PersonalDataMapper):
         """Create (one transaction) and pin the keys that encoding these events needs."""
         ids = set()
         for event in events:
-            holder = _holder(dict(vars(event)))
+            holder = _holder(vars(event))  # read only: no copy of every event's state
             if holder is not None and any(holder["personal"].values()) and not is_sealed(holder["personal"]):
                 ids.add(event.originator_id.hex)
         if not ids:

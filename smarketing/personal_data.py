@@ -170,11 +170,13 @@ class PersonalDataMapper(Mapper[UUID]):
         return self.keys
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        state = dict(vars(domain_event))
-        holder = _holder(state)
+        holder = _holder(vars(domain_event))
         # Nothing personal to protect (absent, or all blank after an erasure): no key needed.
         if holder is None or not any(holder["personal"].values()) or is_sealed(holder["personal"]):
             return super().to_stored_event(domain_event)
+        state = dict(vars(domain_event))  # the event itself stays as it is
+        holder = _holder(state)
+        assert holder is not None
         lead = domain_event.originator_id.hex
         key = self._key_store().get_or_create(lead)
         aad = _aad(domain_event.originator_id, domain_event.originator_version)

@@ -44,8 +44,10 @@ class TermsCommands(_Base):
 
     def agreement_terms(self) -> dict[str, dict[str, Any]]:
         """The sections set so far, from the write model (always current)."""
-        agreement = self._get(agreement_id())
-        return dict(getattr(agreement, "terms", {}) or {})
+        # Read only: no deep copy of the whole agreement (targets and all) from the
+        # cache, which every recorded interaction would pay for; sections are copied.
+        agreement = self._peek(agreement_id())
+        return {section: dict(values) for section, values in (getattr(agreement, "terms", {}) or {}).items()}
 
     # --- the shared vocabulary --------------------------------------------
 
@@ -83,10 +85,11 @@ class TermsCommands(_Base):
         config = scoring_config(section_values(self.agreement_terms(), SCORING))
         if config.mode != AUTO_PROMOTE:
             return None
-        events = list(self.repository.event_store.get(UUID(str(lead_id))))
-        lead = self.repository.get(UUID(str(lead_id)))
+        lead = self._get(UUID(str(lead_id)))
         if not isinstance(lead, Lead) or lead.stage != Stage.LEAD:
             return None
+        # Only now the whole stream: the score needs every interaction's time.
+        events = list(self.repository.event_store.get(UUID(str(lead_id))))
         value = score(scored_interactions(events), now or datetime.now(UTC), config)
         if not is_ready(value, config):
             return None
@@ -103,11 +106,29 @@ class TermsCommands(_Base):
 
     # --- internals -------------------------------------------------------------
 
-    def _get(self, aggregate_id: UUID) -> Any:
+    def _get(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
+        """The aggregate or None; ``copy=False`` only for callers that never change it."""
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
+
+    def _peek(self, aggregate_id: UUID) -> Any:
+        """The aggregate or None, for reading only (so never deep-copied).
+
+        While it is not in the aggregate cache (and it never is while it does not
+        exist), ask the events table alone first: the library would also query the
+        snapshot table every time, and until a team sets its terms that was two
+        queries per recorded interaction for nothing.
+        """
+        cache = self.repository.cache
+        if cache is not None:
+            try:
+                cache.get(aggregate_id)
+            except KeyError:
+                if not list(self.repository.event_store.get(aggregate_id, limit=1)):
+                    return None
+        return self._get(aggregate_id, copy=False)
 
     def _change(self, aggregate_id: UUID, create: Callable[[], A], change: Callable[[A], None]) -> int:
         # One retry: the expected conflicts are two first writes racing to create

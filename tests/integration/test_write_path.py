@@ -1,0 +1,97 @@
+"""The fast write path keeps its promises: the aggregate cache holds what was
+saved and still sees other processes' writes, and the scoring rule reads terms
+set by another process at once."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pytest
+
+from domain.agreement import agreement_id
+from domain.agreement_terms import DEFAULTS, SCORING
+from domain.errors import StaleLead
+from domain.lead import Lead
+from smarketing.bootstrap import Services, bootstrap
+
+
+@pytest.fixture
+def second(services: Services) -> Iterator[Services]:
+    other = bootstrap(services.settings)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def _lead(services: Services) -> str:
+    return services.app.capture_lead(name="Ana Alonso", email="ana@example.com", source="webinar")
+
+
+def test_the_cache_holds_the_lead_as_saved(services: Services) -> None:
+    app = services.app
+    if app.repository.cache is None:
+        pytest.skip("aggregate cache turned off")
+    lead_id = _lead(services)
+    app.record_interaction(lead_id, kind="call", details="first")
+    version = app.record_interaction(lead_id, kind="call", details="second")
+    cached = app.repository.cache.get(UUID(lead_id))
+    assert isinstance(cached, Lead) and cached.version == version == 3
+    assert cached.interactions == 2 and cached.collect_events() == []
+    assert app.get_lead(lead_id) == _fresh(services, lead_id)
+
+
+def test_a_failed_save_leaves_the_cache_alone(services: Services, second: Services) -> None:
+    app1, app2 = services.app, second.app
+    lead_id = _lead(services)
+    assert app2.get_lead(lead_id)["version"] == 1
+    app1.record_interaction(lead_id, kind="call", details="first")
+    original = app2._load
+
+    def load_then_lose_the_race(lead_id: str, version: int | None = None) -> Lead:
+        lead = original(lead_id, version)
+        app2._load = original  # type: ignore[method-assign]
+        app1.change_stage(lead_id, to_stage="MQL")
+        return lead
+
+    app2._load = load_then_lose_the_race  # type: ignore[method-assign]
+    with pytest.raises(StaleLead):
+        app2.log_contact_attempt(lead_id, channel="phone", outcome="connected")
+    assert app2.get_lead(lead_id) == app1.get_lead(lead_id) == _fresh(services, lead_id)
+    assert app2.get_lead(lead_id)["attempts"] == 0
+
+
+def test_two_processes_take_turns_on_one_lead(services: Services, second: Services) -> None:
+    app1, app2 = services.app, second.app
+    lead_id = _lead(services)
+    for turn in range(6):
+        app = (app1, app2)[turn % 2]
+        assert app.get_lead(lead_id)["version"] == turn + 1
+        assert (
+            app.record_interaction(lead_id, expected_version=turn + 1, kind="call", details="x") == turn + 2
+        )
+    assert app1.get_lead(lead_id) == app2.get_lead(lead_id) == _fresh(services, lead_id)
+    assert app1.get_lead(lead_id)["interactions"] == 6
+
+
+def test_terms_set_by_another_process_apply_at_once(services: Services, second: Services) -> None:
+    app1, app2 = services.app, second.app
+    lead_id = _lead(services)
+    app1.record_interaction(lead_id, kind="meeting")  # no terms yet: nothing to promote
+    assert app1.get_lead(lead_id)["stage"] == "Lead"
+    points = dict(DEFAULTS[SCORING]["points"]) | {"meeting": 25}
+    app2.set_terms(
+        "scoring", {"points": points, "half_life_days": 30, "threshold": 40, "mode": "auto_promote"}
+    )
+    app1.record_interaction(lead_id, kind="meeting", occurred_at=datetime.now(UTC))  # 25 + 25 ≥ 40
+    assert app1.get_lead(lead_id)["stage"] == "MQL"
+    # Read only: the cached agreement is the one terms are read from, never a copy to change.
+    assert app1.agreement_terms()["scoring"]["mode"] == "auto_promote"
+    app1.agreement_terms()["scoring"]["mode"] = "changed by a caller"
+    assert app1.agreement_terms()["scoring"]["mode"] == "auto_promote"
+    assert app1.repository.get(agreement_id()).version == app2.repository.get(agreement_id()).version
+
+
+def _fresh(services: Services, lead_id: str) -> dict:
+    """The lead rebuilt from the log, bypassing every cache."""
+    return services.app.repository.get(UUID(lead_id), version=10**6).as_dict()
