@@ -1,11 +1,14 @@
 """``insert_rows`` (the SQLite fast path of the projections' bulk inserts) stores
 exactly what SQLAlchemy's own executemany stores, datetimes included."""
 
+import os
 from datetime import datetime
 
+import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert, select
 
 from projections.rows import insert_rows
+from tests.conftest import drop_postgres_database, postgres_database
 
 meta = MetaData()
 
@@ -49,3 +52,27 @@ def test_partial_rows_still_get_column_defaults() -> None:
     with engine.begin() as conn:
         insert_rows(conn, fast, [{"id": 1, "name": "a", "at": None}])
         assert conn.execute(select(fast.c.n)).scalar_one() == 7
+
+
+def test_postgresql_copy_stores_what_sqlalchemy_stores() -> None:
+    """The PostgreSQL path (COPY) against SQLAlchemy's own inserts, same rows read back."""
+    url = os.environ.get("SMARKETING_TEST_POSTGRES_URL", "")
+    if not url:
+        pytest.skip("PostgreSQL tests need SMARKETING_TEST_POSTGRES_URL (set by .ci/run)")
+    database = postgres_database()
+    engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        meta.create_all(engine)
+        rows = [*ROWS, {"id": 5, "name": "t\tn\nb \\ ñ", "at": datetime(2026, 1, 2), "n": 0}]
+        with engine.begin() as conn:
+            insert_rows(conn, fast, rows)
+            conn.execute(insert(slow), rows)
+            got_fast = conn.execute(select(fast).order_by(fast.c.id)).all()
+            got_slow = conn.execute(select(slow).order_by(slow.c.id)).all()
+        assert got_fast == got_slow == [tuple(r.values()) for r in rows]
+        with engine.begin() as conn:  # partial rows: the column default still applies
+            insert_rows(conn, fast, [{"id": 9, "name": "a", "at": None}])
+            assert conn.execute(select(fast.c.n).where(fast.c.id == 9)).scalar_one() == 7
+    finally:
+        engine.dispose()
+        drop_postgres_database(database)
