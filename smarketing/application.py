@@ -13,6 +13,7 @@ from domain.email_index import LeadEmailIndex, email_index_id
 from domain.errors import N_, DuplicateEmail, LeadNotFound, StaleLead
 from domain.lead import Lead
 from domain.validation import clean_email
+from domain.vocabulary import Stage
 from smarketing.agreement_commands import AgreementCommands
 from smarketing.key_batch import BatchingPersonalDataMapper
 from smarketing.personal_data import PersonalDataMapper
@@ -108,7 +109,12 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         return len(batch) // 2
 
     def record_interaction(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        version = self._update(lead_id, expected_version, lambda lead: lead.record_interaction(**fields))
+        version, stage = self._update_lead(
+            lead_id, expected_version, lambda lead: lead.record_interaction(**fields)
+        )
+        if stage != Stage.LEAD:
+            # Only a Lead can be promoted by the scoring rule: no need to read the terms.
+            return version
         # In auto-promote mode the scoring rule may move the lead to MQL right away.
         return version + 1 if self.promote_if_scored(lead_id) is not None else version
 
@@ -188,6 +194,12 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         return lead
 
     def _update(self, lead_id: str, expected_version: int | None, change: Callable[[Lead], None]) -> int:
+        return self._update_lead(lead_id, expected_version, change)[0]
+
+    def _update_lead(
+        self, lead_id: str, expected_version: int | None, change: Callable[[Lead], None]
+    ) -> tuple[int, str]:
+        """Load, decide, save; the lead's (version, stage) as saved."""
         lead = self._load(lead_id)
         if expected_version is not None and lead.version != expected_version:
             raise StaleLead(
@@ -208,8 +220,9 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
                     "Reload and try again."
                 )
             ) from None
+        saved = (lead.version, lead.stage)  # read before the cache owns the lead
         self._cache_saved(lead)
-        return lead.version
+        return saved
 
     def _cache_saved(self, lead: Lead) -> None:
         """Keep the lead as just saved in the aggregate cache.

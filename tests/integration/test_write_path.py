@@ -95,3 +95,15 @@ def test_terms_set_by_another_process_apply_at_once(services: Services, second: 
 def _fresh(services: Services, lead_id: str) -> dict:
     """The lead rebuilt from the log, bypassing every cache."""
     return services.app.repository.get(UUID(lead_id), version=10**6).as_dict()
+
+
+def test_an_interaction_past_the_lead_stage_never_reads_the_terms(services: Services) -> None:
+    app = services.app
+    lead_id = _lead(services)
+    app.change_stage(lead_id, to_stage="MQL")
+    points = dict(DEFAULTS[SCORING]["points"]) | {"meeting": 25}
+    app.set_terms("scoring", {"points": points, "half_life_days": 30, "threshold": 1, "mode": "auto_promote"})
+    read = []
+    app.agreement_terms = lambda: read.append(1) or {}  # type: ignore[method-assign]
+    assert app.record_interaction(lead_id, kind="meeting") == 3
+    assert read == [] and app.get_lead(lead_id)["stage"] == "MQL"
