@@ -31,6 +31,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    update,
 )
 
 from domain.business_hours import ALWAYS, Calendar, latest_start
@@ -46,8 +47,21 @@ follow_up_mqls = Table(
     Column("lead_id", String(32), primary_key=True),
     Column("mql_at", DateTime, nullable=False),
     Column("first_attempt_at", DateTime),
+    # The lead's owner now, kept here so "Needs attention" groups by owner on this
+    # small table instead of joining thousands of MQLs to lead_summary.
+    Column("owner", String(120), nullable=False),
     Index("ix_follow_up_mqls_uncontacted", "first_attempt_at", "mql_at"),
     Index("ix_follow_up_mqls_entered", "mql_at"),
+    # Covering, in the lists' order: per owner, oldest entry first.
+    Index("ix_follow_up_mqls_owner", "owner", "mql_at", "lead_id"),
+)
+
+# Every lead's owner (leads without one have no row), for the MQL rows above.
+follow_up_owners = Table(
+    "follow_up_owners",
+    metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("owner", String(120), nullable=False),
 )
 
 follow_up_attempts = Table(
@@ -59,13 +73,14 @@ follow_up_attempts = Table(
     Column("mql_at", DateTime, nullable=False),
     Column("rank", Integer, nullable=False),  # 1 = earliest attempt since entering MQL
     Column("delay_seconds", Float, nullable=False),
-    Index("ix_follow_up_attempts_rank", "rank", "mql_at", "delay_seconds"),
+    # Covering for the counts and for the set of leads contacted often enough (lead_id).
+    Index("ix_follow_up_attempts_rank", "rank", "mql_at", "delay_seconds", "lead_id"),
 )
 
 
 class FollowUpProjection(Projection):
     name = "follow_up"
-    tables = (follow_up_mqls, follow_up_attempts)
+    tables = (follow_up_mqls, follow_up_attempts, follow_up_owners)
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         batch = lead_batch(events)
@@ -80,6 +95,7 @@ class FollowUpProjection(Projection):
             ):
                 entered[lead_id] = mql_at
         reset: set[str] = set()  # stored rows of these leads go
+        owners: dict[str, str] = {}  # owner changes in this batch
         pending: dict[str, list[tuple[datetime, int]]] = {}
         for _, key, e, at in batch.items:
             stage = getattr(e, "to_stage", None)
@@ -91,11 +107,29 @@ class FollowUpProjection(Projection):
                 start = entered[key]
                 if start is not None and at >= start:
                     pending.setdefault(key, []).append((at, e.originator_version))
+            elif isinstance(e, Lead.OwnerAssigned):
+                owners[key] = e.owner
         for chunk in chunks(sorted(reset & stored)):
             conn.execute(delete(follow_up_attempts).where(follow_up_attempts.c.lead_id.in_(chunk)))
             conn.execute(delete(follow_up_mqls).where(follow_up_mqls.c.lead_id.in_(chunk)))
         touched = [k for k in keys if entered[k] is not None and (k in reset or pending.get(k))]
-        self._rewrite(conn, touched, entered, pending, stored)
+        self._save_owners(conn, owners, stored, untouched=set(keys) - set(touched))
+        self._rewrite(conn, touched, entered, pending, stored, owners)
+
+    def _save_owners(
+        self, conn: Connection, owners: dict[str, str], stored: set[str], untouched: set[str]
+    ) -> None:
+        """Record the batch's owner changes, and carry them to MQL rows not rewritten below."""
+        changed = sorted(owners)
+        for chunk in chunks([k for k in changed if k in stored]):
+            conn.execute(delete(follow_up_owners).where(follow_up_owners.c.lead_id.in_(chunk)))
+        insert_rows(conn, follow_up_owners, [{"lead_id": k, "owner": owners[k]} for k in changed])
+        for lead_id in sorted(untouched & stored & owners.keys()):
+            conn.execute(
+                update(follow_up_mqls)
+                .where(follow_up_mqls.c.lead_id == lead_id)
+                .values(owner=owners[lead_id])
+            )
 
     def _rewrite(
         self,
@@ -104,9 +138,19 @@ class FollowUpProjection(Projection):
         entered: dict[str, datetime | None],
         pending: dict[str, list[tuple[datetime, int]]],
         stored: set[str],
+        owners: dict[str, str],
     ) -> None:
         """Re-rank every attempt of these MQLs: a late-recorded, earlier-dated attempt shifts the ranks."""
         attempts = {lead_id: list(pending.get(lead_id, [])) for lead_id in lead_ids}
+        owner_of = dict(owners)
+        for chunk in chunks([k for k in lead_ids if k in stored and k not in owners]):
+            owner_of.update(
+                conn.execute(
+                    select(follow_up_owners.c.lead_id, follow_up_owners.c.owner).where(
+                        follow_up_owners.c.lead_id.in_(chunk)
+                    )
+                ).all()
+            )
         for chunk in chunks([k for k in lead_ids if k in stored]):  # the others have no rows yet
             for lead_id, at, version in conn.execute(
                 select(
@@ -124,7 +168,12 @@ class FollowUpProjection(Projection):
             assert start is not None
             ordered = sorted(attempts[lead_id])
             mqls.append(
-                {"lead_id": lead_id, "mql_at": start, "first_attempt_at": ordered[0][0] if ordered else None}
+                {
+                    "lead_id": lead_id,
+                    "mql_at": start,
+                    "first_attempt_at": ordered[0][0] if ordered else None,
+                    "owner": owner_of.get(lead_id, ""),
+                }
             )
             rows += [
                 {

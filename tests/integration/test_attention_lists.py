@@ -4,14 +4,18 @@ test_dashboard_counts (out-of-order recording, rejections, backdated attempts)."
 
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from domain.business_hours import ALWAYS
 from projections.attention import needs_attention
 from projections.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
+from projections.follow_up import follow_up_mqls
 from projections.ready_query import ready_page, warming_up
 from projections.scoring import lead_scores
-from smarketing.bootstrap import Services
+from smarketing.bootstrap import Services, init_schema
 from smarketing.sla_terms import sla_in_force
 from tests.integration.test_dashboard_counts import MADRID, START, _history
+from tests.integration.test_sla_followup import at, call, mql, new_lead
 
 TERMS = (
     FollowUpTerms(24, 1, 7, ALWAYS),
@@ -92,3 +96,43 @@ def test_ready_list_equals_the_brute_force_list(services: Services) -> None:
             assert [w["score"] for w in warming_up(conn, now, config, limit=5)] == [w["score"] for w in warm]
             found += len(ready)
     assert found > 0
+
+
+def _owners(services: Services, now_text: str) -> dict[str, dict[str, int]]:
+    with services.read_engine.connect() as conn:
+        overview = attention_overview(conn, at(now_text), FollowUpTerms(24, 2, 7))
+    return {g["owner"]: {k: g[f"{k}_count"] for k in LISTS} for g in overview}
+
+
+def test_attention_follows_owner_changes_across_batches(services: Services) -> None:
+    a = new_lead(services, 1, "2024-06-01T08:00", owner="ana")
+    mql(services, a, "2024-06-01T09:00")
+    c = new_lead(services, 3, "2024-06-01T08:00", owner="carla")  # owner in this batch, MQL in a later one
+    services.projector.catch_up()
+    assert _owners(services, "2024-06-20T12:00") == {"ana": {"overdue": 1, "under_contacted": 1}}
+    services.app.assign_owner(a, owner="bea", team="sales", occurred_at=at("2024-06-02T08:00"))
+    b = new_lead(services, 2, "2024-06-01T08:00")
+    mql(services, b, "2024-06-01T09:00")
+    services.app.assign_owner(b, owner="bea", team="sales", occurred_at=at("2024-06-01T10:00"))
+    mql(services, c, "2024-06-01T09:00")
+    call(services, c, "2024-06-01T10:00")
+    services.projector.catch_up()
+    assert _owners(services, "2024-06-20T12:00") == {
+        "bea": {"overdue": 2, "under_contacted": 2},
+        "carla": {"overdue": 0, "under_contacted": 1},
+    }
+
+
+def test_db_init_rebuilds_a_read_model_whose_table_gained_a_column(services: Services) -> None:
+    a = new_lead(services, 1, "2024-06-01T08:00", owner="ana")
+    mql(services, a, "2024-06-01T09:00")
+    services.projector.catch_up()
+    position = services.projector.positions()["follow_up"]
+    with services.write_engine.begin() as conn:  # the table as stores made before the owner column have it
+        follow_up_mqls.drop(conn)
+        conn.execute(text("CREATE TABLE follow_up_mqls (lead_id VARCHAR(32) PRIMARY KEY, mql_at TIMESTAMP)"))
+    init_schema(services.settings)
+    assert services.projector.positions()["follow_up"] == 0
+    services.projector.catch_up()
+    assert services.projector.positions()["follow_up"] == position
+    assert _owners(services, "2024-06-20T12:00") == {"ana": {"overdue": 1, "under_contacted": 1}}
