@@ -67,6 +67,13 @@ def funnel(conn: Connection, month: str | None = None, **filters: str) -> dict[s
     }
 
 
+def reached_counts(conn: Connection, months: list[str]) -> dict[str, int]:
+    """How many leads of these cohorts reached each stage, summed: the funnel's counts
+    without its medians (the reverse-funnel plan needs only these)."""
+    row = conn.execute(select(*_counts()).where(funnel_leads.c.cohort_month.in_(months))).one()
+    return {stage.value: int(row._mapping[stage.value]) for stage in FUNNEL}
+
+
 def _median_days(conn: Connection, where: list[Any]) -> dict[str, float | None]:
     rows = conn.execute(
         select(funnel_stage_times.c.stage, funnel_stage_times.c.seconds)

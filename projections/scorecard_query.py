@@ -67,6 +67,14 @@ def _facts(conn: Connection, where: list[Any]) -> dict[str, int]:
     return {key: int(value) for key, value in row._mapping.items()}
 
 
+def avg_deal_per_opportunity(conn: Connection, month: str) -> Any:
+    """Revenue / opportunities closed in the month, as ``scorecard_actuals`` has it, without
+    the follow-up figures (the reverse-funnel plan asks for three months of it)."""
+    facts = _facts(conn, _where(month, {}))
+    closed = facts["won"] + facts["lost"]
+    return cents_to_money(round(facts["revenue"] / closed)) if closed else None
+
+
 def scorecard_actuals(
     conn: Connection,
     month: str,

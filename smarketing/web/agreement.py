@@ -16,10 +16,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from domain.agreement import AVG_DEAL_PER_OPPORTUNITY, METRICS, MQLS_DELIVERED, REVENUE_GOAL, add_months
 from domain.errors import InvalidInput
 from domain.planning import reverse_funnel
-from domain.vocabulary import FUNNEL
 from projections import funnel_query
 from projections.agreement_docs import CRITERIA, PERSONA, current_docs
-from projections.scorecard_query import scorecard_actuals
+from projections.scorecard_query import avg_deal_per_opportunity
 from projections.targets import sla_targets, target_history, targets_for
 from smarketing.extensions import services
 from smarketing.web import forms
@@ -121,12 +120,9 @@ def plan_context(month: str, use_query: bool = True) -> dict[str, Any]:
     sample = [add_months(month, -n) for n in range(PLAN_MONTHS, 0, -1)]
     with services().read_engine.connect() as conn:
         targets = targets_for(conn, month)
-        reached = {stage.value: 0 for stage in FUNNEL}
-        for cohort in sample:
-            for step in funnel_query.funnel(conn, cohort)["stages"]:
-                reached[step["stage"]] += step["count"]
+        reached = funnel_query.reached_counts(conn, sample)
         actual_deal = next(
-            (a for m in reversed(sample) if (a := scorecard_actuals(conn, m)["avg_deal_per_opportunity"])),
+            (a for m in reversed(sample) if (a := avg_deal_per_opportunity(conn, m))),
             None,
         )
     goal = _decimal("goal", targets.get(REVENUE_GOAL), use_query)
