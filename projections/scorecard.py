@@ -46,6 +46,9 @@ sla_facts = Table(
     Index("ix_sla_facts_month_kind_lead", "month", "kind", "lead_id"),
     Index("ix_sla_facts_month_kind_amount", "month", "kind", "sourced_by", "amount_cents"),
     Index("ix_sla_facts_lead_kind", "lead_id", "kind", "occurred_at"),
+    # Meetings review a week or a month by the facts' own times: range counts and
+    # revenue per kind without reading the table (it was a scan of every fact).
+    Index("ix_sla_facts_kind_occurred", "kind", "occurred_at", "amount_cents"),
 )
 
 # Which fact a stage-moving event is, by its target stage.

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from domain.agreement import add_months
 from domain.meeting import MONTHLY, WEEKLY, clean_period
@@ -56,24 +56,36 @@ def current_period(kind: str, now: datetime, tz: ZoneInfo) -> str:
     return f"{iso.year}-W{iso.week:02d}"
 
 
+REASONS_SHOWN = 10
+
+
+def _reasons(conn: Connection, kind: str, in_period: list[Any]) -> list[dict[str, Any]]:
+    """The period's most frequent reasons of one kind, with how often each was given."""
+    rows = conn.execute(
+        select(sla_facts.c.reason, func.count())
+        .where(sla_facts.c.kind == kind, *in_period)
+        .group_by(sla_facts.c.reason)
+        .order_by(func.count().desc(), sla_facts.c.reason)
+        .limit(REASONS_SHOWN)
+    )
+    return [{"reason": reason or "", "count": int(n)} for reason, n in rows]
+
+
 def changes(
     conn: Connection, start: datetime, end: datetime, now: datetime, sla: SLAInForce
 ) -> dict[str, Any]:
-    rows = conn.execute(
-        select(sla_facts.c.lead_id, sla_facts.c.kind, sla_facts.c.reason, sla_facts.c.amount_cents)
-        .where(sla_facts.c.occurred_at >= to_db(start), sla_facts.c.occurred_at < to_db(end))
-        .order_by(sla_facts.c.occurred_at)
-    ).all()
-    count = {k: 0 for k in ("mql", "sql", "won", "lost", "rejected")}
-    reasons: dict[str, list[dict[str, str]]] = {"rejected": [], "lost": []}
+    in_period = [sla_facts.c.occurred_at >= to_db(start), sla_facts.c.occurred_at < to_db(end)]
+    count = dict.fromkeys(("mql", "sql", "won", "lost", "rejected"), 0)
     revenue = 0
-    for r in rows:
-        if r.kind in count:
-            count[r.kind] += 1
-        if r.kind in reasons:
-            reasons[r.kind].append({"lead_id": r.lead_id, "reason": r.reason or ""})
-        if r.kind == "won":
-            revenue += r.amount_cents or 0
+    for kind, n, cents in conn.execute(
+        select(sla_facts.c.kind, func.count(), func.coalesce(func.sum(sla_facts.c.amount_cents), 0))
+        .where(sla_facts.c.kind.in_(list(count)), *in_period)
+        .group_by(sla_facts.c.kind)
+    ):
+        count[kind] = int(n)
+        if kind == "won":
+            revenue = int(cents)
+    reasons = {kind: _reasons(conn, kind, in_period) for kind in ("rejected", "lost")}
     breaches = breaches_between(
         conn, start, end, follow_up_hours=sla.follow_up_hours, now=now, calendar=sla.calendar
     )

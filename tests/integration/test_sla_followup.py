@@ -267,3 +267,32 @@ def test_the_lead_list_overdue_filter_runs_on_the_same_calendar_as_the_dashboard
             listed = list_leads(conn, LeadQuery(overdue=True), at(now), **terms)["leads"]
             counted = agreement_counts(conn, at(now), services.settings.tz)["overdue"]
             assert len(listed) == counted == expected, now
+
+
+def test_meeting_pack_counts_the_period_and_groups_reasons(services: Services) -> None:
+    from smarketing.meeting_pack import changes
+
+    def to_opportunity(lead_id: str, day: str) -> None:
+        for stage in ("MQL", "SQL", "Opportunity"):
+            services.app.change_stage(lead_id, to_stage=stage, occurred_at=at(f"{day}T09:00"))
+
+    won, lost = new_lead(services, 1, "2024-06-01T08:00"), new_lead(services, 2, "2024-06-01T08:00")
+    to_opportunity(won, "2024-06-03")
+    to_opportunity(lost, "2024-06-04")
+    services.app.mark_won(won, amount="1200.50", occurred_at=at("2024-06-10T09:00"))
+    services.app.mark_lost(lost, reason="Price", occurred_at=at("2024-06-11T09:00"))
+    for n, reason in ((3, "Not a buyer"), (4, "Too small"), (5, "Not a buyer"), (6, "Not a buyer")):
+        lead_id = new_lead(services, n, "2024-06-01T08:00")
+        mql(services, lead_id, "2024-06-02T09:00" if n != 6 else "2024-05-02T09:00")
+        when = "2024-06-12T09:00" if n != 6 else "2024-05-12T09:00"  # lead 6: before the period
+        services.app.reject_mql(lead_id, reason=reason, occurred_at=at(when))
+    services.projector.catch_up()
+    with services.read_engine.connect() as conn:
+        sla = sla_in_force(conn, at("2024-07-01T12:00"), services.settings.tz)
+        figures = changes(conn, at("2024-06-01T00:00"), at("2024-07-01T00:00"), at("2024-07-01T12:00"), sla)
+    assert figures["count"] == {"mql": 5, "sql": 2, "won": 1, "lost": 1, "rejected": 3}
+    assert figures["revenue"] == 1200.5
+    assert figures["reasons"] == {
+        "rejected": [{"reason": "Not a buyer", "count": 2}, {"reason": "Too small", "count": 1}],
+        "lost": [{"reason": "Price", "count": 1}],
+    }
