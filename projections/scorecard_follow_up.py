@@ -70,6 +70,12 @@ sfu_entries = Table(
     Index("ix_sfu_entries_entered", "entered_at"),
     # The "earlier entry of the same lead" probe of scorecard_query.first_entries.
     Index("ix_sfu_entries_lead", "lead_id", "month", "entered_at"),
+    # Covering for a filtered month: the entries of the month and the earlier-entry
+    # probe (month, lead_id) both read the attribution and delays from the index.
+    Index(
+        "ix_sfu_entries_month_lead",
+        "month", "lead_id", "entered_at", "version", *ATTRIBUTION, "first_delay_seconds", "first_attempt_at",
+    ),
 )
 
 # Every contact attempt of a lead, so a later (or backdated) entry finds the attempts after it.
