@@ -174,7 +174,7 @@ def test_attention_lists_are_paged_per_owner(web_app: Flask, manager: FlaskClien
     assert overview.count("Quiet ") == 20  # 10 per list on the overview (overdue, under-contacted)
     assert "/agreement/attention?owner=ana&amp;list=overdue" in overview and "All 13 →" in overview
     first = manager.get("/agreement/attention?owner=ana&list=overdue").get_data(as_text=True)
-    assert "<strong>13</strong> leads" in first and first.count("Quiet ") == 13
+    assert "13 leads, oldest MQL first." in first and first.count("Quiet ") == 13
     assert 'id="more-attention"' not in first  # 13 fit on one page of 50
     rows = manager.get("/agreement/attention?owner=ana&list=under_contacted", headers=HX).get_data(as_text=True)
     assert "<html" not in rows and rows.count("Quiet ") == 13 and "0 / " in rows
