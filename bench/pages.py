@@ -20,22 +20,45 @@ TARGET_MS = 50.0
 
 
 def pages(lead_ids: list[str], rng: random.Random) -> dict[str, object]:
-    """Page name -> URL, or a callable giving a fresh URL (a different lead each time)."""
+    """Page name -> URL, or a callable giving a fresh URL (a different lead each time).
+
+    Every GET page of the app (``app.url_map``), with the lead list and dashboard in
+    their common filtered forms. Not here: CSV/JSON/PDF downloads (bench/pdf.py for
+    the report) and ``/audit/verify``, which re-hashes the whole log on purpose.
+    """
     return {
         "dashboard": "/",
+        "dashboard, month + source": "/?month=2026-10&source=paid_search",
         "lead list": "/leads/",
         "list filtered (stage+owner)": "/leads/?stage=MQL&owner=lucia.romero",
         "list sorted by activity": "/leads/?sort=activity&source=paid_search",
         "list searched (common)": "/leads/?q=garc",
         "list searched (rare)": "/leads/?q=zzqx",
         "list searched (email)": lambda: f"/leads/?q={rng.randrange(1, 100_000)}@example",
+        "list, overdue filter": "/leads/?overdue=1",
+        "new lead form": "/leads/new",
+        "e-mail check (htmx)": lambda: f"/leads/check-email?email={rng.randrange(1, 100_000)}@example.com",
         "lead page": lambda: f"/leads/{rng.choice(lead_ids)}",
+        "audit index": "/audit/",
         "audit replay": lambda: f"/audit/leads/{uuid.UUID(rng.choice(lead_ids))}",
         "audit replay, step 2": lambda: f"/audit/leads/{uuid.UUID(rng.choice(lead_ids))}?step=2",
+        "audit as of a date": lambda: f"/audit/as-of?lead_id={uuid.UUID(rng.choice(lead_ids))}&at=2026-01-31",
+        "audit agreement history": "/audit/agreement",
+        "agreement (targets)": "/agreement/",
+        "agreement plan": "/agreement/plan",
+        "agreement terms": "/agreement/terms",
+        "vocabulary": "/agreement/vocabulary",
+        "needs attention": "/agreement/attention",
+        "ready for MQL": "/agreement/ready",
+        "weekly meeting": "/meetings/weekly",
+        "monthly meeting": "/meetings/monthly",
+        "reports": "/reports/",
+        "import": "/import/",
+        "integrations": "/integrations/",
     }
 
 
-def run(label: str, url: str, iterations: int) -> list[tuple[str, float, float]]:
+def run(label: str, url: str, iterations: int, only: list[str]) -> list[tuple[str, float, float]]:
     app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False, "INSECURE_COOKIES": True})
     svc = app.extensions[KEY]
     username = ensure_bench_user(svc.write_engine)
@@ -49,6 +72,8 @@ def run(label: str, url: str, iterations: int) -> list[tuple[str, float, float]]
     rng = random.Random(5)
     results = []
     for name, target in pages(lead_ids, rng).items():
+        if only and not any(o in name for o in only):
+            continue
         timings = []
         for i in range(iterations + 3):
             path = target() if callable(target) else target
@@ -70,10 +95,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=60)
     parser.add_argument("--database-url", action="append")
+    parser.add_argument("--only", action="append", default=[], help="pages whose name contains this")
     args = parser.parse_args()
     print(machine())
     for label, url in big_databases(args.database_url):
-        run(label, url, args.iterations)
+        run(label, url, args.iterations, args.only)
 
 
 if __name__ == "__main__":
