@@ -1,11 +1,20 @@
 """Time travel by recorded time: the funnel and the SLA scorecard exactly as the
-log stood at a moment, replayed into a private in-memory read model."""
+log stood at a moment, replayed into a private in-memory read model.
+
+The replay reads the log from the start up to that moment, so its cost grows
+with the log (about a minute per half million events): a web request does it
+only up to ``WEB_REPLAY_LIMIT`` events and otherwise points to
+``flask audit as-of``, which has no request time-out.
+"""
 
 from datetime import UTC, datetime
 from typing import Any
 
+from projections.funnel import FunnelProjection
 from projections.funnel_query import funnel
 from projections.schema import month_of
+from projections.scorecard import ScorecardProjection
+from projections.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import position_at
 from smarketing.bootstrap import Services
@@ -20,12 +29,19 @@ def parse_at(text: str, services: Services) -> datetime:
     return value.astimezone(UTC)
 
 
-def figures_as_of(services: Services, at: datetime) -> dict[str, Any]:
+# Events a page may replay (a few seconds); beyond that the CLI does it.
+WEB_REPLAY_LIMIT = 50_000
+
+
+def figures_as_of(services: Services, at: datetime, position: int | None = None) -> dict[str, Any]:
     """Funnel (all cohorts) and the scorecard of ``at``'s month, from the log up to ``at``."""
-    position = position_at(services, at)
+    position = position_at(services, at) if position is None else position
     month = month_of(at, services.settings.tz)
+    tz = services.settings.tz
     # Replay (never the live read models): they may lag, or have been rebuilt by newer code.
-    engine = replay_engine(services, position)
+    # Only the read models these figures come from.
+    projections = [FunnelProjection(tz), ScorecardProjection(tz), ScorecardFollowUpProjection(tz)]
+    engine = replay_engine(services, position, projections)
     try:
         with engine.connect() as conn:
             return {

@@ -1,7 +1,10 @@
-"""``flask audit``: verify the log chain, seal a month, erase a person's data."""
+"""``flask audit``: verify the log chain, seal a month, erase a person's data, and
+replay the figures as of a moment."""
 
 import getpass
+import json
 import sys
+import time
 from datetime import UTC, datetime
 
 import click
@@ -10,7 +13,9 @@ from flask.cli import AppGroup
 from domain.actor import current_actor
 from domain.agreement import add_months
 from domain.errors import DomainError
+from smarketing.audit.as_of import figures_as_of, parse_at
 from smarketing.audit.chain import SealError, seal_month, verify
+from smarketing.audit.history import lead_as_of
 from smarketing.extensions import services
 from smarketing.reports.replica import open_replica
 
@@ -69,3 +74,26 @@ def erase_command(lead_id: str, reason: str) -> None:
     finally:
         replica.close()
     click.echo(f"Personal data of {lead_id} erased (version {version}).")
+
+
+@audit_cli.command("as-of")
+@click.option("--at", "at_text", required=True, help="2026-10-03T12:00 (team time zone) or with an offset.")
+@click.option("--lead-id", default="", help="Also show this lead as it stood then.")
+def as_of_command(at_text: str, lead_id: str) -> None:
+    """Print the funnel and the scorecard (and a lead) as the log stood at a moment, as JSON."""
+    svc = services()
+    try:
+        at = parse_at(at_text, svc)
+    except ValueError:
+        click.echo(f"Error: “{at_text}” is not a date and time like 2026-10-03T12:00.", err=True)
+        sys.exit(2)
+    started = time.perf_counter()
+    result = figures_as_of(svc, at)
+    if lead_id:
+        try:
+            result["lead"] = lead_as_of(svc, lead_id, at)
+        except DomainError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(1)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    click.echo(json.dumps(result, indent=2, default=str, ensure_ascii=False))

@@ -5,15 +5,15 @@ Everything here is a GET and changes nothing (auditors read, never write);
 states are rebuilt from the event log, never read from a read model.
 """
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from domain.errors import LeadNotFound
 from smarketing.application import parse_lead_id
 from smarketing.audit import history
-from smarketing.audit.as_of import figures_as_of, parse_at
-from smarketing.audit.chain import all_seals, verify
+from smarketing.audit.as_of import WEB_REPLAY_LIMIT, figures_as_of, parse_at
+from smarketing.audit.chain import all_seals, position_at, verify
 from smarketing.audit.cli import audit_cli
 from smarketing.extensions import services
 from smarketing.web.errors import render_error
@@ -98,7 +98,10 @@ def as_of() -> ResponseReturnValue:
     except ValueError:
         return render_error(_("“%(at)s” is not a date and time like 2026-10-03T12:00.", at=at_text), 422)
     context["at"] = at
-    context["figures"] = figures_as_of(svc, at)
+    position = position_at(svc, at)
+    context["position"] = position
+    if position <= current_app.config.get("AS_OF_WEB_REPLAY_LIMIT", WEB_REPLAY_LIMIT):
+        context["figures"] = figures_as_of(svc, at, position)
     if lead_text:
         context["lead"] = history.lead_as_of(svc, lead_text, at)
         context["lead_missing"] = context["lead"] is None

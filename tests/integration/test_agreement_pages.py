@@ -176,7 +176,9 @@ def test_attention_lists_are_paged_per_owner(web_app: Flask, manager: FlaskClien
     first = manager.get("/agreement/attention?owner=ana&list=overdue").get_data(as_text=True)
     assert "13 leads, oldest MQL first." in first and first.count("Quiet ") == 13
     assert 'id="more-attention"' not in first  # 13 fit on one page of 50
-    rows = manager.get("/agreement/attention?owner=ana&list=under_contacted", headers=HX).get_data(as_text=True)
+    rows = manager.get("/agreement/attention?owner=ana&list=under_contacted", headers=HX).get_data(
+        as_text=True
+    )
     assert "<html" not in rows and rows.count("Quiet ") == 13 and "0 / " in rows
     assert manager.get("/agreement/attention?owner=ana&list=nonsense").status_code == 422
     damaged = manager.get("/agreement/attention?owner=ana&list=overdue&after=yesterday|x")

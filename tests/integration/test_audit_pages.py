@@ -26,7 +26,7 @@ def client(web_app: Flask, login: Callable) -> FlaskClient:
 @pytest.fixture
 def lead(services: Services) -> str:
     app = services.app
-    lead = app.capture_lead(name="=HYPERLINK(\"x\")", email="eve@example.com", source="webinar")
+    lead = app.capture_lead(name='=HYPERLINK("x")', email="eve@example.com", source="webinar")
     app.change_stage(lead, to_stage="MQL")
     app.assign_owner(lead, owner="Bea", team="sales")
     services.projector.catch_up()
@@ -52,7 +52,7 @@ def test_replay_steps_as_pages_and_fragments(client: FlaskClient, lead: str) -> 
     assert "Step 2 of 3: StageChanged" in html and 'type="range"' in html
     fragment = client.get(f"/audit/leads/{lead}?step=3", headers=FRAGMENT)
     body = fragment.get_data(as_text=True)
-    assert "<html" not in body and body.lstrip().startswith("<section id=\"replay\"")
+    assert "<html" not in body and body.lstrip().startswith('<section id="replay"')
     assert "OwnerAssigned" in body and "Bea" in body
     assert fragment.headers["HX-Push-Url"].endswith(f"/audit/leads/{lead}?step=3")
     assert "Step 3 of 3" in client.get(f"/audit/leads/{lead}?step=99").get_data(as_text=True)
@@ -68,7 +68,7 @@ def test_exports_are_complete_and_safe(client: FlaskClient, lead: str) -> None:
     response = client.get(f"/audit/leads/{lead}/history.csv")
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0]["personal.name"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["personal.name"] == '\'=HYPERLINK("x")'
     assert rows[2]["owner"] == "Bea"
 
 
@@ -94,3 +94,24 @@ def test_agreement_trail(client: FlaskClient, services: Services) -> None:
 def test_auditors_cannot_write(client: FlaskClient, lead: str) -> None:
     assert client.post("/audit/").status_code in (403, 405)
     assert client.post(f"/leads/{lead}/stage", data={"to_stage": "SQL"}).status_code == 403
+
+
+def test_as_of_figures_beyond_the_web_limit_go_to_the_cli(
+    web_app: Flask, client: FlaskClient, services: Services, lead: str
+) -> None:
+    now = (
+        (datetime.now(UTC) + timedelta(minutes=1)).astimezone(services.settings.tz).strftime("%Y-%m-%dT%H:%M")
+    )
+    page = client.get(f"/audit/as-of?at={now}&lead_id={lead}").get_data(as_text=True)
+    assert "Funnel (all cohorts)" in page and "flask audit as-of" not in page
+    web_app.config["AS_OF_WEB_REPLAY_LIMIT"] = 3  # the log holds 4 events (one is the e-mail index)
+    page = client.get(f"/audit/as-of?at={now}&lead_id={lead}").get_data(as_text=True)
+    assert "Funnel (all cohorts)" not in page and "Lead at version 3 of 3" in page
+    assert f"flask audit as-of --at {now}" in page and "replay of 4 events" in page
+    result = web_app.test_cli_runner().invoke(args=["audit", "as-of", "--at", now, "--lead-id", lead])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["position"] == 4 and figures["lead"]["owner"] == "Bea"
+    assert [s["count"] for s in figures["funnel"]["stages"]][:2] == [1, 1]
+    bad = web_app.test_cli_runner().invoke(args=["audit", "as-of", "--at", "yesterday"])
+    assert bad.exit_code == 2 and "is not a date and time" in bad.output
