@@ -136,7 +136,7 @@ class Lead(Aggregate):
             occurred_at=self._business_time(occurred_at),
             kind=clean_choice(kind, "kind", InteractionKind),
             channel=clean_choice(channel, "channel", Channel),
-            personal={"details": clean_text(details, "details", max_len=TEXT_MAX)},
+            personal=self._personal_note("details", details),
         )
 
     @event("InteractionRecorded")
@@ -157,7 +157,7 @@ class Lead(Aggregate):
             occurred_at=self._business_time(occurred_at),
             channel=clean_choice(channel, "channel", Channel),
             outcome=clean_choice(outcome, "outcome", ContactOutcome),
-            personal={"note": clean_text(note, "note", max_len=TEXT_MAX)},
+            personal=self._personal_note("note", note),
         )
 
     @event("ContactAttempted")
@@ -284,6 +284,23 @@ class Lead(Aggregate):
     def _personal_data_erased(self, occurred_at: datetime, reason: str) -> None:
         # Not a business activity: last_activity_at and the stage stay as they were.
         self.personal = dict.fromkeys(self.personal, "")
+        self.erased = True
+
+    @property
+    def is_erased(self) -> bool:
+        # Snapshots taken before ``erased`` existed still show it: a captured lead
+        # always has an e-mail, so all-blank personal data means an erasure.
+        return bool(getattr(self, "erased", False)) or not any(self.personal.values())
+
+    def _personal_note(self, name: str, text: str) -> dict[str, str]:
+        """A free-text note about the person, refused once the person asked to be forgotten:
+        sealing it would need a new key, and the erased events would no longer open."""
+        text = clean_text(text, name, max_len=TEXT_MAX)
+        if text and self.is_erased:
+            raise InvalidInput(
+                name, N_("this person's data was erased: record the interaction without a note")
+            )
+        return {name: text}
 
     # --- helpers (state only, no rules) -----------------------------------
 

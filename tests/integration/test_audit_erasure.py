@@ -2,11 +2,12 @@
 key blanks it everywhere while figures and the chain stay as they were."""
 
 import json
+from uuid import UUID
 
 import pytest
 from sqlalchemy import select, text
 
-from domain.errors import DuplicateEmail
+from domain.errors import DuplicateEmail, InvalidInput
 from projections.funnel_query import funnel
 from projections.lead_summary import lead_summary
 from projections.scorecard_query import scorecard_actuals
@@ -14,7 +15,7 @@ from projections.timeline import lead_timeline
 from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.audit.chain import verify
-from smarketing.bootstrap import Services
+from smarketing.bootstrap import Services, bootstrap
 from smarketing.personal_data import lead_keys
 
 SECRET = b"secret.person"
@@ -125,3 +126,23 @@ def test_an_erased_person_can_come_back_as_a_new_lead(services: Services) -> Non
     with pytest.raises(DuplicateEmail):  # and the address is taken again
         services.app.capture_lead(name="Eva", email="eva@example.com", source="web")
     assert services.app.get_lead(first)["email"] == ""
+
+
+def test_no_new_personal_notes_after_erasure_and_the_lead_still_loads(services: Services) -> None:
+    lead = services.app.capture_lead(name="Zoe", email="zoe@example.com", source="webinar")
+    services.app.record_interaction(lead, kind="call", details="Prefers mornings")
+    services.app.erase_personal_data(lead, "GDPR request 46")
+    with pytest.raises(InvalidInput, match="erased"):
+        services.app.record_interaction(lead, kind="call", details="Called back")
+    with pytest.raises(InvalidInput, match="erased"):
+        services.app.log_contact_attempt(lead, channel="phone", outcome="no_answer", note="Left a message")
+    services.app.record_interaction(lead, kind="call")  # the business fact without a note is fine
+    services.app.log_contact_attempt(lead, channel="phone", outcome="no_answer")
+    fresh = bootstrap(services.settings)  # no cached key or aggregate: everything from the store
+    try:
+        state = fresh.app.get_lead(lead)
+        assert state["interactions"] == 2 and state["attempts"] == 1
+        assert state["email"] == "" and state["name"] == ""
+        assert fresh.app.mapper._key_store().get(UUID(lead).hex) is None  # no key was made again
+    finally:
+        fresh.close()
