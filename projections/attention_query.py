@@ -2,8 +2,9 @@
 
 ``attention.needs_attention`` reads every MQL and its attempts (seconds at 100k
 leads); this module asks the same two questions of ``follow_up`` with the range
-conditions its docstring explains, joined to ``lead_summary`` for the names, so a
-request reads only the rows it shows plus one grouped count:
+conditions its docstring explains. ``follow_up`` keeps each MQL's owner, so the
+sizes per owner come from one windowed pass over a covering index, and only the
+leads shown are looked up in ``lead_summary`` for their names:
 
 - overdue first contact: no attempt since entry, entered before ``latest_start(now)``;
 - under-contacted: entered at least D days ago and no N-th attempt within D days.
