@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from smarketing import users
-from smarketing.bootstrap import Services
+from smarketing.bootstrap import Services, bootstrap
 from smarketing.extensions import KEY
 from smarketing.web.factory import create_app
 
@@ -88,3 +88,13 @@ def do_login(client: FlaskClient, role: str, lang: str = "en") -> FlaskClient:
 def login() -> LoginFn:
     """``login(client, role)``: the client, logged in as a user with that role."""
     return do_login
+
+
+@pytest.fixture
+def second(services: Services) -> Iterator[Services]:
+    """Another process's view of the same store: its own app, caches and connections."""
+    other = bootstrap(services.settings)
+    try:
+        yield other
+    finally:
+        other.close()

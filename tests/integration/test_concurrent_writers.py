@@ -1,25 +1,15 @@
 """Two application instances (two workers) change the same lead at once:
 the first wins, the second is told so, and nothing is lost or merged."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.errors import StaleLead
 from smarketing.application import SmarketingApplication
-from smarketing.bootstrap import Services, bootstrap
+from smarketing.bootstrap import Services
 
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def second(services: Services) -> Iterator[Services]:
-    other = bootstrap(services.settings)
-    try:
-        yield other
-    finally:
-        other.close()
 
 
 def _lead(services: Services) -> str:

@@ -2,7 +2,6 @@
 saved and still sees other processes' writes, and the scoring rule reads terms
 set by another process at once."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -12,16 +11,7 @@ from domain.agreement import agreement_id
 from domain.agreement_terms import DEFAULTS, SCORING
 from domain.errors import StaleLead
 from domain.lead import Lead
-from smarketing.bootstrap import Services, bootstrap
-
-
-@pytest.fixture
-def second(services: Services) -> Iterator[Services]:
-    other = bootstrap(services.settings)
-    try:
-        yield other
-    finally:
-        other.close()
+from smarketing.bootstrap import Services
 
 
 def _lead(services: Services) -> str:
