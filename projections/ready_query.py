@@ -17,6 +17,7 @@ from domain.scoring import ScoringConfig, score
 from projections.lead_summary import lead_summary
 from projections.schema import from_db, to_db
 from projections.score_state import lead_score_state, score_state_inputs
+from projections.scoring import LISTED
 
 _state = lead_score_state.c
 
@@ -38,13 +39,7 @@ def _scored(
     names = {
         r.lead_id: dict(r._mapping)
         for r in conn.execute(
-            select(
-                lead_summary.c.lead_id,
-                lead_summary.c.name,
-                lead_summary.c.company,
-                lead_summary.c.owner,
-                lead_summary.c.source,
-            ).where(lead_summary.c.lead_id.in_(lead_ids))
+            select(*LISTED).where(lead_summary.c.lead_id.in_(lead_ids))
         )
     }
     return [

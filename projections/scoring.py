@@ -51,19 +51,23 @@ class ScoringProjection(Projection):
         insert_rows(conn, lead_score_inputs, [row for lead_rows in rows.values() for row in lead_rows])
 
 
+# What a scored lead is listed with (here and in projections.ready_query).
+LISTED = (
+    lead_summary.c.lead_id,
+    lead_summary.c.name,
+    lead_summary.c.company,
+    lead_summary.c.owner,
+    lead_summary.c.source,
+)
+
+
 def lead_scores(conn: Connection, now: datetime, config: ScoringConfig) -> list[dict[str, Any]]:
     """Every lead in stage Lead with a score above zero, highest first."""
     since = to_db(now - timedelta(days=config.horizon_days))
     leads = {
         r.lead_id: dict(r._mapping)
         for r in conn.execute(
-            select(
-                lead_summary.c.lead_id,
-                lead_summary.c.name,
-                lead_summary.c.company,
-                lead_summary.c.owner,
-                lead_summary.c.source,
-            ).where(lead_summary.c.stage == Stage.LEAD.value)
+            select(*LISTED).where(lead_summary.c.stage == Stage.LEAD.value)
         )
     }
     inputs: dict[str, list[tuple[str, datetime]]] = {}
