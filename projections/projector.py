@@ -15,6 +15,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, Table, delete, select
 
 from projections import bulk_indexes
+from projections.gc_pause import gc_paused
 from projections.schema import tracking
 from projections.tracking import (
     advance_position,
@@ -151,20 +152,28 @@ class Projector:
             start = min(self.positions().values(), default=0)
             if until is not None and start >= until:
                 return applied
-            notifications = self.recorder.select_notifications(
-                start=start, limit=self.batch_size, stop=until, inclusive_of_start=False
-            )
-            if not notifications:
+            # A batch's objects all live until its end: see projections.gc_pause.
+            with gc_paused():
+                done = self._next_batch(start, until)
+            if done is None:
                 return applied
-            # Mappers that need per-originator lookups (the lead keys) get them in one query.
-            prefetch = getattr(self.mapper, "prefetch", None)
-            if prefetch is not None:
-                prefetch({n.originator_id for n in notifications})
-            to_domain_event = self.mapper.to_domain_event
-            batch = [(n.id, to_domain_event(n)) for n in notifications]
-            stored = {n.id: n for n in notifications}
-            for projection in self.projections:
-                applied += self._apply(projection, batch, stored)
+            applied += done
+
+    def _next_batch(self, start: int, until: int | None) -> int | None:
+        """Read, decode and apply the batch after ``start``; None when there is none."""
+        notifications = self.recorder.select_notifications(
+            start=start, limit=self.batch_size, stop=until, inclusive_of_start=False
+        )
+        if not notifications:
+            return None
+        # Mappers that need per-originator lookups (the lead keys) get them in one query.
+        prefetch = getattr(self.mapper, "prefetch", None)
+        if prefetch is not None:
+            prefetch({n.originator_id for n in notifications})
+        to_domain_event = self.mapper.to_domain_event
+        batch = [(n.id, to_domain_event(n)) for n in notifications]
+        stored = {n.id: n for n in notifications}
+        return sum(self._apply(projection, batch, stored) for projection in self.projections)
 
     def _apply(
         self, projection: Projection, batch: list[Positioned], stored: Mapping[int, Notification]
