@@ -1,24 +1,27 @@
-"""Write throughput on SQLite and PostgreSQL in one run, beside each database's raw rate.
+"""Write throughput on SQLite and PostgreSQL, beside each database's raw rate, measured
+in interleaved rounds so the disk's moment (and other processes' load) hits both sides.
 
 For each backend, on a fresh scratch store:
-  raw     plain INSERTs of rows the size of an average stored event, through the
-          DB driver: one transaction per row, and 1,000 rows per transaction;
-  import  ``capture_many`` (app.save of 1,000 leads + index entries per call);
-  single  load-decide-save commands (record_interaction) on random leads, with the
-          aggregate cache off and on (AGGREGATE_CACHE_MAXSIZE).
-Prints events/s and the ratios single/raw-single and import/raw-batched.
+  import  rounds of ``capture_many`` (1,000 leads + index entries per save), each
+          beside a round of raw INSERTs of as many rows, 1,000 rows per transaction;
+  single  rounds of ``--block`` load-decide-save commands (record_interaction) with the
+          aggregate cache off, the same with it on (two applications, disjoint working
+          sets), and as many raw one-row transactions; the order rotates each round.
+Raw rows are the size of an average stored event, inserted through the DB driver into a
+plain table. Prints events/s over all rounds, the ratio per round (median and range),
+and the client's CPU time per event (PostgreSQL's server CPU is not in it).
 
-    .venv/bin/python bench/writes.py [--leads 5000] [--commands 2000]
+    cd bench && ../.venv/bin/python writes.py [--leads 5000] [--commands 3000] [--block 100]
 """
 
 import argparse
 import os
 import random
 import sqlite3
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse
 
 from common import machine, scratch_database  # type: ignore[import-not-found]
 from generate import bench_leads  # type: ignore[import-not-found]
@@ -26,52 +29,54 @@ from generate import bench_leads  # type: ignore[import-not-found]
 from smarketing.bootstrap import Services, bootstrap, init_schema
 from smarketing.settings import Settings
 
+RAW_INSERT = "INSERT INTO raw_events (originator_id, version, topic, state) VALUES ({p},{p},{p},{p})"
+RAW_CREATE = (
+    "CREATE TABLE raw_events (id {pk}, originator_id TEXT, version INTEGER, topic TEXT, state {blob})"
+)
 
-def raw_rates(url: str, row_bytes: int, single: int, batched: int) -> tuple[float, float]:
-    """(rows/s one transaction each, rows/s 1,000 per transaction) for plain inserts."""
-    payload = os.urandom(row_bytes)
-    create = (
-        "CREATE TABLE raw_events (id {pk}, originator_id TEXT, version INTEGER, topic TEXT, state {blob})"
-    )
-    insert = "INSERT INTO raw_events (originator_id, version, topic, state) VALUES ({p},{p},{p},{p})"
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(Settings(url).sqlite_path(), isolation_level=None)
-        conn.execute("PRAGMA journal_mode = WAL")  # as the app's engines
-        print(f"  raw connection:       {sqlite_durability(lambda name: _pragma(conn.cursor(), name))}")
-        conn.execute(create.format(pk="INTEGER PRIMARY KEY", blob="BLOB"))
-        sql, close = insert.format(p="?"), conn.close
-        cursor = conn
-    else:
-        import psycopg
 
-        u = urlparse(url)
-        conn = psycopg.connect(url, autocommit=True)  # type: ignore[assignment]
-        setting = conn.execute("SHOW synchronous_commit").fetchone()  # type: ignore[union-attr]
-        print(f"  raw connection:       synchronous_commit={setting[0]}")  # type: ignore[index]
-        conn.execute(create.format(pk="BIGSERIAL PRIMARY KEY", blob="BYTEA"))
-        sql, close, cursor = insert.format(p="%s"), conn.close, conn
-        del u
-    rows = [
-        (os.urandom(16).hex(), i, "domain.lead:Lead.InteractionRecorded", payload) for i in range(batched)
-    ]
-    started = time.perf_counter()
-    for row in rows[:single]:
-        cursor.execute("BEGIN")
-        cursor.execute(sql, row)
-        cursor.execute("COMMIT")
-    one = single / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for i in range(0, batched, 1000):
-        cursor.execute("BEGIN")
-        if hasattr(cursor, "executemany"):
-            cursor.executemany(sql, rows[i : i + 1000])
+class Raw:
+    """Plain INSERTs through the driver, in explicit transactions, on its own connection."""
+
+    def __init__(self, url: str, row_bytes: int) -> None:
+        self.payload, self.version = os.urandom(row_bytes), 0
+        if url.startswith("sqlite"):
+            self.conn: Any = sqlite3.connect(Settings(url).sqlite_path(), isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode = WAL")  # as the app's engines
+            self.label = sqlite_durability(lambda name: _pragma(self.conn.cursor(), name))
+            self.conn.execute(RAW_CREATE.format(pk="INTEGER PRIMARY KEY", blob="BLOB"))
+            self.sql, self.cursor = RAW_INSERT.format(p="?"), self.conn.cursor()
         else:
-            with cursor.cursor() as cur:  # type: ignore[attr-defined]
-                cur.executemany(sql, rows[i : i + 1000])
-        cursor.execute("COMMIT")
-    many = batched / (time.perf_counter() - started)
-    close()
-    return one, many
+            import psycopg
+
+            self.conn = psycopg.connect(url, autocommit=True)
+            setting = self.conn.execute("SHOW synchronous_commit").fetchone()
+            self.label = f"synchronous_commit={setting[0]}"
+            self.conn.execute(RAW_CREATE.format(pk="BIGSERIAL PRIMARY KEY", blob="BYTEA"))
+            self.sql, self.cursor = RAW_INSERT.format(p="%s"), self.conn.cursor()
+
+    def _rows(self, n: int) -> list[tuple[str, int, str, bytes]]:
+        self.version += n
+        topic = "domain.lead:Lead.InteractionRecorded"
+        return [(os.urandom(16).hex(), self.version - i, topic, self.payload) for i in range(n)]
+
+    def one_row_transactions(self, n: int) -> int:
+        for row in self._rows(n):
+            self.cursor.execute("BEGIN")
+            self.cursor.execute(self.sql, row)
+            self.cursor.execute("COMMIT")
+        return n
+
+    def batched(self, n: int, per_transaction: int = 1000) -> int:
+        rows = self._rows(n)
+        for i in range(0, n, per_transaction):
+            self.cursor.execute("BEGIN")
+            self.cursor.executemany(self.sql, rows[i : i + per_transaction])
+            self.cursor.execute("COMMIT")
+        return n
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def sqlite_durability(pragma: Callable[[str], Any]) -> str:
@@ -99,7 +104,43 @@ def print_app_durability(svc: Services) -> None:
         print(f"  lead keys connection: {sqlite_durability(lambda name: _pragma(driver.cursor(), name))}")
 
 
-def run(label: str, backend: str, leads: int, commands: int) -> None:
+class Side:
+    """One contender's totals over the rounds: items, wall and CPU seconds, rate per round."""
+
+    def __init__(self) -> None:
+        self.items, self.wall, self.cpu, self.rates = 0, 0.0, 0.0, []  # type: ignore[var-annotated]
+
+    def time(self, work: Callable[[], int]) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        items = work()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        self.items, self.wall, self.cpu = self.items + items, self.wall + wall, self.cpu + cpu
+        self.rates.append(items / wall)
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.wall
+
+    def cpu_us(self) -> float:
+        return self.cpu / self.items * 1e6
+
+
+def ratio_line(name: str, side: Side, raw: Side, unit: str) -> str:
+    per_round = [a / b for a, b in zip(side.rates, raw.rates, strict=True)]
+    spread = f"{min(per_round):.2f}–{max(per_round):.2f}"
+    return (
+        f"  {name:<34} {side.rate:>9,.0f} {unit:<8} = {side.rate / raw.rate:.2f}x {'':3}"
+        f"per round median {statistics.median(per_round):.2f}x ({spread}, {len(per_round)} rounds)"
+        f"  cpu {side.cpu_us():,.0f} µs/event"
+    )
+
+
+def save_leads(svc: Services, batch: list[Any], events: int) -> int:
+    svc.app.capture_many(batch)
+    return events
+
+
+def run(label: str, backend: str, leads: int, commands: int, block: int) -> None:
     with scratch_database(backend) as url:
         settings = Settings(url)
         init_schema(settings)
@@ -108,49 +149,71 @@ def run(label: str, backend: str, leads: int, commands: int) -> None:
         print(f"\n{label}")
         print_app_durability(svc)
         # The leads' histories are simulated first, untimed: "import" is capture_many
-        # (the save), not the bench's random stories (timed apart, printed below).
-        started = time.perf_counter()
+        # (the save), not the bench's random stories.
         built = list(bench_leads(leads, seed=7))
-        build_seconds = time.perf_counter() - started
         ids = [str(lead.id) for lead in built]
-        started = time.perf_counter()
-        for i in range(0, len(built), 1000):
-            svc.app.capture_many(built[i : i + 1000])
-        import_seconds = time.perf_counter() - started
-        del built
-        events = svc.app.recorder.max_notification_id() or 0
+        # A first save, untimed, to learn the average stored event's size for raw rows.
+        svc.app.capture_many(built[:1000])
         sample = svc.app.recorder.select_notifications(start=1, limit=2000)
         row_bytes = sum(len(n.state) for n in sample) // len(sample)
-        svc.close()
-        single = {}
-        for cache in ("0", "2000"):
-            os.environ["AGGREGATE_CACHE_MAXSIZE"] = cache
-            svc = bootstrap(settings)
-            rng = random.Random(1)
-            hot = rng.sample(ids, min(len(ids), 500))  # a working set, as a sales team has
-            for lead_id in hot:  # warm: the cache (when on) and the keys
-                svc.app.get_lead(lead_id)
+        raw = Raw(url, row_bytes)
+        print(f"  raw connection:       {raw.label}")
+        imported, raw_batched = Side(), Side()
+        for n, i in enumerate(range(1000, len(built), 1000)):
             before = svc.app.recorder.max_notification_id() or 0
-            started = time.perf_counter()
-            for _ in range(commands):
-                svc.app.record_interaction(rng.choice(hot), kind="note", details="bench")
-            seconds = time.perf_counter() - started
+            batch = built[i : i + 1000]
+            events = sum(len(lead.pending_events) for lead in batch) + len(batch)  # + index entries
+            pair = [
+                (imported, lambda b=batch, e=events: save_leads(svc, b, e)),
+                (raw_batched, lambda e=events: raw.batched(e)),
+            ]
+            for side, work in pair if n % 2 else reversed(pair):
+                side.time(work)
+            assert (svc.app.recorder.max_notification_id() or 0) - before == events
+        del built
+        svc.close()
+
+        apps = {}
+        rng = random.Random(1)
+        hot = rng.sample(ids, min(len(ids), 1000))  # two working sets, as a sales team has
+        for n, cache in enumerate(("0", "2000")):
+            os.environ["AGGREGATE_CACHE_MAXSIZE"] = cache
+            apps[cache] = (bootstrap(settings), hot[n::2])
+            for lead_id in apps[cache][1]:  # warm: the cache (when on) and the keys
+                apps[cache][0].app.get_lead(lead_id)
+        one_row, off, on = Side(), Side(), Side()
+
+        def commands_on(cache: str) -> int:
+            app, working_set = apps[cache][0].app, apps[cache][1]
+            before = app.recorder.max_notification_id() or 0
+            for _ in range(block):
+                app.record_interaction(rng.choice(working_set), kind="note", details="bench")
             # Events actually written (one per command unless the scoring rule promoted).
-            single[cache] = ((svc.app.recorder.max_notification_id() or 0) - before) / seconds
+            return (app.recorder.max_notification_id() or 0) - before
+
+        contenders = [
+            (one_row, lambda: raw.one_row_transactions(block)),
+            (off, lambda: commands_on("0")),
+            (on, lambda: commands_on("2000")),
+        ]
+        for n in range(max(1, commands // block)):
+            for side, work in contenders[n % 3 :] + contenders[: n % 3]:
+                side.time(work)
+        for svc, _ in apps.values():
             svc.close()
-        raw_one, raw_many = raw_rates(url, row_bytes, single=min(commands, 2000), batched=50_000)
-    imported = events / import_seconds
-    print(f"  {events} events imported, average stored event {row_bytes} bytes; load {load_average()}")
-    print(f"  (simulating the {leads} leads' histories took {build_seconds:.1f}s more, not counted)")
-    lines = [
-        ("raw insert, 1 row/transaction", raw_one, "rows/s", ""),
-        ("raw insert, 1000 rows/transaction", raw_many, "rows/s", ""),
-        ("batch import (capture_many)", imported, "events/s", f"= {imported / raw_many:.2f}x raw batched"),
-        ("single commands, cache off", single["0"], "events/s", f"= {single['0'] / raw_one:.2f}x raw 1-row"),
-        ("single commands, cache on", single["2000"], "events/s", f"= {single['2000'] / raw_one:.2f}x"),
-    ]
-    for name, rate, unit, ratio in lines:
-        print(f"  {name:<34} {rate:>10,.0f} {unit:<9} {ratio}")
+        raw.close()
+    print(f"  {leads} leads, average stored event {row_bytes} bytes; load {load_average()}")
+    print(
+        f"  {'raw insert, 1 row/transaction':<34} {one_row.rate:>9,.0f} rows/s   "
+        f"cpu {one_row.cpu_us():,.0f} µs/row"
+    )
+    print(
+        f"  {'raw insert, 1000 rows/transaction':<34} {raw_batched.rate:>9,.0f} rows/s   "
+        f"cpu {raw_batched.cpu_us():,.1f} µs/row"
+    )
+    print(ratio_line("batch import (capture_many)", imported, raw_batched, "events/s"))
+    print(ratio_line("single commands, cache off", off, one_row, "events/s"))
+    print(ratio_line("single commands, cache on", on, one_row, "events/s"))
 
 
 def load_average() -> str:
@@ -160,14 +223,15 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=5000)
-    parser.add_argument("--commands", type=int, default=2000)
+    parser.add_argument("--commands", type=int, default=3000, help="per contender, in rounds of --block")
+    parser.add_argument("--block", type=int, default=100)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     print(machine(), "· load average", load_average())
     backends = [("SQLite", "sqlite"), ("PostgreSQL", "postgres")]
     for label, backend in backends:
         if args.backend in ("both", backend):
-            run(label, backend, args.leads, args.commands)
+            run(label, backend, args.leads, args.commands, args.block)
 
 
 if __name__ == "__main__":
