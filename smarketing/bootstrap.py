@@ -4,6 +4,7 @@ database and the projector together from the settings."""
 from dataclasses import dataclass
 
 from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 import smarketing.integrations  # noqa: F401 - registers the API tables for init_schema
@@ -26,6 +27,7 @@ from projections.tracking import ensure_position_row, lock_position, reset_posit
 from smarketing import users
 from smarketing.application import SmarketingApplication
 from smarketing.personal_data import LeadKeys, PersonalDataMapper, keys_metadata
+from smarketing.pg_recorder import OneTripPostgresRecorder
 from smarketing.settings import Settings
 
 
@@ -116,8 +118,16 @@ class Services:
         self.projector.engine.dispose()
 
 
+def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[str, str]:
+    """The settings' event store, with the recorder that saves in one round trip on PostgreSQL."""
+    env = settings.event_store_env(create_table=create_tables)
+    if settings.is_postgres:
+        env["APPLICATION_RECORDER_TOPIC"] = get_topic(OneTripPostgresRecorder)
+    return env
+
+
 def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
-    app = SmarketingApplication(env=settings.event_store_env(create_table=create_tables))
+    app = SmarketingApplication(env=event_store_env(settings, create_tables=create_tables))
     write_engine, read_engine = build_engines(settings)
     assert isinstance(app.mapper, PersonalDataMapper)
     app.mapper.use_keys(LeadKeys(read_engine, write_engine))

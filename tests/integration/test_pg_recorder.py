@@ -1,0 +1,132 @@
+"""The PostgreSQL recorder that saves in one round trip (smarketing.pg_recorder) keeps
+every promise of the library's: same rows, the table lock, a refused duplicate
+leaves nothing behind and the connection usable."""
+
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import uuid4
+
+import psycopg
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.pq import Trace
+
+from smarketing.bootstrap import Services
+from smarketing.pg_recorder import OneTripPostgresRecorder
+
+
+@pytest.fixture
+def pg(services: Services) -> Services:
+    if not services.settings.is_postgres:
+        pytest.skip("the one-round-trip recorder is PostgreSQL's")
+    return services
+
+
+def _events(originator: object, versions: range) -> list[StoredEvent]:
+    return [
+        StoredEvent(originator_id=originator, originator_version=v, topic="t:T", state=b'{"v":%d}' % v)
+        for v in versions
+    ]
+
+
+def _rows(recorder: PostgresApplicationRecorder) -> list[tuple]:
+    return [
+        (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+        for n in recorder.select_notifications(start=1, limit=1000)
+    ]
+
+
+def test_the_app_saves_through_it(pg: Services) -> None:
+    assert type(pg.app.recorder) is OneTripPostgresRecorder
+
+
+def test_same_rows_and_notification_ids_as_the_library(pg: Services) -> None:
+    ours = pg.app.recorder
+    library = _library_twin(ours)
+    a, b = uuid4(), uuid4()
+    assert ours.insert_events(_events(a, range(1, 4))) == [1, 2, 3]
+    assert library.insert_events(_events(b, range(1, 3))) == [4, 5]
+    assert ours.insert_events(_events(b, range(3, 4))) == [6]
+    assert _rows(ours) == [
+        (1, a, 1, "t:T", b'{"v":1}'),
+        (2, a, 2, "t:T", b'{"v":2}'),
+        (3, a, 3, "t:T", b'{"v":3}'),
+        (4, b, 1, "t:T", b'{"v":1}'),
+        (5, b, 2, "t:T", b'{"v":2}'),
+        (6, b, 3, "t:T", b'{"v":3}'),
+    ]
+
+
+def test_a_taken_version_records_nothing_and_the_connection_stays_usable(pg: Services) -> None:
+    recorder = pg.app.recorder
+    lead = uuid4()
+    recorder.insert_events(_events(lead, range(1, 3)))
+    before = _rows(recorder)
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(_events(lead, range(2, 5)))  # version 2 is taken: none of 2..4
+    assert _rows(recorder) == before
+    with recorder.datastore.get_connection() as conn:
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    ids = recorder.insert_events(_events(lead, range(3, 5)))
+    assert [r[2] for r in _rows(recorder)] == [1, 2, 3, 4] and len(ids) == 2
+
+
+def test_one_sync_per_save(pg: Services) -> None:
+    """The library's insert syncs five times (a round trip to the server each); this one once."""
+    recorder = pg.app.recorder
+    for under_test, syncs in ((recorder, [1]), (_library_twin(recorder), [5])):
+        with _syncs_per_connection(recorder) as counted:
+            under_test.insert_events(_events(uuid4(), range(1, 3)))
+        assert counted == syncs, under_test
+
+
+def test_it_still_takes_the_exclusive_table_lock(pg: Services) -> None:
+    """A plain INSERT would go past another inserter's ROW EXCLUSIVE lock; the
+    library's LOCK TABLE … IN EXCLUSIVE MODE waits, so ids commit in order."""
+    recorder = pg.app.recorder
+    done = threading.Event()
+    with psycopg.connect(pg.settings.database_url) as other:
+        other.execute(f"LOCK TABLE {recorder.events_table_name} IN ROW EXCLUSIVE MODE")
+        saver = threading.Thread(
+            target=lambda: (recorder.insert_events(_events(uuid4(), range(1, 2))), done.set())
+        )
+        saver.start()
+        time.sleep(0.5)
+        assert not done.is_set(), "the save did not wait for the table lock"
+        other.commit()
+    saver.join(10)
+    assert done.is_set()
+
+
+def _library_twin(recorder: OneTripPostgresRecorder) -> PostgresApplicationRecorder:
+    return PostgresApplicationRecorder(recorder.datastore, events_table_name=recorder.events_table_name)
+
+
+@contextmanager
+def _syncs_per_connection(recorder: PostgresApplicationRecorder) -> Iterator[list[int]]:
+    """Sync messages sent on each connection taken from the pool (libpq's protocol trace)."""
+    datastore, counted = recorder.datastore, []
+    original = datastore.get_connection
+
+    @contextmanager
+    def traced() -> Iterator[psycopg.Connection]:
+        with original() as conn, tempfile.TemporaryFile("w+") as trace:
+            conn.pgconn.trace(trace.fileno())
+            conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+            try:
+                yield conn
+            finally:
+                conn.pgconn.untrace()
+                trace.seek(0)
+                sent = [line.split("\t") for line in trace.read().splitlines()]
+                counted.append(sum(1 for line in sent if line[0] == "F" and line[2:3] == ["Sync"]))
+
+    datastore.get_connection = traced  # type: ignore[method-assign]
+    try:
+        yield counted
+    finally:
+        del datastore.get_connection
