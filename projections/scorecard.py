@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer,
 
 from domain.lead import Lead
 from domain.vocabulary import Stage
+from projections.month_marks import mark, marks_table
 from projections.projector import Positioned, Projection
 from projections.rows import RowsByLead, insert_rows, lead_batch
 from projections.schema import metadata, month_of
@@ -57,6 +58,9 @@ sla_facts = Table(
     ),
 )
 
+# Per month, the position of the last batch that added facts to it (projections.month_marks).
+sla_fact_months = marks_table("sla_fact_months")
+
 # Which fact a stage-moving event is, by its target stage.
 _STAGE_FACT = {
     Stage.MQL.value: "mql",
@@ -84,7 +88,7 @@ def fact_kind(event: Any) -> str | None:
 
 class ScorecardProjection(Projection):
     name = "scorecard"
-    tables = (sla_leads, sla_facts)
+    tables = (sla_leads, sla_facts, sla_fact_months)
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
@@ -94,7 +98,8 @@ class ScorecardProjection(Projection):
         leads = RowsByLead(conn, sla_leads)
         leads.load(batch.stored)
         facts: list[dict[str, Any]] = []
-        for _, key, event, at in batch.items:
+        months: dict[str, int] = {}  # month -> position of its latest fact (items are in log order)
+        for position, key, event, at in batch.items:
             if isinstance(event, Lead.Captured):
                 leads.put(
                     {
@@ -113,9 +118,13 @@ class ScorecardProjection(Projection):
                 leads.put(lead)
             kind = fact_kind(event)
             if kind is not None:
-                facts.append(self._fact(kind, lead, event, at))
+                fact = self._fact(kind, lead, event, at)
+                facts.append(fact)
+                months[fact["month"]] = position
         leads.flush()
         insert_rows(conn, sla_facts, facts)
+        # Facts are only ever inserted: a month changes exactly when one of its facts arrives.
+        mark(conn, sla_fact_months, months)
 
     def _fact(self, kind: str, lead: dict[str, Any], e: Any, at: datetime) -> dict[str, Any]:
         amount = getattr(e, "amount", None)
