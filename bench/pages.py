@@ -2,10 +2,11 @@
 SQLite and PostgreSQL in one run: median and p95 over many requests, timed around
 the WSGI call with Flask's test client and a logged-in session.
 
-    .venv/bin/python bench/pages.py [--iterations 60] [--database-url URL ...]
+    .venv/bin/python bench/pages.py [--iterations 60] [--database-url URL ...] [--no-scorecard-cache]
 """
 
 import argparse
+import os
 import random
 import time
 import uuid
@@ -14,6 +15,7 @@ from common import PASSWORD, big_databases, ensure_bench_user, machine, stats_ms
 from sqlalchemy import text
 
 from app import create_app  # the served entry point (gunicorn 'app:create_app()'), GC freeze included
+from projections import scorecard_cache
 from smarketing.extensions import KEY
 
 TARGET_MS = 50.0
@@ -96,7 +98,15 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=60)
     parser.add_argument("--database-url", action="append")
     parser.add_argument("--only", action="append", default=[], help="pages whose name contains this")
+    parser.add_argument(
+        "--no-scorecard-cache",
+        action="store_true",
+        help="compute every month's scorecard on every request (the live cost, not a cache hit)",
+    )
     args = parser.parse_args()
+    if args.no_scorecard_cache:
+        os.environ[scorecard_cache.ENV] = "0"
+    print(f"scorecard cache: {'on' if scorecard_cache.enabled() else 'off'}")
     print(machine())
     for label, url in big_databases(args.database_url):
         run(label, url, args.iterations, args.only)

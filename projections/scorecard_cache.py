@@ -1,0 +1,115 @@
+"""A month's scorecard actuals, kept in process until a fact of that month arrives.
+
+The dashboard grades a month and shows the three before it, and the meeting
+packs grade last month: closed months whose figures only change when a late
+fact of theirs is projected. Each entry is keyed by the month, the filters,
+the terms it was measured with (N hours, D days, the calendar) and the month's
+marks in the two read models it is read from (``projections.month_marks``):
+``sla_fact_months`` and ``sfu_months``. Those marks are read on every call, in
+one small query, so a fact projected by any process (another worker, the
+projector loop) changes the key at once; a month without both marks is
+computed every time. The marks are read before the figures, so an entry never
+holds figures older than its key.
+
+``SMARKETING_SCORECARD_CACHE=0`` turns the cache off (every call computes),
+so the live cost can be measured and compared.
+"""
+
+import os
+import threading
+from collections import Counter, OrderedDict
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Connection, Engine, literal, select, union_all
+
+from domain.business_hours import ALWAYS, Calendar
+from projections.scorecard import sla_fact_months
+from projections.scorecard_follow_up import sfu_months
+from projections.scorecard_query import scorecard_actuals
+
+ENV = "SMARKETING_SCORECARD_CACHE"
+MAX_ENTRIES = 512  # per engine; an entry is a few kB (the month's delays)
+
+# Per engine (a store): tests and tools open several stores in one process.
+_caches: "WeakKeyDictionary[Engine, OrderedDict[tuple, dict[str, Any]]]" = WeakKeyDictionary()
+_lock = threading.Lock()
+# How often each month was computed (not served from the cache) in this process: for tests.
+computed: Counter[str] = Counter()
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1") != "0"
+
+
+def month_actuals(
+    conn: Connection,
+    requests: list[tuple[str, float, float]],
+    *,
+    calendar: Calendar = ALWAYS,
+    **filters: str,
+) -> list[dict[str, Any]]:
+    """``scorecard_actuals`` of each (month, follow-up hours, attempts window days).
+
+    The returned dicts may be shared with later callers: read them, do not change them.
+    """
+    chosen = tuple(sorted((k, v) for k, v in filters.items() if v))
+    if not enabled():
+        return [_compute(conn, request, calendar, chosen) for request in requests]
+    versions = _marks(conn, [month for month, _, _ in requests])
+    cache = _cache(conn.engine)
+    results = []
+    for request in requests:
+        version = versions.get(request[0])
+        key = (request, calendar, chosen, version)
+        with _lock:
+            found = cache.get(key) if version is not None else None
+            if found is not None:
+                cache.move_to_end(key)
+        if found is None:
+            found = _compute(conn, request, calendar, chosen)
+            if version is not None:
+                with _lock:
+                    cache[key] = found
+                    while len(cache) > MAX_ENTRIES:
+                        cache.popitem(last=False)
+        results.append(found)
+    return results
+
+
+def _compute(
+    conn: Connection, request: tuple[str, float, float], calendar: Calendar, filters: tuple
+) -> dict[str, Any]:
+    month, hours, window_days = request
+    computed[month] += 1
+    return scorecard_actuals(
+        conn,
+        month,
+        follow_up_hours=hours,
+        attempts_window_days=window_days,
+        calendar=calendar,
+        **dict(filters),
+    )
+
+
+def _marks(conn: Connection, months: list[str]) -> dict[str, tuple[int, int]]:
+    """Per month with both marks: (facts mark, follow-up mark), in one statement."""
+    wanted = sorted(set(months))
+    statement = union_all(
+        *(
+            select(literal(n).label("n"), t.c.month, t.c.position).where(t.c.month.in_(wanted))
+            for n, t in enumerate((sla_fact_months, sfu_months))
+        )
+    )
+    found: dict[str, list[int | None]] = {}
+    for n, month, position in conn.execute(statement):
+        found.setdefault(month, [None, None])[n] = int(position)
+    return {m: (a, b) for m, (a, b) in found.items() if a is not None and b is not None}
+
+
+def _cache(engine: Engine) -> "OrderedDict[tuple, dict[str, Any]]":
+    with _lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = OrderedDict()
+        return cache
