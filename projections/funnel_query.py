@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, select, true
 
 from domain.vocabulary import FUNNEL
 from projections import distinct
@@ -59,7 +59,7 @@ def funnel(conn: Connection, month: str | None = None, **filters: str) -> dict[s
         "filters": {k: v for k, v in filters.items() if v},
         "stages": stages,
         "lead_to_customer": ratio(stages[-1]["count"], stages[0]["count"]),
-        "median_days_in_stage": _median_days(conn, where),
+        "median_days_in_stage": _median_days(conn, where, one_cohort=bool(month)),
         "disqualified": int(counts["disqualified"]),
         "recycled": int(counts["recycled"]),
         "rejected": int(counts["rejected"]),
@@ -74,16 +74,40 @@ def reached_counts(conn: Connection, months: list[str]) -> dict[str, int]:
     return {stage.value: int(row._mapping[stage.value]) for stage in FUNNEL}
 
 
-def _median_days(conn: Connection, where: list[Any]) -> dict[str, float | None]:
-    rows = conn.execute(
-        select(funnel_stage_times.c.stage, funnel_stage_times.c.seconds)
-        .join(funnel_leads, funnel_leads.c.lead_id == funnel_stage_times.c.lead_id)
-        .where(and_(True, *where), funnel_stage_times.c.seconds >= 0)
-    ).all()
+def _median_days(conn: Connection, where: list[Any], one_cohort: bool) -> dict[str, float | None]:
+    rows = conn.execute(_stage_seconds(conn, where, one_cohort)).all()
     by_stage: dict[str, list[float]] = {}
     for stage, seconds in rows:
         by_stage.setdefault(stage, []).append(seconds / 86400)
     return {stage.value: median(by_stage.get(stage.value, [])) for stage in FUNNEL[:-1]}
+
+
+def _stage_seconds(conn: Connection, where: list[Any], one_cohort: bool) -> Any:
+    """(stage, seconds ≥ 0) of the chosen leads' stage times."""
+    times = funnel_stage_times
+    # SQLite already probes the (lead_id, stage, seconds) index per lead; for every
+    # cohort at once a hashed scan is the right plan on PostgreSQL too.
+    if conn.dialect.name != "postgresql" or not one_cohort:
+        return (
+            select(times.c.stage, times.c.seconds)
+            .join(funnel_leads, funnel_leads.c.lead_id == times.c.lead_id)
+            .where(and_(True, *where), times.c.seconds >= 0)
+        )
+    # PostgreSQL hashed a sequential scan of every lead's stage times (160k rows at
+    # 100k leads, 36 ms) for a month's ~5k leads; OFFSET 0 keeps the LATERAL subquery
+    # from being flattened into that join, so it probes the index per lead (12 ms).
+    per_lead = (
+        select(times.c.stage, times.c.seconds)
+        .where(times.c.lead_id == funnel_leads.c.lead_id, times.c.seconds >= 0)
+        .offset(0)
+        .lateral("per_lead")
+    )
+    return (
+        select(per_lead.c.stage, per_lead.c.seconds)
+        .select_from(funnel_leads)
+        .join(per_lead, true())
+        .where(*where)
+    )
 
 
 def funnel_breakdown(
