@@ -21,7 +21,7 @@ from collections import Counter, OrderedDict
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, literal, select, union_all
+from sqlalchemy import Connection, Engine, inspect, literal, select, union_all
 
 from domain.business_hours import ALWAYS, Calendar
 from projections.scorecard import sla_fact_months
@@ -32,7 +32,7 @@ ENV = "SMARKETING_SCORECARD_CACHE"
 MAX_ENTRIES = 512  # per engine; an entry is a few kB (the month's delays)
 
 # Per engine (a store): tests and tools open several stores in one process.
-_caches: "WeakKeyDictionary[Engine, OrderedDict[tuple, dict[str, Any]]]" = WeakKeyDictionary()
+_caches: "WeakKeyDictionary[Engine, OrderedDict[tuple, dict[str, Any]] | None]" = WeakKeyDictionary()
 _lock = threading.Lock()
 # How often each month was computed (not served from the cache) in this process: for tests.
 computed: Counter[str] = Counter()
@@ -56,19 +56,19 @@ def month_actuals(
     chosen = tuple(sorted((k, v) for k, v in filters.items() if v))
     if not enabled():
         return [_compute(conn, request, calendar, chosen) for request in requests]
-    versions = _marks(conn, [month for month, _, _ in requests])
     cache = _cache(conn.engine)
+    versions = _marks(conn, [month for month, _, _ in requests]) if cache is not None else {}
     results = []
     for request in requests:
         version = versions.get(request[0])
         key = (request, calendar, chosen, version)
         with _lock:
-            found = cache.get(key) if version is not None else None
+            found = cache.get(key) if cache is not None and version is not None else None
             if found is not None:
                 cache.move_to_end(key)
         if found is None:
             found = _compute(conn, request, calendar, chosen)
-            if version is not None:
+            if cache is not None and version is not None:
                 with _lock:
                     cache[key] = found
                     while len(cache) > MAX_ENTRIES:
@@ -107,9 +107,13 @@ def _marks(conn: Connection, months: list[str]) -> dict[str, tuple[int, int]]:
     return {m: (a, b) for m, (a, b) in found.items() if a is not None and b is not None}
 
 
-def _cache(engine: Engine) -> "OrderedDict[tuple, dict[str, Any]]":
+def _cache(engine: Engine) -> "OrderedDict[tuple, dict[str, Any]] | None":
+    """The engine's cache; None for a store whose mark tables ``flask db init`` has
+    not created yet (checked once per engine): its months are always computed."""
     with _lock:
-        cache = _caches.get(engine)
-        if cache is None:
-            cache = _caches[engine] = OrderedDict()
-        return cache
+        if engine in _caches:
+            return _caches[engine]
+    found = inspect(engine)
+    ready = all(found.has_table(table.name) for table in (sla_fact_months, sfu_months))
+    with _lock:
+        return _caches.setdefault(engine, OrderedDict() if ready else None)

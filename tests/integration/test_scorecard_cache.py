@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from projections import scorecard_cache
+from projections.scorecard import sla_fact_months
+from projections.scorecard_follow_up import sfu_months
 from projections.scorecard_view import scorecard
-from smarketing.bootstrap import Services
+from smarketing.bootstrap import Services, bootstrap
 
 TODAY = date(2024, 7, 10)
 NOW = datetime(2024, 7, 10, 12, tzinfo=UTC)
@@ -111,3 +113,22 @@ def test_cached_figures_equal_live_ones_on_a_random_history(
             cached = [card(services, month, **filters) for _ in range(2)]
             monkeypatch.setenv(scorecard_cache.ENV, "0")
             assert cached == [card(services, month, **filters)] * 2, (step, month, filters)
+
+
+def test_a_store_without_the_mark_tables_computes_every_month(services: Services) -> None:
+    """A worker on a store that ``flask db init`` has not upgraded yet: figures, no cache."""
+    mql_lead(services, 1, "2024-06-03T09:00")
+    services.projector.catch_up()
+    with services.write_engine.begin() as conn:
+        for table in (sla_fact_months, sfu_months):
+            table.drop(conn)
+    other = bootstrap(services.settings)  # a fresh engine: the tables are looked for once per engine
+    try:
+        before = computed(MONTHS)
+        first, again = card(other), card(other)
+        assert recomputed(before, computed(MONTHS)) == list(MONTHS)
+        assert computed(MONTHS)["2024-06"] - before["2024-06"] == 2
+        assert first == again
+        assert figure(first, "mqls_delivered")[1] == [0, 0, 1]
+    finally:
+        other.close()
