@@ -65,6 +65,8 @@ def create_keys(keys: LeadKeys, lead_ids: Iterable[str]) -> dict[str, bytes]:
                 rows = [{"lead_id": lead_id, "key": AESGCM.generate_key(bit_length=256)} for lead_id in chunk]
                 conn.execute(dialect.insert(lead_keys).on_conflict_do_nothing(), rows)
         have.update(fetch_keys(keys.write_engine, missing))
+    for lead_id, key in have.items():  # as get_or_create does: the next command seals with it
+        keys._remember(lead_id, key)
     return have
 
 
@@ -80,7 +82,10 @@ class _PinnedKeys:
         return self.keys.get(lead_id)
 
     def get_or_create(self, lead_id: str) -> bytes:
+        """The key to seal with: pinned, else cached at any age (LeadKeys.sealing_key)."""
         key = self.pins.get(lead_id)
+        if key is None:
+            key = self.keys.sealing_key(lead_id)
         return key if key is not None else self.keys.get_or_create(lead_id)
 
     def delete(self, lead_id: str) -> bool:
@@ -127,13 +132,11 @@ class BatchingPersonalDataMapper(PersonalDataMapper):
                 ids.add(event.originator_id.hex)
         if not ids:
             return
-        # Keys already pinned or in the shared cache (a single command on a lead just
-        # loaded): no query at all.
+        # Keys already pinned, or in the shared cache at any age (a single command on a
+        # lead seen before): no query at all. Why any age is safe: LeadKeys.sealing_key.
+        # Not pinned from there: pins also serve reads, which keep the age bound.
         pins, keys = self._pins(), self._key_store_base()
-        for lead_id in ids:
-            if pins.get(lead_id) is None and (cached := keys._cached(lead_id)) is not None:
-                pins[lead_id] = cached
-        if all(pins.get(lead_id) is not None for lead_id in ids):
+        if all(pins.get(lead_id) is not None or keys.sealing_key(lead_id) is not None for lead_id in ids):
             return
         self._pin(dict(create_keys(keys, ids)))
 

@@ -70,9 +70,11 @@ class LeadKeys:
             return cached
         with self.read_engine.connect() as conn:
             key = conn.execute(select(lead_keys.c.key).where(lead_keys.c.lead_id == lead_id)).scalar()
-        if key is not None:
-            self._remember(lead_id, bytes(key))
-        return None if key is None else bytes(key)
+        if key is None:
+            self._forget(lead_id)
+            return None
+        self._remember(lead_id, bytes(key))
+        return bytes(key)
 
     def get_or_create(self, lead_id: str) -> bytes:
         key = self.get(lead_id)
@@ -92,20 +94,29 @@ class LeadKeys:
         return new_key
 
     def delete(self, lead_id: str) -> bool:
-        with self._lock:
-            self._cache.pop(lead_id, None)
+        self._forget(lead_id)
         with self.write_engine.begin() as conn:
             deleted = conn.execute(delete(lead_keys).where(lead_keys.c.lead_id == lead_id)).rowcount
         return bool(deleted)
 
-    def _cached(self, lead_id: str) -> bytes | None:
+    def sealing_key(self, lead_id: str) -> bytes | None:
+        """The cached key of a lead at any age, to seal its new events; None if not cached.
+
+        The age bound is for reading: it limits how long another process's erasure
+        goes unseen. Sealing never needs it. A lead's key never changes (created once,
+        deleted once, never re-created: an erased lead takes no new personal data), and
+        a save is refused unless it extends the lead's latest version, so an event
+        sealed here is the next one after whatever the saver saw, erasure included.
+        """
+        return self._cached(lead_id, any_age=True)
+
+    def _cached(self, lead_id: str, *, any_age: bool = False) -> bytes | None:
         with self._lock:
             entry = self._cache.get(lead_id)
             if entry is None:
                 return None
-            if time.monotonic() - entry[1] > self.max_age:
-                del self._cache[lead_id]
-                return None
+            if not any_age and time.monotonic() - entry[1] > self.max_age:
+                return None  # too old to read with; kept for sealing (the LRU bounds it)
             self._cache.move_to_end(lead_id)
             return entry[0]
 
@@ -115,6 +126,10 @@ class LeadKeys:
             self._cache.move_to_end(lead_id)
             while len(self._cache) > self.maxsize:
                 self._cache.popitem(last=False)
+
+    def _forget(self, lead_id: str) -> None:
+        with self._lock:
+            self._cache.pop(lead_id, None)
 
 
 def _aad(originator_id: UUID | str, version: int) -> bytes:

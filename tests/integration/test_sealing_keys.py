@@ -1,0 +1,96 @@
+"""Sealing a lead's new events uses its cached key at any age; reading keeps the
+age bound, so another process's erasure is still seen within ``max_age``."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+import pytest
+from sqlalchemy import Engine, event
+
+from domain.errors import StaleLead
+from smarketing.bootstrap import Services
+from smarketing.key_batch import BatchingPersonalDataMapper
+
+
+def _mapper(services: Services) -> BatchingPersonalDataMapper:
+    assert isinstance(services.app.mapper, BatchingPersonalDataMapper)
+    return services.app.mapper
+
+
+@contextmanager
+def _key_queries(*engines: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+    engines = tuple(set(engines))  # PostgreSQL reads and writes through one engine
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "lead_keys" in statement:
+            seen.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def _lead(services: Services) -> str:
+    return services.app.capture_lead(name="Ana Alonso", email="ana@example.com", source="webinar")
+
+
+def test_a_command_seals_with_a_cached_key_older_than_the_read_bound(
+    services: Services, second: Services
+) -> None:
+    app = services.app
+    if app.repository.cache is None:
+        pytest.skip("aggregate cache turned off: every command decodes, and reads keep the bound")
+    lead_id = _lead(services)
+    app.record_interaction(lead_id, kind="call", details="first words")
+    keys = _mapper(services)._key_store_base()
+    keys.max_age = 0.0  # every cached key is now too old to read with
+    _mapper(services).release()
+    with _key_queries(services.read_engine, services.write_engine) as queries:
+        app.record_interaction(lead_id, kind="call", details="private words")
+    assert queries == []
+    # Sealed under the lead's stored key: another process opens it.
+    last = second.app.lead_events(lead_id)[-1]
+    assert last.personal == {"details": "private words"} and not getattr(last, "personal_erased", False)
+
+
+def test_reads_keep_the_age_bound_after_another_process_erases(services: Services, second: Services) -> None:
+    lead_id = _lead(services)
+    services.app.record_interaction(lead_id, kind="call", details="private words")
+    keys = _mapper(services)._key_store_base()
+    hex_id = UUID(lead_id).hex
+    assert keys.get(hex_id) is not None  # cached here
+    second.app.erase_personal_data(lead_id, reason="asked to")
+    keys.max_age = 0.0
+    _mapper(services).release()
+    assert keys.get(hex_id) is None  # read from the table, not from the old cache entry
+    assert keys.sealing_key(hex_id) is None  # and forgotten for sealing too
+    events = services.app.lead_events(lead_id)
+    assert all(e.personal.get("details", "") == "" for e in events if hasattr(e, "personal"))
+
+
+def test_a_stale_cache_cannot_seal_after_another_process_erased(services: Services, second: Services) -> None:
+    """The key survives in this process's cache, but the save must extend the lead's
+    latest version, and the latest is the erasure, so nothing is sealed under it."""
+    app = services.app
+    lead_id = _lead(services)
+    app.record_interaction(lead_id, kind="call", details="first words")
+    original = app._load
+
+    def load_then_erase_elsewhere(lead_id: str, version: int | None = None):  # type: ignore[no-untyped-def]
+        lead = original(lead_id, version)
+        app._load = original  # type: ignore[method-assign]
+        second.app.erase_personal_data(lead_id, reason="asked to")
+        return lead
+
+    app._load = load_then_erase_elsewhere  # type: ignore[method-assign]
+    before = len(app.lead_events(lead_id))
+    with pytest.raises(StaleLead):
+        app.record_interaction(lead_id, kind="call", details="late words")
+    events = app.lead_events(lead_id)
+    assert len(events) == before + 1 and type(events[-1]).__name__ == "PersonalDataErased"
