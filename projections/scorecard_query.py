@@ -159,11 +159,27 @@ class MqlEntries:
             ).scalar_one()
         )
 
-    def first_delays(self, conn: Connection) -> tuple[int, list[float]]:
-        """(entries, seconds to the first attempt of those contacted)."""
+    def delays_and_attempts(self, conn: Connection, window_seconds: float) -> tuple[int, list[float], int]:
+        """(entries, seconds to the first attempt of those contacted, attempts dated at
+        most ``window_seconds`` after their entry, summed over the entries)."""
         column = self.entry.c.first_delay_seconds
-        found = conn.execute(select(column).where(*self.chosen)).scalars().all()
-        return len(found), [d for d in found if d is not None]
+        if self.month is not None:  # covering index ranges of the month
+            found = conn.execute(select(column).where(*self.chosen)).scalars().all()
+            return len(found), [d for d in found if d is not None], self._month_attempts(conn, window_seconds)
+        # Filters or a window: one statement, so the choice of each lead's earliest entry
+        # (an anti-join, ~1 ms to plan on PostgreSQL) is made once, not once per figure.
+        entry = self.entry
+        attempts = (
+            select(func.count())
+            .where(
+                sfu_delays.c.lead_id == entry.c.lead_id,
+                sfu_delays.c.entry_version == entry.c.version,
+                sfu_delays.c.delay_seconds <= window_seconds,
+            )
+            .scalar_subquery()
+        )
+        rows = conn.execute(select(column, attempts).where(*self.chosen)).all()
+        return len(rows), [d for d, _ in rows if d is not None], sum(n for _, n in rows)
 
     def first_contacts(self, conn: Connection) -> list[tuple[datetime, datetime]]:
         """(entered, first attempt) of those contacted: for deadlines on a business calendar."""
@@ -174,32 +190,20 @@ class MqlEntries:
         # Both columns are set on these rows (first_attempt_at IS NOT NULL above).
         return [(from_db(a), from_db(b)) for a, b in conn.execute(statement)]  # type: ignore[misc]
 
-    def attempts_within(self, conn: Connection, seconds: float) -> int:
-        """Attempts dated at most ``seconds`` after their entry, summed over the entries."""
-        if self.month is not None:
-            statement = select(func.count()).where(
-                sfu_delays.c.month == self.month,
-                sfu_delays.c.first_in_month == 1,
-                sfu_delays.c.delay_seconds <= seconds,
-            )
-        else:
-            entry = self.entry
-            joined = sfu_delays.join(
-                entry,
-                and_(sfu_delays.c.lead_id == entry.c.lead_id, sfu_delays.c.entry_version == entry.c.version),
-            )
-            statement = (
-                select(func.count())
-                .select_from(joined)
-                .where(*self.chosen, sfu_delays.c.delay_seconds <= seconds)
-            )
+    def _month_attempts(self, conn: Connection, seconds: float) -> int:
+        statement = select(func.count()).where(
+            sfu_delays.c.month == self.month,
+            sfu_delays.c.first_in_month == 1,
+            sfu_delays.c.delay_seconds <= seconds,
+        )
         return int(conn.execute(statement).scalar_one())
 
 
 def _follow_up(
     conn: Connection, entries: MqlEntries, hours: float, window_days: float, calendar: Calendar
 ) -> dict[str, Any]:
-    total, seconds = entries.first_delays(conn)
+    window = timedelta(days=window_days).total_seconds()
+    total, seconds, attempts = entries.delays_and_attempts(conn, window)
     delays = [s / 3600 for s in seconds]  # the same float as total_seconds() / 3600 always gave
     if calendar.every_hour_counts:  # elapsed hours: the figure as it always was
         within = sum(1 for d in delays if d <= hours)
@@ -207,7 +211,6 @@ def _follow_up(
         within = sum(
             1 for start, first in entries.first_contacts(conn) if first <= deadline(start, hours, calendar)
         )
-    attempts = entries.attempts_within(conn, timedelta(days=window_days).total_seconds())
     return {
         "follow_up_median_hours": median(delays),
         "follow_up_p95_hours": percentile(delays, 95),
