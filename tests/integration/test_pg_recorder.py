@@ -2,6 +2,7 @@
 every promise of the library's: same rows, the table lock, a refused duplicate
 leaves nothing behind and the connection usable."""
 
+import dataclasses
 import tempfile
 import threading
 import time
@@ -58,6 +59,30 @@ def test_same_rows_and_notification_ids_as_the_library(pg: Services) -> None:
         (4, b, 1, "t:T", b'{"v":1}'),
         (5, b, 2, "t:T", b'{"v":2}'),
         (6, b, 3, "t:T", b'{"v":3}'),
+    ]
+
+
+def test_a_large_batch_keeps_its_order_and_bytes(pg: Services) -> None:
+    """Rows go as parallel arrays, not the library's composite array: same values, same order."""
+    ours = pg.app.recorder
+    library = _library_twin(ours)
+    originators = [uuid4() for _ in range(300)]
+    batch = [
+        StoredEvent(originator_id=o, originator_version=v, topic=f"t:T{v}", state=bytes(range(256)) * v)
+        for o in originators
+        for v in (1, 2)
+    ]
+    ids = ours.insert_events(batch)
+    assert ids == list(range(ids[0], ids[0] + len(batch)))
+    stored = ours.select_notifications(start=ids[0], limit=len(batch))
+    assert [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in stored] == [
+        (i, e.originator_id, e.originator_version, e.topic, e.state) for i, e in zip(ids, batch, strict=True)
+    ]
+    again = [dataclasses.replace(e, originator_id=uuid4()) for e in batch]  # the same rows, library path
+    library_ids = library.insert_events(again)
+    read_back = library.select_notifications(start=library_ids[0], limit=len(again))
+    assert [(n.originator_version, n.topic, n.state) for n in read_back] == [
+        (n.originator_version, n.topic, n.state) for n in stored
     ]
 
 
