@@ -4,8 +4,9 @@ Why: the library's ``insert_events`` (eventsourcing 9.5.6) runs its statements i
 pipeline but syncs five times (after BEGIN, after the INSERT, on leaving the pipeline,
 after COMMIT, on leaving the transaction): five round trips to the server per saved
 command, against three for a plain BEGIN/INSERT/COMMIT. Here the very same statements,
-in the same order and in the same transaction, go out together with a single sync (one
-round trip):
+in the same order and in the same transaction, go out in one round trip: a small save
+(a command's few events) as one simple-protocol query with the values bound by psycopg's
+client-side cursor (the least client CPU), a batch (an import) pipelined with one sync:
 
     BEGIN; SET LOCAL lock_timeout; LOCK TABLE … IN EXCLUSIVE MODE; NOTIFY;
     INSERT … RETURNING notification_id; COMMIT
@@ -20,7 +21,7 @@ at about 16 µs of client CPU per event (1.6 µs this way, measured on 10,000 ev
 the same columns and values, inserted in the same order.
 
 If a statement fails (a uniqueness violation: another writer took the version), the
-server skips the rest of the pipeline, COMMIT included, and keeps the transaction open
+server skips the rest of the query or pipeline, COMMIT included, and keeps the transaction open
 in the failed state; it is rolled back here before the connection goes back to the pool,
 and the error surfaces as the library's ``IntegrityError`` exactly as before.
 """
@@ -29,25 +30,33 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
+
+# Saves of up to this many events (a command saves one to a few) go as one simple query.
+SMALL_SAVE = 16
 
 
 class OneTripPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        names = {
+            "schema": Identifier(datastore.schema),
+            "table": Identifier(events_table_name),
+            "id_type": Identifier(datastore.originator_id_type),
+        }
+        insert = "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
         self.insert_rows_statement = SQL(
-            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            insert + "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
-        ).format(
-            schema=Identifier(datastore.schema),
-            table=Identifier(events_table_name),
-            id_type=Identifier(datastore.originator_id_type),
-        )
+        ).format(**names)
+        self._insert_values = SQL(insert + "VALUES {rows} RETURNING notification_id")
+        self._names = names
+        self._small_saves: dict[int, Composed] = {}
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -59,17 +68,13 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
         notification_ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
             try:
-                with conn.cursor() as curs, conn.cursor() as insert:
-                    # Leaving the pipeline sends the one sync and reads every result.
-                    with conn.pipeline():
-                        curs.execute("BEGIN")
-                        self._insert_events(curs, stored_events, **kwargs)
-                        self._lock_table(curs)
-                        self._notify_channel(curs)
-                        # The INSERT … RETURNING has a cursor of its own, to fetch its rows.
-                        self._insert_rows(insert, stored_events)
-                        curs.execute("COMMIT")
-                    notification_ids = self._fetch_ids_after_insert_events(insert, stored_events, **kwargs)
+                # The one query has no room for the _insert_events hook: only while it
+                # is the application recorder's no-op (the library ignores kwargs then).
+                hook_is_noop = type(self)._insert_events is PostgresApplicationRecorder._insert_events
+                if len(stored_events) <= SMALL_SAVE and hook_is_noop:
+                    notification_ids = self._save_as_one_query(conn, stored_events)
+                else:
+                    notification_ids = self._save_in_one_pipeline(conn, stored_events, **kwargs)
             except psycopg.Error as error:
                 failure = error  # raised below, once the pipeline is closed
             if failure is not None:
@@ -78,6 +83,54 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
                 # Inside get_connection(): it turns psycopg's errors into the library's.
                 raise failure
         return notification_ids
+
+    def _save_in_one_pipeline(
+        self, conn: psycopg.Connection[Any], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Extended protocol, rows as binary arrays: for batches (an import)."""
+        with conn.cursor() as curs, conn.cursor() as insert:
+            # Leaving the pipeline sends the one sync and reads every result.
+            with conn.pipeline():
+                curs.execute("BEGIN")
+                self._insert_events(curs, stored_events, **kwargs)
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                # The INSERT … RETURNING has a cursor of its own, to fetch its rows.
+                self._insert_rows(insert, stored_events)
+                curs.execute("COMMIT")
+            return self._fetch_ids_after_insert_events(insert, stored_events, **kwargs)
+
+    def _save_as_one_query(
+        self, conn: psycopg.Connection[Any], stored_events: Sequence[StoredEvent]
+    ) -> list[int]:
+        """The same statements as one simple-protocol query, values bound by psycopg's
+        client-side cursor: a third of the client CPU of six pipelined statements
+        (about 100 against 290 µs per one-event save), still one round trip."""
+        params = [v for e in stored_events for v in (e.originator_id, e.originator_version, e.topic, e.state)]
+        with ClientCursor(conn) as curs:
+            curs.execute(self._small_save(len(stored_events)), params)
+            while not (curs.statusmessage or "").startswith("INSERT"):
+                if not curs.nextset():
+                    raise ProgrammingError("No INSERT result in the save's results")
+            notification_ids = [row["notification_id"] for row in curs.fetchall()]
+        if len(notification_ids) != len(stored_events):
+            got, expected = len(notification_ids), len(stored_events)
+            raise ProgrammingError(f"Couldn't get all notification IDs (got {got}, expected {expected})")
+        return notification_ids
+
+    def _small_save(self, rows: int) -> Composed:
+        query = self._small_saves.get(rows)
+        if query is None:
+            values = SQL(", ").join([SQL("(%s, %s, %s, %s)")] * rows)
+            statements = [
+                SQL("BEGIN"),
+                *self.lock_table_statements,
+                SQL("NOTIFY {0}").format(Identifier(self.channel_name)),
+                self._insert_values.format(rows=values, **self._names),
+                SQL("COMMIT"),
+            ]
+            query = self._small_saves[rows] = SQL("; ").join(statements)
+        return query
 
     def _insert_rows(self, curs: psycopg.Cursor[Any], stored_events: Sequence[StoredEvent]) -> None:
         columns = (

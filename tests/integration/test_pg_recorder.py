@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.pq import Trace
 
 from smarketing.bootstrap import Services
-from smarketing.pg_recorder import OneTripPostgresRecorder
+from smarketing.pg_recorder import SMALL_SAVE, OneTripPostgresRecorder
 
 
 @pytest.fixture
@@ -86,27 +86,34 @@ def test_a_large_batch_keeps_its_order_and_bytes(pg: Services) -> None:
     ]
 
 
-def test_a_taken_version_records_nothing_and_the_connection_stays_usable(pg: Services) -> None:
+@pytest.mark.parametrize("size", [3, SMALL_SAVE + 2], ids=["one query", "pipeline"])
+def test_a_taken_version_records_nothing_and_the_connection_stays_usable(pg: Services, size: int) -> None:
     recorder = pg.app.recorder
     lead = uuid4()
     recorder.insert_events(_events(lead, range(1, 3)))
     before = _rows(recorder)
     with pytest.raises(IntegrityError):
-        recorder.insert_events(_events(lead, range(2, 5)))  # version 2 is taken: none of 2..4
+        recorder.insert_events(_events(lead, range(2, 2 + size)))  # version 2 is taken: none is saved
     assert _rows(recorder) == before
     with recorder.datastore.get_connection() as conn:
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    ids = recorder.insert_events(_events(lead, range(3, 5)))
-    assert [r[2] for r in _rows(recorder)] == [1, 2, 3, 4] and len(ids) == 2
+    ids = recorder.insert_events(_events(lead, range(3, 3 + size)))
+    assert [r[2] for r in _rows(recorder)] == list(range(1, 3 + size)) and len(ids) == size
 
 
-def test_one_sync_per_save(pg: Services) -> None:
-    """The library's insert syncs five times (a round trip to the server each); this one once."""
+def test_one_round_trip_per_save(pg: Services) -> None:
+    """The library's insert syncs five times (a round trip to the server each); ours
+    waits for the server once, whether as one query (a command) or one pipeline (a batch)."""
     recorder = pg.app.recorder
-    for under_test, syncs in ((recorder, [1]), (_library_twin(recorder), [5])):
-        with _syncs_per_connection(recorder) as counted:
-            under_test.insert_events(_events(uuid4(), range(1, 3)))
-        assert counted == syncs, under_test
+    for under_test, size, trips in (
+        (recorder, 1, [1]),
+        (recorder, SMALL_SAVE, [1]),
+        (recorder, SMALL_SAVE + 1, [1]),
+        (_library_twin(recorder), 2, [5]),
+    ):
+        with _round_trips_per_connection(recorder) as counted:
+            under_test.insert_events(_events(uuid4(), range(1, 1 + size)))
+        assert counted == trips, (under_test, size)
 
 
 def test_it_still_takes_the_exclusive_table_lock(pg: Services) -> None:
@@ -132,8 +139,9 @@ def _library_twin(recorder: OneTripPostgresRecorder) -> PostgresApplicationRecor
 
 
 @contextmanager
-def _syncs_per_connection(recorder: PostgresApplicationRecorder) -> Iterator[list[int]]:
-    """Sync messages sent on each connection taken from the pool (libpq's protocol trace)."""
+def _round_trips_per_connection(recorder: PostgresApplicationRecorder) -> Iterator[list[int]]:
+    """Messages that wait for the server (Sync, simple Query) sent on each connection
+    taken from the pool, from libpq's protocol trace."""
     datastore, counted = recorder.datastore, []
     original = datastore.get_connection
 
@@ -148,7 +156,7 @@ def _syncs_per_connection(recorder: PostgresApplicationRecorder) -> Iterator[lis
                 conn.pgconn.untrace()
                 trace.seek(0)
                 sent = [line.split("\t") for line in trace.read().splitlines()]
-                counted.append(sum(1 for line in sent if line[0] == "F" and line[2:3] == ["Sync"]))
+                counted.append(sum(1 for line in sent if line[0] == "F" and line[2][:5] in ("Sync", "Query")))
 
     datastore.get_connection = traced  # type: ignore[method-assign]
     try:
