@@ -141,8 +141,9 @@ def init_schema(settings: Settings) -> None:
     """Create every table once, in a set-up step; workers then start without DDL."""
     services = bootstrap(settings, create_tables=True)
     try:
+        changed = _changed_projections(services)
         metadata.create_all(services.write_engine)
-        _replay_changed_projections(services)
+        _replay(services, changed)
         # create_all skips tables that exist: add indexes introduced since (idempotent).
         for table in metadata.sorted_tables:
             for index in table.indexes:
@@ -155,25 +156,35 @@ def init_schema(settings: Settings) -> None:
         services.close()
 
 
-def _replay_changed_projections(services: Services) -> None:
-    """Empty and rewind any projection whose stored tables lack a column it now has.
+def _changed_projections(services: Services) -> list[Projection]:
+    """Projections whose stored tables are not the ones they now have: a table lacks a
+    column, or some of their tables exist and another does not (a table added since).
 
-    ``create_all`` never alters a table, so a read model that gained a column would
-    fail on an older store. Read models are derived from the log: recreating the
-    tables and resetting the position makes the next catch-up rebuild just that one.
+    ``create_all`` never alters a table and fills a new one with nothing, so such a
+    read model would fail, or stay incomplete, on an older store. A store with none
+    of a projection's tables needs nothing: the next catch-up builds it from the log.
     """
-    engine = services.write_engine
-    inspector = inspect(engine)
+    inspector = inspect(services.write_engine)
+    changed = []
     for projection in services.projector.projections:
-        stale = [
-            table
-            for table in projection.tables
-            if inspector.has_table(table.name)
-            and set(table.c.keys()) - {column["name"] for column in inspector.get_columns(table.name)}
-        ]
-        if not stale:
+        stored = [table for table in projection.tables if inspector.has_table(table.name)]
+        if not stored:
             continue
-        with engine.begin() as conn:
+        lacking_column = any(
+            set(table.c.keys()) - {column["name"] for column in inspector.get_columns(table.name)}
+            for table in stored
+        )
+        if lacking_column or len(stored) < len(projection.tables):
+            changed.append(projection)
+    return changed
+
+
+def _replay(services: Services, projections: list[Projection]) -> None:
+    """Empty and rewind each projection: read models are derived from the log, so
+    recreating the tables and resetting the position makes the next catch-up
+    rebuild just these."""
+    for projection in projections:
+        with services.write_engine.begin() as conn:
             ensure_position_row(conn, projection.name)
             lock_position(conn, projection.name)
             for table in projection.tables:

@@ -6,12 +6,13 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from projections import scorecard_cache
 from projections.scorecard import sla_fact_months
 from projections.scorecard_follow_up import sfu_months
 from projections.scorecard_view import scorecard
-from smarketing.bootstrap import Services, bootstrap
+from smarketing.bootstrap import Services, bootstrap, init_schema
 
 TODAY = date(2024, 7, 10)
 NOW = datetime(2024, 7, 10, 12, tzinfo=UTC)
@@ -132,3 +133,33 @@ def test_a_store_without_the_mark_tables_computes_every_month(services: Services
         assert figure(first, "mqls_delivered")[1] == [0, 0, 1]
     finally:
         other.close()
+
+
+def test_db_init_replays_the_scorecard_of_a_store_made_before_the_mark_tables(services: Services) -> None:
+    """Without the replay an upgraded store would mark only months touched after the
+    upgrade, and compute every older month on every request."""
+    mql_lead(services, 1, "2024-05-06T09:00")
+    mql_lead(services, 2, "2024-06-03T09:00")
+    services.projector.catch_up()
+    positions = services.projector.positions()
+    with services.write_engine.begin() as conn:
+        for table in (sla_fact_months, sfu_months):
+            table.drop(conn)
+    init_schema(services.settings)
+    rewound = services.projector.positions()
+    assert rewound["scorecard"] == rewound["scorecard_follow_up"] == 0
+    assert rewound["funnel"] == positions["funnel"]  # the others keep their rows and position
+    upgraded = bootstrap(services.settings)
+    try:
+        upgraded.projector.catch_up()
+        assert upgraded.projector.positions() == positions
+        with upgraded.read_engine.connect() as conn:
+            for table in (sla_fact_months, sfu_months):
+                assert {"2024-05", "2024-06"} <= set(conn.execute(select(table.c.month)).scalars())
+        card(upgraded)
+        before = computed(MONTHS)
+        card(upgraded)
+        # May and June are marked, so cached; April and July have no fact to mark them.
+        assert recomputed(before, computed(MONTHS)) == ["2024-04", "2024-07"]
+    finally:
+        upgraded.close()
