@@ -36,7 +36,8 @@ def collector_on() -> Iterator[None]:
 
 
 def _capture(services: Services) -> None:
-    leads = demo_leads(end_month="2026-10", now=datetime(2026, 10, 20, tzinfo=UTC), tz=ZoneInfo("UTC"), seed=3)
+    now = datetime(2026, 10, 20, tzinfo=UTC)
+    leads = demo_leads(end_month="2026-10", now=now, tz=ZoneInfo("UTC"), seed=3)
     services.app.capture_many(list(leads)[:30])
 
 
