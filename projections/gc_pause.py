@@ -12,6 +12,9 @@ the collector runs as usual, so any cycles a batch leaves are collected then.
 Thread-safe and re-entrant: the web app catches up in request threads, so the
 collector is re-enabled when the last pause ends, and only if it was enabled
 when the first one began (code that disabled it itself keeps it disabled).
+The pause is process-wide: cycles other threads make meanwhile wait for the
+end of the batch (a fraction of a second; a catch-up after a web write is a
+few events), then the next collection frees them.
 """
 
 import gc
