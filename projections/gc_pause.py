@@ -13,7 +13,7 @@ Thread-safe and re-entrant: the web app catches up in request threads, so the
 collector is re-enabled when the last pause ends, and only if it was enabled
 when the first one began (code that disabled it itself keeps it disabled).
 The pause is process-wide: cycles other threads make meanwhile wait for the
-end of the batch (a fraction of a second; a catch-up after a web write is a
+end of the batch (about a second for a full 20k-event one; a catch-up after a web write is a
 few events), then the next collection frees them.
 """
 
