@@ -78,7 +78,9 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
             except psycopg.Error as error:
                 failure = error  # raised below, once the pipeline is closed
             if failure is not None:
-                if conn.info.transaction_status != TransactionStatus.IDLE:
+                # Open or failed transaction: roll back. A broken connection (UNKNOWN)
+                # is the pool's to discard; the library's retry takes another.
+                if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
                     conn.execute("ROLLBACK")
                 # Inside get_connection(): it turns psycopg's errors into the library's.
                 raise failure
