@@ -5,17 +5,19 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Mapper, Recording
+from eventsourcing.utils import strtobool
 
 from domain.email_index import LeadEmailIndex, email_index_id
-from domain.errors import N_, DuplicateEmail, LeadNotFound, StaleLead
+from domain.errors import N_, DomainError, DuplicateEmail, LeadNotFound, StaleLead
 from domain.lead import Lead
 from domain.validation import clean_email
 from domain.vocabulary import Stage
 from smarketing.agreement_commands import AgreementCommands
 from smarketing.key_batch import BatchingPersonalDataMapper
+from smarketing.last_seen import LastSeenRepository
 from smarketing.personal_data import PersonalDataMapper
 from smarketing.terms_commands import TermsCommands
 
@@ -59,6 +61,19 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         # bootstrap hands it the key store.
         return self.factory.mapper(
             transcoder=self.construct_transcoder(), mapper_class=BatchingPersonalDataMapper
+        )
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository (9.5.6, same settings), able to hand out the lead
+        as last seen without reading the log (``smarketing.last_seen``)."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return LastSeenRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
@@ -199,8 +214,51 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
     def _update_lead(
         self, lead_id: str, expected_version: int | None, change: Callable[[Lead], None]
     ) -> tuple[int, str]:
-        """Load, decide, save; the lead's (version, stage) as saved."""
-        lead = self._load(lead_id)
+        """Decide, save; the lead's (version, stage) as saved.
+
+        First on the lead as this process last saw it, without reading the log
+        (``smarketing.last_seen``). If that decision is refused (by a rule, the form's
+        version, or the log's version key because another process wrote since), it
+        may have been made on old state, so it is dropped unsaved and made once more
+        on the lead read from the log; only a refusal then is the user's answer.
+        """
+        uuid = parse_lead_id(lead_id)
+        lead = self._last_seen(uuid)
+        if lead is not None:
+            try:
+                return self._decide_and_save(lead, expected_version, change)
+            except (DomainError, IntegrityError):
+                pass  # perhaps decided on old state: decide again on the log's, below
+        lead = self._load(uuid)
+        try:
+            return self._decide_and_save(lead, expected_version, change)
+        except IntegrityError:
+            raise StaleLead(
+                N_(
+                    "Someone else changed this lead at the same moment; nothing of yours was saved. "
+                    "Reload and try again."
+                )
+            ) from None
+
+    def _last_seen(self, uuid: UUID) -> Lead | None:
+        """A copy of the cached lead, if deciding on it can have no side effect.
+
+        Sealing must not need to create a key: if another process erased the lead
+        since, that would create a key for an erased lead before the save is refused.
+        """
+        mapper = self.mapper
+        if not isinstance(self.repository, LastSeenRepository) or not isinstance(
+            mapper, BatchingPersonalDataMapper
+        ):
+            return None
+        if not mapper.can_seal_without_a_query(uuid):
+            return None
+        lead = self.repository.last_seen(uuid)
+        return lead if isinstance(lead, Lead) else None
+
+    def _decide_and_save(
+        self, lead: Lead, expected_version: int | None, change: Callable[[Lead], None]
+    ) -> tuple[int, str]:
         if expected_version is not None and lead.version != expected_version:
             raise StaleLead(
                 N_(
@@ -211,15 +269,7 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
                 expected=expected_version,
             )
         change(lead)
-        try:
-            self.save(lead)
-        except IntegrityError:
-            raise StaleLead(
-                N_(
-                    "Someone else changed this lead at the same moment; nothing of yours was saved. "
-                    "Reload and try again."
-                )
-            ) from None
+        self.save(lead)
         saved = (lead.version, lead.stage)  # read before the cache owns the lead
         self._cache_saved(lead)
         return saved

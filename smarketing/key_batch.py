@@ -140,6 +140,15 @@ class BatchingPersonalDataMapper(PersonalDataMapper):
             return
         self._pin(dict(create_keys(keys, ids)))
 
+    def can_seal_without_a_query(self, lead_id: UUID) -> bool:
+        """Whether this process holds the lead's key for sealing (so nothing is created).
+
+        A command deciding on its cached lead asks first: if another process erased the
+        lead since, sealing with no key at hand would create one for an erased lead
+        before the save is refused, a side effect of a decision that is thrown away.
+        """
+        return self._key_store_base().sealing_key(lead_id.hex) is not None
+
     def release(self) -> None:
         """Drop this thread's pins (the shared LRU still bounds what stays cached)."""
         self._pin({})

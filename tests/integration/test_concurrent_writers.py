@@ -21,7 +21,15 @@ def _lead(services: Services) -> str:
 
 
 def _race(loser: SmarketingApplication, winner_move) -> None:
-    """Make ``loser`` load the lead, then let ``winner_move`` save before ``loser`` does."""
+    """Make ``loser`` load the lead, then let ``winner_move`` save before ``loser`` does.
+
+    The loser reads the lead from the log (``_load``): a command first decides on the
+    lead as its process last saw it, and a conflict there is decided again on the
+    log's state, so the race the user is told about is the one after that read.
+    Here the loser has no cached lead to decide on (as after a restart or eviction);
+    tests/integration/test_last_seen_decisions.py races both reads.
+    """
+    loser._last_seen = lambda uuid: None  # type: ignore[method-assign]
     original = loser._load
 
     def load_then_lose_the_race(lead_id, version=None):
