@@ -3,6 +3,7 @@ SQLite and PostgreSQL in one run: median and p95 over many requests, timed aroun
 the WSGI call with Flask's test client and a logged-in session.
 
     .venv/bin/python bench/pages.py [--iterations 60] [--database-url URL ...] [--no-scorecard-cache]
+    .venv/bin/python bench/pages.py --write-between --database-url <a copy>  # logs a call per request
 """
 
 import argparse
@@ -16,6 +17,7 @@ from sqlalchemy import text
 
 from app import create_app  # the served entry point (gunicorn 'app:create_app()'), GC freeze included
 from projections import scorecard_cache
+from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
 
 TARGET_MS = 50.0
@@ -60,12 +62,23 @@ def pages(lead_ids: list[str], rng: random.Random) -> dict[str, object]:
     }
 
 
-def run(label: str, url: str, iterations: int, only: list[str]) -> list[tuple[str, float, float]]:
+def write_one(svc: Services, mql_ids: list[str], rng: random.Random) -> None:
+    """A busy team: a call logged now on a lead in MQL, projected before the next request
+    (untimed). It is a fact of the current month, and a first contact of the month the
+    lead became an MQL in, so the scorecard cache must recompute both."""
+    svc.app.log_contact_attempt(rng.choice(mql_ids), channel="phone", outcome="no_answer")
+    svc.projector.catch_up()
+
+
+def run(
+    label: str, url: str, iterations: int, only: list[str], write_between: bool = False
+) -> list[tuple[str, float, float]]:
     app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False, "INSECURE_COOKIES": True})
     svc = app.extensions[KEY]
     username = ensure_bench_user(svc.write_engine)
     with svc.read_engine.connect() as conn:
         lead_ids = [r[0] for r in conn.execute(text("SELECT lead_id FROM lead_summary"))]
+        mql_ids = [r[0] for r in conn.execute(text("SELECT lead_id FROM lead_summary WHERE stage = 'MQL'"))]
     events = svc.app.recorder.max_notification_id() or 0
     print(f"\n{label}: {len(lead_ids)} leads, {events} events")
     client = app.test_client()
@@ -79,6 +92,8 @@ def run(label: str, url: str, iterations: int, only: list[str]) -> list[tuple[st
         timings = []
         for i in range(iterations + 3):
             path = target() if callable(target) else target
+            if write_between:
+                write_one(svc, mql_ids, rng)
             started = time.perf_counter()
             response = client.get(path)
             elapsed = time.perf_counter() - started
@@ -103,13 +118,19 @@ def main() -> None:
         action="store_true",
         help="compute every month's scorecard on every request (the live cost, not a cache hit)",
     )
+    parser.add_argument(
+        "--write-between",
+        action="store_true",
+        help="log a call (now, a lead in MQL) and catch up before each request, untimed: "
+        "pages as a busy team sees them. WRITES TO THE STORE: use a copy",
+    )
     args = parser.parse_args()
     if args.no_scorecard_cache:
         os.environ[scorecard_cache.ENV] = "0"
     print(f"scorecard cache: {'on' if scorecard_cache.enabled() else 'off'}")
     print(machine())
     for label, url in big_databases(args.database_url):
-        run(label, url, args.iterations, args.only)
+        run(label, url, args.iterations, args.only, args.write_between)
 
 
 if __name__ == "__main__":
