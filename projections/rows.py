@@ -107,8 +107,23 @@ def lead_batch(events: list[tuple[int, Any]]) -> LeadBatch:
 
 
 # Per table and dialect: (SQL, column names, row -> values in bind order, (index, bind processor)).
-_Plan = tuple[str, set[str], Callable[[dict[str, Any]], Any], list[tuple[int, "Processor"]]]
+_Plan = tuple[str, list[str], Callable[[dict[str, Any]], Any], list[tuple[int, "Processor"]]]
 _plans: dict[tuple[Table, type[Dialect]], _Plan] = {}
+
+
+def _plan(conn: Connection, table: Table) -> _Plan:
+    """SQLite: the table's INSERT compiled once, with its columns' bind processors."""
+    plan = _plans.get((table, type(conn.dialect)))
+    if plan is None:
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=[c.key for c in table.columns])
+        names = list(compiled.positiontup or ())
+        processors = [_faster(table.c[n].type._cached_bind_processor(conn.dialect)) for n in names]
+        # A C getter takes the values out of each row; only the few typed columns
+        # (datetimes on SQLite) go through a Python call.
+        get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        processed = [(i, p) for i, p in enumerate(processors) if p is not None]
+        plan = _plans[(table, type(conn.dialect))] = (str(compiled), names, get, processed)
+    return plan
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -130,30 +145,55 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), rows)
         return
-    plan = _plans.get((table, type(conn.dialect)))
-    if plan is None:
-        compiled = insert(table).compile(dialect=conn.dialect, column_keys=[c.key for c in table.columns])
-        names = list(compiled.positiontup or ())
-        processors = [_faster(table.c[n].type._cached_bind_processor(conn.dialect)) for n in names]
-        # A C getter takes the values out of each row; only the few typed columns
-        # (datetimes on SQLite) go through a Python call.
-        get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-        processed = [(i, p) for i, p in enumerate(processors) if p is not None]
-        plan = _plans[(table, type(conn.dialect))] = (str(compiled), set(names), get, processed)
-    sql, names, get, processed = plan
-    if rows[0].keys() != names:
+    sql, names, get, processed = _plan(conn, table)
+    if rows[0].keys() != set(names):
         conn.execute(insert(table), rows)
         return
+    _execute(conn, sql, [get(r) for r in rows], processed)
+
+
+def insert_tuples(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """``insert_rows`` for rows given as tuples of every column's value, in the
+    table's column order.
+
+    Why: the timeline and the log chain write a row per event (~400k per 200k
+    events); a dict per row, built only to be taken apart again by column name,
+    was a fifth of their time. Same statements, processors and stored values.
+    """
+    if not rows:
+        return
+    keys = [c.key for c in table.columns]
+    if conn.dialect.name == "sqlite":
+        sql, names, _, processed = _plan(conn, table)
+        if names == keys:
+            _execute(conn, sql, rows, processed)
+            return
+    elif conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg" and _copyable(conn, table):
+        _copy(conn, table, rows)
+        return
+    insert_rows(conn, table, [dict(zip(keys, row, strict=True)) for row in rows])
+
+
+def _execute(conn: Connection, sql: str, values: list[Any], processed: list[tuple[int, "Processor"]]) -> None:
+    """Run the compiled INSERT for rows of values in bind order, typed columns processed."""
     if not processed:
-        conn.exec_driver_sql(sql, [get(r) for r in rows])
+        conn.exec_driver_sql(sql, values)
         return
     params = []
-    for r in rows:
-        values = list(get(r))
+    for row in values:
+        row = list(row)
         for i, p in processed:
-            values[i] = p(values[i])
-        params.append(tuple(values))
+            row[i] = p(row[i])
+        params.append(tuple(row))
     conn.exec_driver_sql(sql, params)
+
+
+def _copyable(conn: Connection, table: Table) -> bool:
+    """No column needs SQLAlchemy's help: psycopg adapts the very values it would pass."""
+    return all(
+        column.key == column.name and column.type._cached_bind_processor(conn.dialect) is None
+        for column in table.columns
+    )
 
 
 def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -165,20 +205,21 @@ def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> No
     PostgreSQL, so psycopg adapts the very values SQLAlchemy would pass it.
     """
     names = [column.name for column in table.columns]
-    plain_types = all(
-        column.key == column.name and column.type._cached_bind_processor(conn.dialect) is None
-        for column in table.columns
-    )
-    if not plain_types or rows[0].keys() != set(names):  # defaults or conversions: SQLAlchemy's way
+    if not _copyable(conn, table) or rows[0].keys() != set(names):  # defaults or conversions
         conn.execute(insert(table), rows)
         return
-    quote = conn.dialect.identifier_preparer
-    columns = ", ".join(quote.quote(name) for name in names)
     get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    _copy(conn, table, map(get, rows))
+
+
+def _copy(conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+    """COPY rows of every column's value, in the table's column order."""
+    quote = conn.dialect.identifier_preparer
+    columns = ", ".join(quote.quote(column.name) for column in table.columns)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {quote.format_table(table)} ({columns}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(get(row))
+            copy.write_row(row)
 
 
 _PROBES = (datetime(2026, 1, 2, 3, 4, 5, 6), datetime(987, 11, 12, 13, 14, 15))

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from domain.lead import Lead
 from projections.plain import plain
 from projections.projector import Positioned, Projection
-from projections.rows import insert_rows, lead_batch
+from projections.rows import insert_tuples, lead_batch
 from projections.schema import metadata, to_db
 
 lead_timeline = Table(
@@ -64,20 +64,21 @@ class TimelineProjection(Projection):
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         items = lead_batch(events).items
+        # Values in the table's column order (insert_tuples): a row per event.
         rows = [
-            {
-                "lead_id": key,
-                "version": e.originator_version,
-                "position": position,
-                "event_type": type(e).__name__,
-                "occurred_at": at,
-                "recorded_at": to_db(e.timestamp),
-                "actor": e.actor,
-                "data": _encode(event_data(e)),
-            }
+            (
+                key,
+                e.originator_version,
+                position,
+                type(e).__name__,
+                at,
+                to_db(e.timestamp),
+                e.actor,
+                _encode(event_data(e)),
+            )
             for position, key, e, at in items
         ]
-        insert_rows(conn, lead_timeline, rows)
+        insert_tuples(conn, lead_timeline, rows)
         for _, key, e, _ in items:
             if isinstance(e, Lead.PersonalDataErased):
                 erase_personal(conn, key, e.originator_version)

@@ -1,13 +1,14 @@
-"""``insert_rows`` (the SQLite fast path of the projections' bulk inserts) stores
-exactly what SQLAlchemy's own executemany stores, datetimes included."""
+"""``insert_rows`` and ``insert_tuples`` (the fast paths of the projections' bulk
+inserts) store exactly what SQLAlchemy's own executemany stores, datetimes included."""
 
 import os
 from datetime import datetime
 
 import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert, select
+from sqlalchemy.exc import DBAPIError
 
-from projections.rows import insert_rows
+from projections.rows import insert_rows, insert_tuples
 from tests.conftest import drop_postgres_database, postgres_database
 
 meta = MetaData()
@@ -24,7 +25,7 @@ def _table(name: str) -> Table:
     )
 
 
-fast, slow = _table("fast"), _table("slow")
+fast, slow, tuples = _table("fast"), _table("slow"), _table("tuples")
 
 ROWS = [
     {"id": 1, "name": "a", "at": datetime(2026, 1, 2, 3, 4, 5, 6), "n": 1},
@@ -43,6 +44,8 @@ def test_same_stored_text_as_sqlalchemy() -> None:
         raw_fast = conn.exec_driver_sql("SELECT * FROM fast ORDER BY id").all()
         raw_slow = conn.exec_driver_sql("SELECT * FROM slow ORDER BY id").all()
         assert raw_fast == raw_slow
+        insert_tuples(conn, tuples, [tuple(r.values()) for r in ROWS])
+        assert conn.exec_driver_sql("SELECT * FROM tuples ORDER BY id").all() == raw_slow
         assert conn.execute(select(fast).order_by(fast.c.id)).all() == [tuple(r.values()) for r in ROWS]
 
 
@@ -69,10 +72,19 @@ def test_postgresql_copy_stores_what_sqlalchemy_stores() -> None:
             conn.execute(insert(slow), rows)
             got_fast = conn.execute(select(fast).order_by(fast.c.id)).all()
             got_slow = conn.execute(select(slow).order_by(slow.c.id)).all()
-        assert got_fast == got_slow == [tuple(r.values()) for r in rows]
+            insert_tuples(conn, tuples, [tuple(r.values()) for r in rows])
+            got_tuples = conn.execute(select(tuples).order_by(tuples.c.id)).all()
+        assert got_fast == got_slow == got_tuples == [tuple(r.values()) for r in rows]
         with engine.begin() as conn:  # partial rows: the column default still applies
             insert_rows(conn, fast, [{"id": 9, "name": "a", "at": None}])
             assert conn.execute(select(fast.c.n).where(fast.c.id == 9)).scalar_one() == 7
     finally:
         engine.dispose()
         drop_postgres_database(database)
+
+
+def test_a_tuple_short_of_a_column_is_an_error_not_a_shifted_row() -> None:
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with engine.begin() as conn, pytest.raises((ValueError, DBAPIError)):
+        insert_tuples(conn, tuples, [(1, "a", None)])
