@@ -37,4 +37,9 @@ def from_db(value: datetime | None) -> datetime | None:
 
 
 def month_of(value: datetime, tz: ZoneInfo) -> str:
-    return value.astimezone(tz).strftime("%Y-%m")
+    local = value.astimezone(tz)
+    # The same text as strftime("%Y-%m") at half the cost (called for most facts of a
+    # rebuild); strftime keeps the years it writes unpadded (before 1000, on glibc).
+    if local.year >= 1000:
+        return f"{local.year}-{local.month:02d}"
+    return local.strftime("%Y-%m")
