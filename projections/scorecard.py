@@ -70,20 +70,29 @@ _STAGE_FACT = {
 }
 
 
+# Which fact an event is, by its class; "stage" when it depends on the target stage.
+_KIND_BY_CLASS = (
+    (Lead.Captured, "captured"),
+    (Lead.ContactAttempted, "contact_attempt"),
+    (Lead.DealWon, "won"),
+    (Lead.DealLost, "lost"),
+    (Lead.MQLRejected, "rejected"),
+    (Lead.StageChanged, "stage"),
+)
+# The answer for each concrete class, found once (the first match above, as isinstance
+# would): asked twice per event of a rebuild, by this model and scorecard_follow_up.
+_kinds: dict[type, str | None] = {}
+
+
 def fact_kind(event: Any) -> str | None:
-    if isinstance(event, Lead.Captured):
-        return "captured"
-    if isinstance(event, Lead.ContactAttempted):
-        return "contact_attempt"
-    if isinstance(event, Lead.DealWon):
-        return "won"
-    if isinstance(event, Lead.DealLost):
-        return "lost"
-    if isinstance(event, Lead.MQLRejected):
-        return "rejected"
-    if isinstance(event, Lead.StageChanged):
+    cls = type(event)
+    try:
+        kind = _kinds[cls]
+    except KeyError:
+        kind = _kinds[cls] = next((k for c, k in _KIND_BY_CLASS if issubclass(cls, c)), None)
+    if kind == "stage":
         return _STAGE_FACT.get(event.to_stage)
-    return None
+    return kind
 
 
 class ScorecardProjection(Projection):
