@@ -1,0 +1,113 @@
+"""The lean SQLite recorder (smarketing.sqlite_recorder) keeps every promise of the
+library's: same rows and notification ids, same durability, a refused duplicate
+leaves nothing behind, and it waits for another process's write lock."""
+
+import sqlite3
+import threading
+import time
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from smarketing.bootstrap import Services
+from smarketing.sqlite_recorder import LeanSQLiteRecorder
+
+
+@pytest.fixture
+def lite(services: Services) -> Services:
+    if services.settings.is_postgres:
+        pytest.skip("the lean recorder is SQLite's")
+    return services
+
+
+def _events(originator: object, versions: range) -> list[StoredEvent]:
+    return [
+        StoredEvent(originator_id=originator, originator_version=v, topic="t:T", state=b'{"v":%d}' % v)
+        for v in versions
+    ]
+
+
+def _rows(recorder: SQLiteApplicationRecorder) -> list[tuple]:
+    return [
+        (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+        for n in recorder.select_notifications(start=1, limit=1000)
+    ]
+
+
+def _pragma(datastore: SQLiteDatastore, name: str) -> object:
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"PRAGMA {name}")
+        return cursor.fetchone()[0]
+
+
+def test_the_app_saves_through_it(lite: Services) -> None:
+    assert type(lite.app.recorder) is LeanSQLiteRecorder
+
+
+def test_same_rows_and_notification_ids_as_the_library(lite: Services) -> None:
+    ours = lite.app.recorder
+    assert isinstance(ours, LeanSQLiteRecorder)
+    library = SQLiteApplicationRecorder(ours.datastore)
+    a, b = uuid4(), uuid4()
+    assert ours.insert_events(_events(a, range(1, 4))) == [1, 2, 3]
+    assert library.insert_events(_events(b, range(1, 3))) == [4, 5]
+    assert ours.insert_events(_events(b, range(3, 4))) == [6]
+    assert _rows(ours) == [
+        (1, a, 1, "t:T", b'{"v":1}'),
+        (2, a, 2, "t:T", b'{"v":2}'),
+        (3, a, 3, "t:T", b'{"v":3}'),
+        (4, b, 1, "t:T", b'{"v":1}'),
+        (5, b, 2, "t:T", b'{"v":2}'),
+        (6, b, 3, "t:T", b'{"v":3}'),
+    ]
+    assert ours.select_events(b) == library.select_events(b)
+
+
+def test_a_taken_version_leaves_nothing_and_the_connection_usable(lite: Services) -> None:
+    recorder = lite.app.recorder
+    a = uuid4()
+    recorder.insert_events(_events(a, range(1, 2)))
+    before = recorder.max_notification_id()
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([*_events(uuid4(), range(1, 3)), *_events(a, range(1, 2))])
+    assert recorder.max_notification_id() == before  # the whole save rolled back
+    pooled = list(recorder.datastore.pool._pool)  # type: ignore[attr-defined]
+    assert pooled
+    for connection in pooled:
+        assert not connection._sqlite_conn.in_transaction
+    assert recorder.insert_events(_events(a, range(2, 3))) == [before + 1]
+
+
+def test_same_durability_as_the_library(lite: Services) -> None:
+    datastore = lite.app.recorder.datastore
+    assert str(_pragma(datastore, "journal_mode")).lower() == "wal"
+    assert _pragma(datastore, "synchronous") == 2  # FULL: an fsync per commit, as raw
+
+
+def test_waits_for_another_process_write_lock(lite: Services) -> None:
+    """Another connection (as another process would) holds the write lock for a while:
+    the save waits for it (busy timeout) instead of failing, then lands after it."""
+    recorder = lite.app.recorder
+    other = sqlite3.connect(lite.settings.sqlite_path(), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO stored_events VALUES (?,?,?,?)", (uuid4().hex, 1, "t:T", b'{"v":1}'))
+    locked = threading.Event()
+
+    def release_later() -> None:
+        locked.set()
+        time.sleep(0.3)
+        other.execute("COMMIT")
+
+    holder = threading.Thread(target=release_later)
+    holder.start()
+    locked.wait()
+    started = time.monotonic()
+    ids = recorder.insert_events(_events(uuid4(), range(1, 2)))
+    waited = time.monotonic() - started
+    holder.join()
+    other.close()
+    assert waited >= 0.2
+    assert ids == [recorder.max_notification_id()]  # after the other process's row
+    assert len(_rows(recorder)) == 2
