@@ -65,12 +65,17 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository (9.5.6, same settings), able to hand out the lead
-        as last seen without reading the log (``smarketing.last_seen``)."""
-        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        as last seen without reading the log (``smarketing.last_seen``).
+
+        One difference: a cache size of 0 turns the cache off, as the settings and the
+        operations notes say. The library reads its settings from ``os.environ`` too and
+        takes 0 as an unbounded cache, which a process would fill with every lead.
+        """
+        maxsize = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0)
         return LastSeenRepository(
             event_store=self.events,
             snapshot_store=self.snapshots,
-            cache_maxsize=int(maxsize) if maxsize else None,
+            cache_maxsize=maxsize if maxsize > 0 else None,
             fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
             fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),

@@ -11,7 +11,8 @@ from domain.agreement import agreement_id
 from domain.agreement_terms import DEFAULTS, SCORING
 from domain.errors import StaleLead
 from domain.lead import Lead
-from smarketing.bootstrap import Services
+from smarketing.bootstrap import Services, bootstrap
+from smarketing.settings import Settings
 
 
 def _lead(services: Services) -> str:
@@ -97,3 +98,13 @@ def test_an_interaction_past_the_lead_stage_never_reads_the_terms(services: Serv
     app.agreement_terms = lambda: read.append(1) or {}  # type: ignore[method-assign]
     assert app.record_interaction(lead_id, kind="meeting") == 3
     assert read == [] and app.get_lead(lead_id)["stage"] == "MQL"
+
+
+def test_a_cache_size_of_0_turns_the_cache_off(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not the library's reading of 0 (an unbounded cache, every lead kept in memory)."""
+    monkeypatch.setenv("AGGREGATE_CACHE_MAXSIZE", "0")
+    services = bootstrap(settings)
+    try:
+        assert services.app.repository.cache is None
+    finally:
+        services.close()
