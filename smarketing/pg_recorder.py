@@ -35,7 +35,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import retry
 from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 # Saves of up to this many events (a command saves one to a few) go as one simple query.
 SMALL_SAVE = 16
@@ -56,7 +56,9 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
         ).format(**names)
         self._insert_values = SQL(insert + "VALUES {rows} RETURNING notification_id")
         self._names = names
-        self._small_saves: dict[int, Composed] = {}
+        # Rendered once per (rows, client encoding): psycopg would render the composed
+        # query to bytes again on every execute (~40 µs of a save's client CPU).
+        self._small_saves: dict[tuple[int, str], bytes] = {}
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -110,7 +112,7 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
         (about 100 against 290 µs per one-event save), still one round trip."""
         params = [v for e in stored_events for v in (e.originator_id, e.originator_version, e.topic, e.state)]
         with ClientCursor(conn) as curs:
-            curs.execute(self._small_save(len(stored_events)), params)
+            curs.execute(self._small_save(conn, len(stored_events)), params)
             while not (curs.statusmessage or "").startswith("INSERT"):
                 if not curs.nextset():
                     raise ProgrammingError("No INSERT result in the save's results")
@@ -120,8 +122,9 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
             raise ProgrammingError(f"Couldn't get all notification IDs (got {got}, expected {expected})")
         return notification_ids
 
-    def _small_save(self, rows: int) -> Composed:
-        query = self._small_saves.get(rows)
+    def _small_save(self, conn: psycopg.Connection[Any], rows: int) -> bytes:
+        key = (rows, conn.info.encoding)
+        query = self._small_saves.get(key)
         if query is None:
             values = SQL(", ").join([SQL("(%s, %s, %s, %s)")] * rows)
             statements = [
@@ -131,7 +134,7 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
                 self._insert_values.format(rows=values, **self._names),
                 SQL("COMMIT"),
             ]
-            query = self._small_saves[rows] = SQL("; ").join(statements)
+            query = self._small_saves[key] = SQL("; ").join(statements).as_bytes(conn)
         return query
 
     def _insert_rows(self, curs: psycopg.Cursor[Any], stored_events: Sequence[StoredEvent]) -> None:
