@@ -97,7 +97,7 @@ class FollowUpProjection(Projection):
         reset: set[str] = set()  # stored rows of these leads go
         owners: dict[str, str] = {}  # owner changes in this batch
         pending: dict[str, list[tuple[datetime, int]]] = {}
-        for _, key, e, at in batch.items:
+        for _, key, e, at in batch.without_interactions:
             stage = getattr(e, "to_stage", None)
             if stage is not None:
                 reset.add(key)

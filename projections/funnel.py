@@ -78,7 +78,7 @@ class FunnelProjection(Projection):
         rows = RowsByLead(conn, funnel_leads)
         rows.load(batch.stored)
         stage_times: list[dict[str, Any]] = []
-        for _, key, event, at in batch.items:
+        for _, key, event, at in batch.without_interactions:
             if isinstance(event, Lead.Captured):
                 rows.put(self._captured(key, event, at))
                 continue

@@ -108,7 +108,7 @@ class ScorecardProjection(Projection):
         leads.load(batch.stored)
         facts: list[dict[str, Any]] = []
         months: dict[str, int] = {}  # month -> position of its latest fact (items are in log order)
-        for position, key, event, at in batch.items:
+        for position, key, event, at in batch.without_interactions:
             if isinstance(event, Lead.Captured):
                 leads.put(
                     {

@@ -124,7 +124,7 @@ class ScorecardFollowUpProjection(Projection):
         new_entries: dict[str, list[dict[str, Any]]] = {}
         new_attempts: list[dict[str, Any]] = []
         latest: dict[str, int] = {}  # lead -> position of its latest entry or attempt here
-        for position, key, event, at in batch.items:
+        for position, key, event, at in batch.without_interactions:
             if isinstance(event, Lead.Captured):
                 row = {"lead_id": key, "owner": ""}
                 row |= {name: getattr(event, name) for name in ("source", "sourced_by", "campaign")}
