@@ -34,7 +34,7 @@ from eventsourcing.persistence import ApplicationRecorder, Notification
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, String, Table, select
 
 from projections.projector import Positioned, Projection
-from projections.rows import insert_rows
+from projections.rows import insert_tuples
 from projections.schema import metadata
 
 GENESIS = hashlib.sha256(b"smarketing-log-chain-v1").digest()
@@ -156,14 +156,7 @@ class LogChainProjection(Projection):
                         f"Stored event at position {position} no longer matches the log chain: "
                         "run `flask audit verify`."
                     )
-            else:
-                rows.append(
-                    {
-                        "position": position,
-                        "digest": digest.hex(),
-                        "originator_id": ident(n.originator_id),
-                        "originator_version": n.originator_version,
-                    }
-                )
+            else:  # log_chain's columns, in order (insert_tuples)
+                rows.append((position, digest.hex(), ident(n.originator_id), n.originator_version))
             previous = digest
-        insert_rows(conn, log_chain, rows)
+        insert_tuples(conn, log_chain, rows)
