@@ -15,6 +15,7 @@ from domain.errors import N_, DomainError, DuplicateEmail, LeadNotFound, StaleLe
 from domain.lead import Lead
 from domain.validation import clean_email
 from domain.vocabulary import Stage
+from projections.gc_pause import gc_paused
 from smarketing.agreement_commands import AgreementCommands
 from smarketing.key_batch import BatchingPersonalDataMapper
 from smarketing.last_seen import LastSeenRepository
@@ -120,12 +121,20 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         return str(lead.id)
 
     def capture_many(self, leads: Iterable[Lead]) -> int:
-        """Save already-built leads and their e-mail index entries in one transaction."""
+        """Save already-built leads and their e-mail index entries in one transaction.
+
+        With the cyclic collector paused (as the projector does per batch, see
+        projections.gc_pause): the batch's events, stored events and recordings all
+        survive the young collections, so a save of 1,000 leads set off a full
+        collection of the whole heap every other batch, with nothing to free
+        (4-5 µs of CPU per saved event on average, a fifth of an import's save).
+        """
         batch: list[Any] = []
-        for lead in leads:
-            batch += [lead, LeadEmailIndex.register(lead.personal["email"], lead.id)]
-        if batch:
-            self.save(*batch)
+        with gc_paused():
+            for lead in leads:
+                batch += [lead, LeadEmailIndex.register(lead.personal["email"], lead.id)]
+            if batch:
+                self.save(*batch)
         return len(batch) // 2
 
     def record_interaction(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:

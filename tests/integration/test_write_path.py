@@ -2,8 +2,9 @@
 saved and still sees other processes' writes, and the scoring rule reads terms
 set by another process at once."""
 
+import gc
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -108,3 +109,15 @@ def test_a_cache_size_of_0_turns_the_cache_off(settings: Settings, monkeypatch: 
         assert services.app.repository.cache is None
     finally:
         services.close()
+
+
+def test_an_import_batch_is_saved_with_the_collector_paused(services: Services) -> None:
+    app = services.app
+    seen: list[bool] = []
+    save = app.save
+    app.save = lambda *objs, **kw: seen.append(gc.isenabled()) or save(*objs, **kw)  # type: ignore[method-assign]
+    lead = Lead.capture(uuid4(), name="Bea Bravo", email="bea@example.com", source="webinar")
+    assert gc.isenabled()
+    assert app.capture_many([lead]) == 1
+    assert seen == [False] and gc.isenabled()
+    assert app.get_lead(str(lead.id))["version"] == 1
