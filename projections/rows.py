@@ -2,7 +2,7 @@
 once, change them in memory, write them back in one statement each way."""
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -54,8 +54,9 @@ class RowsByLead:
         self.changed.clear()
 
 
-# Called for every event by most projections: a C getter, not a Python frame.
-lead_key: Any = attrgetter("originator_id.hex")
+# The number inside a lead id: a slot read, where ``.hex`` is a Python property
+# formatting it (0.6 µs, once per event of a rebuild).
+_id_number: Any = attrgetter("originator_id.int")
 
 
 def stored_keys(events: list[tuple[int, Any]]) -> set[str]:
@@ -79,14 +80,21 @@ class LeadBatch:
     def __init__(self, events: list[tuple[int, Any]]) -> None:
         items: list[LeadItem] = []
         new: set[str] = set()
+        keys: dict[int, str] = {}  # a lead's id as a number -> its key (~10 events a lead)
         for position, e in events:
             if isinstance(e, Lead.Event):
-                key = lead_key(e)
-                items.append((position, key, e, to_db(e.occurred_at)))
+                number = _id_number(e)
+                key = keys.get(number)
+                if key is None:
+                    key = keys[number] = e.originator_id.hex
+                occurred = e.occurred_at
+                # Decoded event times are UTC: to_db's first case, without its call.
+                at = occurred.replace(tzinfo=None) if occurred.tzinfo is UTC else to_db(occurred)
+                items.append((position, key, e, at))
                 if e.originator_version == 1:
                     new.add(key)
         self.items = items
-        self.keys = {key for _, key, _, _ in items}
+        self.keys = set(keys.values())
         self.stored = self.keys - new
 
     @cached_property
