@@ -16,7 +16,7 @@ from domain.scoring import ScoringConfig, is_ready, score
 from domain.vocabulary import Stage
 from projections.lead_summary import lead_summary
 from projections.projector import Positioned, Projection
-from projections.rows import chunks, insert_rows, lead_batch
+from projections.rows import chunks, insert_tuples, lead_batch
 from projections.schema import from_db, metadata, to_db
 
 lead_score_inputs = Table(
@@ -35,12 +35,12 @@ class ScoringProjection(Projection):
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
         # By lead, so going back to Lead drops that lead's rows without scanning the others'.
-        rows: dict[str, list[dict[str, Any]]] = {}
+        # Rows as lead_score_inputs' columns in order (insert_tuples): one per interaction.
+        rows: dict[str, list[tuple[str, int, str, datetime]]] = {}
         back_to_lead: set[str] = set()
         for _, key, e, at in lead_batch(events).items:
             if isinstance(e, Lead.InteractionRecorded):
-                row = {"lead_id": key, "version": e.originator_version, "kind": e.kind, "occurred_at": at}
-                rows.setdefault(key, []).append(row)
+                rows.setdefault(key, []).append((key, e.originator_version, e.kind, at))
             elif getattr(e, "to_stage", None) == Stage.LEAD:
                 rows.pop(key, None)
                 back_to_lead.add(key)
@@ -48,7 +48,7 @@ class ScoringProjection(Projection):
         # same rows as one DELETE per event did.
         for chunk in chunks(sorted(back_to_lead)):
             conn.execute(delete(lead_score_inputs).where(lead_score_inputs.c.lead_id.in_(chunk)))
-        insert_rows(conn, lead_score_inputs, [row for lead_rows in rows.values() for row in lead_rows])
+        insert_tuples(conn, lead_score_inputs, [row for lead_rows in rows.values() for row in lead_rows])
 
 
 # What a scored lead is listed with (here and in projections.ready_query).
