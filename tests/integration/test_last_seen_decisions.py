@@ -6,6 +6,7 @@ decision made again sees it), a race after the log is read is still a clear
 ``StaleLead``, and a decision thrown away leaves nothing behind (no key, no event,
 no snapshot, the cached lead untouched)."""
 
+import threading
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -161,3 +162,31 @@ def test_a_thrown_away_decision_leaves_the_cache_and_snapshots_alone(
     assert snapshots[0].state["stage"] == "SQL"
     assert app2.get_lead(lead_id) == app1.get_lead(lead_id)
     assert app2.get_lead(lead_id)["attempts"] == 1
+
+
+def test_threads_deciding_on_one_cached_lead_lose_no_update(services: Services) -> None:
+    """Threads of one process copy the same cached lead at once: every command is either
+    saved on top of the others (decided again after a refused save) or told StaleLead
+    with nothing saved; none overwrites another."""
+    app = services.app
+    lead_id = app.capture_lead(name="Ana Alonso", email="ana@example.com", source="webinar")
+    saved: list[int] = []
+    refused: list[StaleLead] = []
+
+    def work() -> None:
+        for _ in range(10):
+            try:
+                saved.append(app.record_interaction(lead_id, kind="call"))
+            except StaleLead as error:
+                refused.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(saved) + len(refused) == 40
+    assert sorted(saved) == list(range(2, len(saved) + 2))  # each saved version once
+    lead = app.get_lead(lead_id)
+    assert (lead["interactions"], lead["version"]) == (len(saved), len(saved) + 1)
+    assert _kinds(app, lead_id).count("InteractionRecorded") == len(saved)
