@@ -1,4 +1,5 @@
-"""The library's SQLite application recorder, with its insert run on the driver directly.
+"""The library's SQLite application recorder, with its insert and its stream reads run on
+the driver directly.
 
 Why: the library's ``insert_events`` (eventsourcing 9.5.6) wraps one BEGIN, an INSERT
 per event and a COMMIT in four context managers (datastore, pool, connection,
@@ -13,6 +14,10 @@ same pooled connection, so with the same durability (its ``journal_mode`` and
 and a failure rolls the transaction back and surfaces as the library's error class
 (``IntegrityError`` when another writer took the version), as the library's
 ``SQLiteTransaction`` does.
+
+A stream read (``select_events``: every load of a lead, the scoring rule's terms read)
+is the library's one SELECT without the BEGIN and ROLLBACK around it: a single
+statement reads one snapshot of the database on its own, so the rows are the same.
 """
 
 import sqlite3
@@ -22,7 +27,7 @@ from uuid import UUID
 
 from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 # sqlite3's errors as the library maps them (eventsourcing.sqlite.SQLiteTransaction),
 # most specific first.
@@ -78,3 +83,49 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
         finally:
             pool.put_connection(connection)
         return notification_ids  # type: ignore[return-value]  # rowids: ints
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        # The library's statement (eventsourcing 9.5.6 SQLiteAggregateRecorder.select_events).
+        statement = self.select_events_statement
+        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID) else originator_id]
+        if gt is not None:
+            statement += "AND originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND originator_version<=? "
+            params.append(lte)
+        statement += "ORDER BY originator_version " + ("DESC " if desc else "ASC ")
+        if limit is not None:
+            statement += "LIMIT ? "
+            params.append(limit)
+        rows = _read(self.datastore, statement, params)
+        convert = self.convert_originator_id
+        return [
+            StoredEvent(
+                originator_id=convert(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in rows
+        ]
+
+
+def _read(datastore: SQLiteDatastore, statement: str, params: list[Any]) -> list[sqlite3.Row]:
+    pool = datastore.pool
+    connection = pool.get_connection(is_writer=False)
+    try:
+        try:
+            return connection._sqlite_conn.execute(statement, params).fetchall()
+        except sqlite3.Error as error:
+            raise library_error(error) from error
+    finally:
+        pool.put_connection(connection)

@@ -8,7 +8,7 @@ import time
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from smarketing.bootstrap import Services
@@ -111,3 +111,45 @@ def test_waits_for_another_process_write_lock(lite: Services) -> None:
     assert waited >= 0.2
     assert ids == [recorder.max_notification_id()]  # after the other process's row
     assert len(_rows(recorder)) == 2
+
+
+def test_stream_reads_match_the_library(lite: Services) -> None:
+    ours = lite.app.recorder
+    library = SQLiteApplicationRecorder(ours.datastore)
+    a, b = uuid4(), uuid4()
+    ours.insert_events([*_events(a, range(1, 8)), *_events(b, range(1, 3))])
+    for options in [
+        {},
+        {"gt": 3},
+        {"lte": 5},
+        {"gt": 2, "lte": 6},
+        {"desc": True},
+        {"desc": True, "limit": 1},
+        {"limit": 2},
+        {"gt": 2, "lte": 6, "desc": True, "limit": 3},
+        {"gt": 7},
+    ]:
+        assert ours.select_events(a, **options) == library.select_events(a, **options), options
+    assert ours.select_events(uuid4()) == []
+
+
+def test_a_read_error_is_the_library_class(lite: Services) -> None:
+    recorder = LeanSQLiteRecorder(lite.app.recorder.datastore, events_table_name="no_such_table")
+    with pytest.raises(OperationalError):
+        recorder.select_events(uuid4())
+
+
+def test_a_stream_read_is_one_statement(lite: Services) -> None:
+    """No BEGIN and ROLLBACK around it (the library's read sends three statements)."""
+    recorder = lite.app.recorder
+    recorder.select_events(uuid4())  # a pooled connection to trace
+    sent: list[str] = []
+    pooled = list(recorder.datastore.pool._pool)  # type: ignore[attr-defined]
+    for connection in pooled:
+        connection._sqlite_conn.set_trace_callback(sent.append)
+    try:
+        recorder.select_events(uuid4(), gt=1)
+    finally:
+        for connection in pooled:
+            connection._sqlite_conn.set_trace_callback(None)
+    assert len(sent) == 1 and sent[0].startswith("SELECT")
