@@ -26,6 +26,7 @@ are never read half-way through another process's batch.
 
 import hashlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -146,14 +147,36 @@ def _tables(projections: list[Projection]) -> list[Table]:
     return [tracking, replica_meta, *(table for p in projections for table in p.tables)]
 
 
+# How long a replica connection waits for another process's lock.
+BUSY_SECONDS = 60
+
+
+def _use_wal(dbapi_connection: sqlite3.Connection) -> None:
+    """Switch a new replica file to WAL. Switching needs the file to itself, and SQLite
+    answers "database is locked" at once, without its busy handler, to a connection
+    that asks while another is creating the file or switching it (a web request
+    opening the replica while the projector process builds it): ask again for as
+    long as the busy timeout. A file already in WAL needs no switch, so no lock."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            if dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                dbapi_connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _engine(path: Path, *, immediate: bool) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 60})
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # SQLAlchemy's begin() below starts transactions
-        dbapi_connection.execute("PRAGMA busy_timeout = 60000")
-        dbapi_connection.execute("PRAGMA journal_mode = WAL")  # readers see snapshots, never wait
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+        _use_wal(dbapi_connection)  # readers see snapshots, never wait
         # A derived cache: a commit may be lost on power failure (never on a
         # process crash in WAL mode), and then its positions with it, so it is redone.
         dbapi_connection.execute("PRAGMA synchronous = NORMAL")
