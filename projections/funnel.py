@@ -16,6 +16,7 @@ from sqlalchemy import Column, Connection, DateTime, Float, Index, Integer, Stri
 
 from domain.lead import Lead
 from domain.vocabulary import FUNNEL, Stage
+from projections.month_marks import mark, marks_table
 from projections.projector import Positioned, Projection
 from projections.rows import RowsByLead, insert_rows, lead_batch
 from projections.schema import metadata, month_of
@@ -66,9 +67,14 @@ funnel_stage_times = Table(
 )
 
 
+# Per cohort month, the position of the latest event that changed its leads' rows
+# (projections.month_marks): what a cached cohort funnel is keyed by (funnel_cache).
+funnel_months = marks_table("funnel_months")
+
+
 class FunnelProjection(Projection):
     name = "funnel"
-    tables = (funnel_leads, funnel_stage_times)
+    tables = (funnel_leads, funnel_stage_times, funnel_months)
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
@@ -78,9 +84,12 @@ class FunnelProjection(Projection):
         rows = RowsByLead(conn, funnel_leads)
         rows.load(batch.stored)
         stage_times: list[dict[str, Any]] = []
-        for _, key, event, at in batch.without_interactions:
+        months: dict[str, int] = {}  # cohort month -> position of its latest change
+        for position, key, event, at in batch.without_interactions:
             if isinstance(event, Lead.Captured):
-                rows.put(self._captured(key, event, at))
+                row = self._captured(key, event, at)
+                rows.put(row)
+                months[row["cohort_month"]] = position
                 continue
             row = rows.get(key)
             if row is None:
@@ -88,12 +97,15 @@ class FunnelProjection(Projection):
             if isinstance(event, Lead.OwnerAssigned):
                 row["owner"] = event.owner
                 rows.put(row)
+                months[row["cohort_month"]] = position
             elif hasattr(event, "to_stage"):
                 stage_times.append(self._leave(row, event, at))
                 self._enter(row, event, at)
                 rows.put(row)
+                months[row["cohort_month"]] = position
         rows.flush()
         insert_rows(conn, funnel_stage_times, stage_times)
+        mark(conn, funnel_months, months)
 
     def _captured(self, key: str, e: Any, at: datetime) -> dict[str, Any]:
         return {

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from domain.errors import InvalidInput
 from projections import funnel_query
+from projections.funnel_cache import cohort_funnel
 from projections.scorecard_view import scorecard
 from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
@@ -52,7 +53,7 @@ def index() -> Response:
     month = _month(request.args.get("month", ""), today.strftime("%Y-%m"))
     filters = {k: request.args.get(k, "")[:100] for k in funnel_query.DIMENSIONS}
     with svc.read_engine.connect() as conn:
-        funnel = funnel_query.funnel(conn, month, **filters)
+        funnel = cohort_funnel(conn, month, **filters)
         # Follow-up deadlines run on the agreement's calendar, and only up to now.
         follow_up = agreement_counts(conn, now, svc.settings.tz)
         card = scorecard(conn, month, today=today.date(), now=now, calendar=follow_up["calendar"], **filters)
