@@ -29,3 +29,20 @@ def opportunity() -> Lead:
     lead.change_stage("Opportunity")
     lead.collect_events()
     return lead
+
+
+def full_history(lead: Lead, details: str = DETAILS, note: str = NOTE) -> Lead:
+    """Every kind of event a lead can have, in a plausible order."""
+    lead.record_interaction("webinar", "web", details)
+    lead.attempt_contact("phone", "left_message", note)
+    lead.assign_owner("mia.sales", "sales")
+    lead.change_stage("MQL")
+    lead.reject_mql("no budget yet")
+    lead.change_stage("MQL")
+    lead.change_stage("SQL")
+    lead.lose_deal("went quiet")
+    lead.change_stage("Recycled")
+    lead.change_stage("Lead")
+    lead.change_stage("Opportunity", reason="returned with signed budget")
+    lead.win_deal("12500.50", "eur")
+    return lead

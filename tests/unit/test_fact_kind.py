@@ -6,7 +6,7 @@ from typing import Any
 from domain.lead import Lead
 from domain.vocabulary import Stage
 from projections.scorecard import fact_kind
-from tests.unit.lead_builders import capture
+from tests.unit.lead_builders import capture, full_history
 
 _STAGE_FACT = {"MQL": "mql", "SQL": "sql", "Opportunity": "opportunity", "Disqualified": "disqualified"}
 
@@ -28,19 +28,7 @@ def by_isinstance(event: Any) -> str | None:
 
 
 def test_same_kind_as_the_isinstance_chain_for_every_lead_event() -> None:
-    lead = capture()
-    lead.record_interaction("webinar", "web", "notes")
-    lead.attempt_contact("phone", "left_message", "")
-    lead.assign_owner("mia.sales", "sales")
-    lead.change_stage("MQL")
-    lead.reject_mql("no budget yet")
-    lead.change_stage("MQL")
-    lead.change_stage("SQL")
-    lead.lose_deal("went quiet")
-    lead.change_stage("Recycled")
-    lead.change_stage("Lead")
-    lead.change_stage("Opportunity", reason="signed budget")
-    lead.win_deal("12500.50", "eur")
+    lead = full_history(capture(), details="notes", note="")
     lead.erase_personal_data("asked to be forgotten")
     disqualified = capture()
     disqualified.change_stage(Stage.DISQUALIFIED.value, reason="student")

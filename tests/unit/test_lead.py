@@ -14,24 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.actor import SYSTEM_ACTOR, current_actor
 from domain.email_index import LeadEmailIndex, email_index_id
 from domain.lead import Lead
-from tests.unit.lead_builders import DETAILS, EMAIL, NAME, NOTE, PHONE, capture
-
-
-def full_history(lead: Lead) -> Lead:
-    """Every kind of event a lead can have, in a plausible order."""
-    lead.record_interaction("webinar", "web", DETAILS)
-    lead.attempt_contact("phone", "left_message", NOTE)
-    lead.assign_owner("mia.sales", "sales")
-    lead.change_stage("MQL")
-    lead.reject_mql("no budget yet")
-    lead.change_stage("MQL")
-    lead.change_stage("SQL")
-    lead.lose_deal("went quiet")
-    lead.change_stage("Recycled")
-    lead.change_stage("Lead")
-    lead.change_stage("Opportunity", reason="returned with signed budget")
-    lead.win_deal("12500.50", "eur")
-    return lead
+from tests.unit.lead_builders import DETAILS, EMAIL, NAME, NOTE, PHONE, capture, full_history
 
 
 @pytest.fixture

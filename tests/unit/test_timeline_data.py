@@ -11,7 +11,7 @@ import pytest
 
 from projections.plain import plain
 from projections.timeline import data_text
-from tests.unit.lead_builders import capture
+from tests.unit.lead_builders import capture, full_history
 
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "actor", "occurred_at", "originator_topic"}
 
@@ -23,19 +23,7 @@ def as_before(event: object) -> str:
 
 
 def test_same_text_for_every_kind_of_lead_event() -> None:
-    lead = capture(name="Zoë Ñandú")
-    lead.record_interaction("webinar", "web", 'said "hola"\\n')
-    lead.attempt_contact("phone", "left_message", "")
-    lead.assign_owner("mia.sales", "sales")
-    lead.change_stage("MQL")
-    lead.reject_mql("no budget yet")
-    lead.change_stage("MQL")
-    lead.change_stage("SQL")
-    lead.lose_deal("went quiet")
-    lead.change_stage("Recycled")
-    lead.change_stage("Lead")
-    lead.change_stage("Opportunity", reason="signed budget")
-    lead.win_deal("12500.50", "eur")
+    lead = full_history(capture(name="Zoë Ñandú"), details='said "hola"\\n', note="")
     lead.erase_personal_data("asked to be forgotten")
     for event in lead.collect_events():
         assert data_text(event) == as_before(event)
