@@ -18,6 +18,7 @@ from psycopg.pq import Trace
 
 from smarketing.bootstrap import Services
 from smarketing.pg_recorder import SMALL_SAVE, OneTripPostgresRecorder
+from tests.integration.stored_rows import notification_rows, stored_events
 
 
 @pytest.fixture
@@ -25,20 +26,6 @@ def pg(services: Services) -> Services:
     if not services.settings.is_postgres:
         pytest.skip("the one-round-trip recorder is PostgreSQL's")
     return services
-
-
-def _events(originator: object, versions: range) -> list[StoredEvent]:
-    return [
-        StoredEvent(originator_id=originator, originator_version=v, topic="t:T", state=b'{"v":%d}' % v)
-        for v in versions
-    ]
-
-
-def _rows(recorder: PostgresApplicationRecorder) -> list[tuple]:
-    return [
-        (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-        for n in recorder.select_notifications(start=1, limit=1000)
-    ]
 
 
 def test_the_app_saves_through_it(pg: Services) -> None:
@@ -49,10 +36,10 @@ def test_same_rows_and_notification_ids_as_the_library(pg: Services) -> None:
     ours = pg.app.recorder
     library = _library_twin(ours)
     a, b = uuid4(), uuid4()
-    assert ours.insert_events(_events(a, range(1, 4))) == [1, 2, 3]
-    assert library.insert_events(_events(b, range(1, 3))) == [4, 5]
-    assert ours.insert_events(_events(b, range(3, 4))) == [6]
-    assert _rows(ours) == [
+    assert ours.insert_events(stored_events(a, range(1, 4))) == [1, 2, 3]
+    assert library.insert_events(stored_events(b, range(1, 3))) == [4, 5]
+    assert ours.insert_events(stored_events(b, range(3, 4))) == [6]
+    assert notification_rows(ours) == [
         (1, a, 1, "t:T", b'{"v":1}'),
         (2, a, 2, "t:T", b'{"v":2}'),
         (3, a, 3, "t:T", b'{"v":3}'),
@@ -90,15 +77,15 @@ def test_a_large_batch_keeps_its_order_and_bytes(pg: Services) -> None:
 def test_a_taken_version_records_nothing_and_the_connection_stays_usable(pg: Services, size: int) -> None:
     recorder = pg.app.recorder
     lead = uuid4()
-    recorder.insert_events(_events(lead, range(1, 3)))
-    before = _rows(recorder)
+    recorder.insert_events(stored_events(lead, range(1, 3)))
+    before = notification_rows(recorder)
     with pytest.raises(IntegrityError):
-        recorder.insert_events(_events(lead, range(2, 2 + size)))  # version 2 is taken: none is saved
-    assert _rows(recorder) == before
+        recorder.insert_events(stored_events(lead, range(2, 2 + size)))  # version 2 is taken: none is saved
+    assert notification_rows(recorder) == before
     with recorder.datastore.get_connection() as conn:
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    ids = recorder.insert_events(_events(lead, range(3, 3 + size)))
-    assert [r[2] for r in _rows(recorder)] == list(range(1, 3 + size)) and len(ids) == size
+    ids = recorder.insert_events(stored_events(lead, range(3, 3 + size)))
+    assert [r[2] for r in notification_rows(recorder)] == list(range(1, 3 + size)) and len(ids) == size
 
 
 def test_one_round_trip_per_save(pg: Services) -> None:
@@ -112,7 +99,7 @@ def test_one_round_trip_per_save(pg: Services) -> None:
         (_library_twin(recorder), 2, [5]),
     ):
         with _round_trips_per_connection(recorder) as counted:
-            under_test.insert_events(_events(uuid4(), range(1, 1 + size)))
+            under_test.insert_events(stored_events(uuid4(), range(1, 1 + size)))
         assert counted == trips, (under_test, size)
 
 
@@ -124,7 +111,7 @@ def test_it_still_takes_the_exclusive_table_lock(pg: Services) -> None:
     with psycopg.connect(pg.settings.database_url) as other:
         other.execute(f"LOCK TABLE {recorder.events_table_name} IN ROW EXCLUSIVE MODE")
         saver = threading.Thread(
-            target=lambda: (recorder.insert_events(_events(uuid4(), range(1, 2))), done.set())
+            target=lambda: (recorder.insert_events(stored_events(uuid4(), range(1, 2))), done.set())
         )
         saver.start()
         time.sleep(0.5)

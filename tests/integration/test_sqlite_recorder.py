@@ -8,11 +8,12 @@ import time
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from smarketing.bootstrap import Services
 from smarketing.sqlite_recorder import LeanSQLiteRecorder
+from tests.integration.stored_rows import notification_rows, stored_events
 
 
 @pytest.fixture
@@ -20,20 +21,6 @@ def lite(services: Services) -> Services:
     if services.settings.is_postgres:
         pytest.skip("the lean recorder is SQLite's")
     return services
-
-
-def _events(originator: object, versions: range) -> list[StoredEvent]:
-    return [
-        StoredEvent(originator_id=originator, originator_version=v, topic="t:T", state=b'{"v":%d}' % v)
-        for v in versions
-    ]
-
-
-def _rows(recorder: SQLiteApplicationRecorder) -> list[tuple]:
-    return [
-        (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-        for n in recorder.select_notifications(start=1, limit=1000)
-    ]
 
 
 def _pragma(datastore: SQLiteDatastore, name: str) -> object:
@@ -51,10 +38,10 @@ def test_same_rows_and_notification_ids_as_the_library(lite: Services) -> None:
     assert isinstance(ours, LeanSQLiteRecorder)
     library = SQLiteApplicationRecorder(ours.datastore)
     a, b = uuid4(), uuid4()
-    assert ours.insert_events(_events(a, range(1, 4))) == [1, 2, 3]
-    assert library.insert_events(_events(b, range(1, 3))) == [4, 5]
-    assert ours.insert_events(_events(b, range(3, 4))) == [6]
-    assert _rows(ours) == [
+    assert ours.insert_events(stored_events(a, range(1, 4))) == [1, 2, 3]
+    assert library.insert_events(stored_events(b, range(1, 3))) == [4, 5]
+    assert ours.insert_events(stored_events(b, range(3, 4))) == [6]
+    assert notification_rows(ours) == [
         (1, a, 1, "t:T", b'{"v":1}'),
         (2, a, 2, "t:T", b'{"v":2}'),
         (3, a, 3, "t:T", b'{"v":3}'),
@@ -68,16 +55,16 @@ def test_same_rows_and_notification_ids_as_the_library(lite: Services) -> None:
 def test_a_taken_version_leaves_nothing_and_the_connection_usable(lite: Services) -> None:
     recorder = lite.app.recorder
     a = uuid4()
-    recorder.insert_events(_events(a, range(1, 2)))
+    recorder.insert_events(stored_events(a, range(1, 2)))
     before = recorder.max_notification_id()
     with pytest.raises(IntegrityError):
-        recorder.insert_events([*_events(uuid4(), range(1, 3)), *_events(a, range(1, 2))])
+        recorder.insert_events([*stored_events(uuid4(), range(1, 3)), *stored_events(a, range(1, 2))])
     assert recorder.max_notification_id() == before  # the whole save rolled back
     pooled = list(recorder.datastore.pool._pool)  # type: ignore[attr-defined]
     assert pooled
     for connection in pooled:
         assert not connection._sqlite_conn.in_transaction
-    assert recorder.insert_events(_events(a, range(2, 3))) == [before + 1]
+    assert recorder.insert_events(stored_events(a, range(2, 3))) == [before + 1]
 
 
 def test_same_durability_as_the_library(lite: Services) -> None:
@@ -104,20 +91,20 @@ def test_waits_for_another_process_write_lock(lite: Services) -> None:
     holder.start()
     locked.wait()
     started = time.monotonic()
-    ids = recorder.insert_events(_events(uuid4(), range(1, 2)))
+    ids = recorder.insert_events(stored_events(uuid4(), range(1, 2)))
     waited = time.monotonic() - started
     holder.join()
     other.close()
     assert waited >= 0.2
     assert ids == [recorder.max_notification_id()]  # after the other process's row
-    assert len(_rows(recorder)) == 2
+    assert len(notification_rows(recorder)) == 2
 
 
 def test_stream_reads_match_the_library(lite: Services) -> None:
     ours = lite.app.recorder
     library = SQLiteApplicationRecorder(ours.datastore)
     a, b = uuid4(), uuid4()
-    ours.insert_events([*_events(a, range(1, 8)), *_events(b, range(1, 3))])
+    ours.insert_events([*stored_events(a, range(1, 8)), *stored_events(b, range(1, 3))])
     for options in [
         {},
         {"gt": 3},
