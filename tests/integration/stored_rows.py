@@ -1,5 +1,7 @@
 """Stored events and notification rows for the tests of our recorder subclasses."""
 
+from uuid import UUID, uuid4
+
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
 
@@ -15,3 +17,21 @@ def notification_rows(recorder: ApplicationRecorder) -> list[tuple]:
         (n.id, n.originator_id, n.originator_version, n.topic, n.state)
         for n in recorder.select_notifications(start=1, limit=1000)
     ]
+
+
+def assert_saves_interleave_with_the_library(ours: ApplicationRecorder, library: ApplicationRecorder) -> UUID:
+    """Saves through our recorder and the library's, interleaved on one table: the same
+    rows and consecutive notification ids. Returns the aggregate saved by both."""
+    a, b = uuid4(), uuid4()
+    assert ours.insert_events(stored_events(a, range(1, 4))) == [1, 2, 3]
+    assert library.insert_events(stored_events(b, range(1, 3))) == [4, 5]
+    assert ours.insert_events(stored_events(b, range(3, 4))) == [6]
+    assert notification_rows(ours) == [
+        (1, a, 1, "t:T", b'{"v":1}'),
+        (2, a, 2, "t:T", b'{"v":2}'),
+        (3, a, 3, "t:T", b'{"v":3}'),
+        (4, b, 1, "t:T", b'{"v":1}'),
+        (5, b, 2, "t:T", b'{"v":2}'),
+        (6, b, 3, "t:T", b'{"v":3}'),
+    ]
+    return b

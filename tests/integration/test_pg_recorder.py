@@ -18,7 +18,11 @@ from psycopg.pq import Trace
 
 from smarketing.bootstrap import Services
 from smarketing.pg_recorder import SMALL_SAVE, OneTripPostgresRecorder
-from tests.integration.stored_rows import notification_rows, stored_events
+from tests.integration.stored_rows import (
+    assert_saves_interleave_with_the_library,
+    notification_rows,
+    stored_events,
+)
 
 
 @pytest.fixture
@@ -35,18 +39,7 @@ def test_the_app_saves_through_it(pg: Services) -> None:
 def test_same_rows_and_notification_ids_as_the_library(pg: Services) -> None:
     ours = pg.app.recorder
     library = _library_twin(ours)
-    a, b = uuid4(), uuid4()
-    assert ours.insert_events(stored_events(a, range(1, 4))) == [1, 2, 3]
-    assert library.insert_events(stored_events(b, range(1, 3))) == [4, 5]
-    assert ours.insert_events(stored_events(b, range(3, 4))) == [6]
-    assert notification_rows(ours) == [
-        (1, a, 1, "t:T", b'{"v":1}'),
-        (2, a, 2, "t:T", b'{"v":2}'),
-        (3, a, 3, "t:T", b'{"v":3}'),
-        (4, b, 1, "t:T", b'{"v":1}'),
-        (5, b, 2, "t:T", b'{"v":2}'),
-        (6, b, 3, "t:T", b'{"v":3}'),
-    ]
+    assert_saves_interleave_with_the_library(ours, library)
 
 
 def test_a_large_batch_keeps_its_order_and_bytes(pg: Services) -> None:

@@ -13,7 +13,11 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from smarketing.bootstrap import Services
 from smarketing.sqlite_recorder import LeanSQLiteRecorder
-from tests.integration.stored_rows import notification_rows, stored_events
+from tests.integration.stored_rows import (
+    assert_saves_interleave_with_the_library,
+    notification_rows,
+    stored_events,
+)
 
 
 @pytest.fixture
@@ -37,18 +41,7 @@ def test_same_rows_and_notification_ids_as_the_library(lite: Services) -> None:
     ours = lite.app.recorder
     assert isinstance(ours, LeanSQLiteRecorder)
     library = SQLiteApplicationRecorder(ours.datastore)
-    a, b = uuid4(), uuid4()
-    assert ours.insert_events(stored_events(a, range(1, 4))) == [1, 2, 3]
-    assert library.insert_events(stored_events(b, range(1, 3))) == [4, 5]
-    assert ours.insert_events(stored_events(b, range(3, 4))) == [6]
-    assert notification_rows(ours) == [
-        (1, a, 1, "t:T", b'{"v":1}'),
-        (2, a, 2, "t:T", b'{"v":2}'),
-        (3, a, 3, "t:T", b'{"v":3}'),
-        (4, b, 1, "t:T", b'{"v":1}'),
-        (5, b, 2, "t:T", b'{"v":2}'),
-        (6, b, 3, "t:T", b'{"v":3}'),
-    ]
+    b = assert_saves_interleave_with_the_library(ours, library)
     assert ours.select_events(b) == library.select_events(b)
 
 
