@@ -16,22 +16,19 @@ team's dashboard keeps its cohort funnel until a lead of it moves.
 ``SMARKETING_SCORECARD_CACHE=0`` turns this cache off too (every call computes).
 """
 
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from copy import deepcopy
 from typing import Any
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, select
 
 from projections.funnel import funnel_months
 from projections.funnel_query import funnel
+from projections.marked_cache import MarkedCache
 from projections.scorecard_cache import enabled
 
-MAX_ENTRIES = 256  # per engine; an entry is a small dict
-
-_caches: "WeakKeyDictionary[Engine, OrderedDict[tuple, dict[str, Any]] | None]" = WeakKeyDictionary()
-_lock = threading.Lock()
+# Per store, at most 256 entries; an entry is a small dict.
+_cache = MarkedCache((funnel_months,), max_entries=256)
 # How often each month was computed (not served from the cache) in this process: for tests.
 computed: Counter[str] = Counter()
 
@@ -39,33 +36,16 @@ computed: Counter[str] = Counter()
 def cohort_funnel(conn: Connection, month: str, **filters: str) -> dict[str, Any]:
     """``funnel_query.funnel(conn, month, **filters)``, from the cache while the
     cohort's mark is unchanged. The caller gets its own copy."""
-    cache = _cache(conn.engine) if enabled() else None
+    engine = conn.engine
     mark = None
-    if cache is not None:
+    if enabled() and _cache.usable(engine):
         mark = conn.execute(select(funnel_months.c.position).where(funnel_months.c.month == month)).scalar()
     key = (month, tuple(sorted((k, v) for k, v in filters.items() if v)), mark)
-    if cache is not None and mark is not None:
-        with _lock:
-            found = cache.get(key)
-            if found is not None:
-                cache.move_to_end(key)
-                return deepcopy(found)
+    found = _cache.get(engine, key) if mark is not None else None
+    if found is not None:
+        return deepcopy(found)
     computed[month] += 1
     result = funnel(conn, month, **filters)
-    if cache is not None and mark is not None:
-        with _lock:
-            cache[key] = deepcopy(result)
-            while len(cache) > MAX_ENTRIES:
-                cache.popitem(last=False)
+    if mark is not None:
+        _cache.put(engine, key, deepcopy(result))
     return result
-
-
-def _cache(engine: Engine) -> "OrderedDict[tuple, dict[str, Any]] | None":
-    """The engine's cache; None for a store whose mark table ``flask db init`` has
-    not created yet (checked once per engine): its funnels are always computed."""
-    with _lock:
-        if engine in _caches:
-            return _caches[engine]
-    ready = inspect(engine).has_table(funnel_months.name)
-    with _lock:
-        return _caches.setdefault(engine, OrderedDict() if ready else None)

@@ -16,24 +16,20 @@ so the live cost can be measured and compared.
 """
 
 import os
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Any
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, inspect, literal, select, union_all
+from sqlalchemy import Connection, literal, select, union_all
 
 from domain.business_hours import ALWAYS, Calendar
+from projections.marked_cache import MarkedCache
 from projections.scorecard import sla_fact_months
 from projections.scorecard_follow_up import sfu_months
 from projections.scorecard_query import scorecard_actuals
 
 ENV = "SMARKETING_SCORECARD_CACHE"
-MAX_ENTRIES = 512  # per engine; an entry is a few kB (the month's delays)
-
-# Per engine (a store): tests and tools open several stores in one process.
-_caches: "WeakKeyDictionary[Engine, OrderedDict[tuple, dict[str, Any]] | None]" = WeakKeyDictionary()
-_lock = threading.Lock()
+# Per store, at most 512 entries; an entry is a few kB (the month's delays).
+_cache = MarkedCache((sla_fact_months, sfu_months), max_entries=512)
 # How often each month was computed (not served from the cache) in this process: for tests.
 computed: Counter[str] = Counter()
 
@@ -54,25 +50,19 @@ def month_actuals(
     The returned dicts may be shared with later callers: read them, do not change them.
     """
     chosen = tuple(sorted((k, v) for k, v in filters.items() if v))
-    if not enabled():
+    engine = conn.engine
+    if not enabled() or not _cache.usable(engine):
         return [_compute(conn, request, calendar, chosen) for request in requests]
-    cache = _cache(conn.engine)
-    versions = _marks(conn, [month for month, _, _ in requests]) if cache is not None else {}
+    versions = _marks(conn, [month for month, _, _ in requests])
     results = []
     for request in requests:
         version = versions.get(request[0])
         key = (request, calendar, chosen, version)
-        with _lock:
-            found = cache.get(key) if cache is not None and version is not None else None
-            if found is not None:
-                cache.move_to_end(key)
+        found = _cache.get(engine, key) if version is not None else None
         if found is None:
             found = _compute(conn, request, calendar, chosen)
-            if cache is not None and version is not None:
-                with _lock:
-                    cache[key] = found
-                    while len(cache) > MAX_ENTRIES:
-                        cache.popitem(last=False)
+            if version is not None:
+                _cache.put(engine, key, found)
         results.append(found)
     return results
 
@@ -105,15 +95,3 @@ def _marks(conn: Connection, months: list[str]) -> dict[str, tuple[int, int]]:
     for n, month, position in conn.execute(statement):
         found.setdefault(month, [None, None])[n] = int(position)
     return {m: (a, b) for m, (a, b) in found.items() if a is not None and b is not None}
-
-
-def _cache(engine: Engine) -> "OrderedDict[tuple, dict[str, Any]] | None":
-    """The engine's cache; None for a store whose mark tables ``flask db init`` has
-    not created yet (checked once per engine): its months are always computed."""
-    with _lock:
-        if engine in _caches:
-            return _caches[engine]
-    found = inspect(engine)
-    ready = all(found.has_table(table.name) for table in (sla_fact_months, sfu_months))
-    with _lock:
-        return _caches.setdefault(engine, OrderedDict() if ready else None)
