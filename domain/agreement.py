@@ -76,8 +76,11 @@ METRICS: dict[str, Metric] = {
 }
 
 
+_AGREEMENT_ID = uuid5(NAMESPACE_URL, "smarketing:agreement")
+
+
 def agreement_id() -> UUID:
-    return uuid5(NAMESPACE_URL, "smarketing:agreement")
+    return _AGREEMENT_ID  # one agreement per store: a fixed id, hashed once
 
 
 def utc_now() -> datetime:

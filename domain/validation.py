@@ -7,6 +7,7 @@ characters (PostgreSQL refuses both), bounded lengths, well-formed e-mails.
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from domain.errors import N_, InvalidInput
 
@@ -46,11 +47,20 @@ def clean_email(value: object, *, required: bool = True) -> str:
 
 
 def clean_choice(value: object, field: str, choices: type) -> str:
+    # The common case first: an exact member value needs none of clean_text's checks.
+    if type(value) is str and value in _values(choices):
+        return value
     text = clean_text(value, field, max_len=SHORT_MAX, required=True)
     allowed = [c.value for c in choices]
     if text not in allowed:
         raise InvalidInput(field, N_("must be one of %(choices)s"), choices=", ".join(allowed))
     return text
+
+
+@cache
+def _values(choices: type) -> frozenset[str]:
+    # Enums are fixed at import time, so their values are read once per class.
+    return frozenset(c.value for c in choices)
 
 
 def clean_amount(value: object) -> Decimal:

@@ -1,8 +1,8 @@
 """The service layer: an eventsourcing ``Application`` whose commands take and
 return plain values, and turn library errors into domain errors."""
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
@@ -18,6 +18,7 @@ from domain.vocabulary import Stage
 from projections.gc_pause import gc_paused
 from smarketing.agreement_commands import AgreementCommands
 from smarketing.key_batch import BatchingPersonalDataMapper
+from smarketing.known_terms import KnownTerms
 from smarketing.last_seen import LastSeenRepository
 from smarketing.personal_data import PersonalDataMapper
 from smarketing.terms_commands import TermsCommands
@@ -52,10 +53,22 @@ class _CollectedEvents(ProcessingEvent[UUID]):
         self.saved_kwargs.update(kwargs)
 
 
+class _Saved(NamedTuple):
+    """A lead as a command saved it, and where its events went in the log."""
+
+    version: int
+    stage: str
+    positions: list[int]
+
+
 class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID]):
     name = "Smarketing"
     # Long streams load from a snapshot plus a few events.
     snapshotting_intervals = {Lead: 50}  # noqa: RUF012 - the library's declared shape
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.known_terms = KnownTerms()
 
     def construct_mapper(self) -> Mapper[UUID]:
         # Seals each lead's personal data under its own key (smarketing.personal_data);
@@ -138,14 +151,14 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         return len(batch) // 2
 
     def record_interaction(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        version, stage = self._update_lead(
-            lead_id, expected_version, lambda lead: lead.record_interaction(**fields)
-        )
-        if stage != Stage.LEAD:
+        saved = self._update_lead(lead_id, expected_version, lambda lead: lead.record_interaction(**fields))
+        if saved.stage != Stage.LEAD:
             # Only a Lead can be promoted by the scoring rule: no need to read the terms.
-            return version
+            return saved.version
         # In auto-promote mode the scoring rule may move the lead to MQL right away.
-        return version + 1 if self.promote_if_scored(lead_id) is not None else version
+        terms = self.known_terms.after_save(saved.positions, self.agreement_terms)
+        promoted = self.promote_if_scored(lead_id, terms=terms) is not None
+        return saved.version + 1 if promoted else saved.version
 
     def log_contact_attempt(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
         return self._update(lead_id, expected_version, lambda lead: lead.attempt_contact(**fields))
@@ -223,12 +236,12 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         return lead
 
     def _update(self, lead_id: str, expected_version: int | None, change: Callable[[Lead], None]) -> int:
-        return self._update_lead(lead_id, expected_version, change)[0]
+        return self._update_lead(lead_id, expected_version, change).version
 
     def _update_lead(
         self, lead_id: str, expected_version: int | None, change: Callable[[Lead], None]
-    ) -> tuple[int, str]:
-        """Decide, save; the lead's (version, stage) as saved.
+    ) -> _Saved:
+        """Decide, save; the lead's version and stage as saved, and its events' log positions.
 
         First on the lead as this process last saw it, without reading the log
         (``smarketing.last_seen``). If that decision is refused (by a rule, the form's
@@ -272,7 +285,7 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
 
     def _decide_and_save(
         self, lead: Lead, expected_version: int | None, change: Callable[[Lead], None]
-    ) -> tuple[int, str]:
+    ) -> _Saved:
         if expected_version is not None and lead.version != expected_version:
             raise StaleLead(
                 N_(
@@ -283,8 +296,10 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
                 expected=expected_version,
             )
         change(lead)
-        self.save(lead)
-        saved = (lead.version, lead.stage)  # read before the cache owns the lead
+        recordings = self.save(lead)
+        # Read before the cache owns the lead.
+        saved = _Saved(lead.version, lead.stage, [r.notification.id for r in recordings])
+        self.known_terms.saw_saved(saved.positions)
         self._cache_saved(lead)
         return saved
 

@@ -76,13 +76,18 @@ class TermsCommands(_Base):
 
     # --- lead scoring --------------------------------------------------------
 
-    def promote_if_scored(self, lead_id: str, now: datetime | None = None) -> float | None:
+    def promote_if_scored(
+        self, lead_id: str, now: datetime | None = None, terms: dict[str, dict[str, Any]] | None = None
+    ) -> float | None:
         """In auto-promote mode, move a Lead whose score reached the threshold to MQL.
 
         Scored from the write model (the lead's own events), so it is exact right
-        after an interaction is saved; returns the score when it promoted.
+        after an interaction is saved; returns the score when it promoted. ``terms``:
+        the agreement's terms if the caller knows them current (else read here).
         """
-        config = scoring_config(section_values(self.agreement_terms(), SCORING))
+        if terms is None:
+            terms = self.agreement_terms()
+        config = scoring_config(section_values(terms, SCORING))
         if config.mode != AUTO_PROMOTE:
             return None
         lead = self._get(UUID(str(lead_id)))

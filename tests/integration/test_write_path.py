@@ -84,6 +84,32 @@ def test_terms_set_by_another_process_apply_at_once(services: Services, second: 
     assert app1.repository.get(agreement_id()).version == app2.repository.get(agreement_id()).version
 
 
+def test_terms_set_by_the_same_process_apply_at_once(services: Services) -> None:
+    app = services.app
+    lead_id = _lead(services)
+    app.record_interaction(lead_id, kind="meeting")  # the terms are now known (none set)
+    points = dict(DEFAULTS[SCORING]["points"]) | {"meeting": 25}
+    terms = {"points": points, "half_life_days": 30, "threshold": 40, "mode": "auto_promote"}
+    app.set_terms("scoring", terms)
+    app.record_interaction(lead_id, kind="meeting", occurred_at=datetime.now(UTC))
+    assert app.get_lead(lead_id)["stage"] == "MQL"
+
+
+def test_terms_are_read_once_while_only_this_process_writes(services: Services, second: Services) -> None:
+    app = services.app
+    lead_id, other = _lead(services), app.capture_lead(name="Bo", email="bo@example.com", source="ads")
+    reads: list[int] = []
+    read = app.agreement_terms
+    app.agreement_terms = lambda: reads.append(1) or read()  # type: ignore[method-assign]
+    for _ in range(3):
+        app.record_interaction(lead_id, kind="note")
+        app.record_interaction(other, kind="note")
+    assert reads == [1]
+    second.app.record_interaction(other, kind="note")  # another process wrote: a gap
+    app.record_interaction(lead_id, kind="note")
+    assert reads == [1, 1]
+
+
 def _fresh(services: Services, lead_id: str) -> dict:
     """The lead rebuilt from the log, bypassing every cache."""
     return services.app.repository.get(UUID(lead_id), version=10**6).as_dict()
