@@ -112,6 +112,28 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         self.notify(processing_event.events)  # deprecated hook; the library still calls it
         return recordings
 
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """The library's (9.5.6), but a snapshot at the version just saved is taken of the
+        aggregate in hand, not of one rebuilt for it by reading and decoding (and
+        unsealing) up to 50 events in the middle of the command that reached it.
+
+        The aggregate in hand is what the log holds at that version: its events were
+        decided on it and the save that recorded them succeeded. Any other version
+        (an event in the middle of a multi-event save) takes the library's path.
+        """
+        if not (self.snapshots and self.snapshotting_intervals):
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if aggregate is None or interval is None or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version:
+                snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, event.originator_version)
+
     # --- commands -------------------------------------------------------
 
     def capture_lead(self, *, lead_id: UUID | None = None, **fields: Any) -> str:
