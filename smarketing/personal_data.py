@@ -28,9 +28,12 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic
 from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
+
+from smarketing.event_encoding import sorted_dumps, state_encoder
 
 keys_metadata = MetaData()
 
@@ -148,7 +151,7 @@ def is_sealed(value: object) -> bool:
 
 def seal(key: bytes, personal: dict[str, str], aad: bytes) -> dict[str, Any]:
     nonce = os.urandom(12)
-    plaintext = json.dumps(personal, sort_keys=True, ensure_ascii=False).encode()
+    plaintext = sorted_dumps(personal).encode()
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, aad)
     return {
         "sealed": SEALED_PREFIX + base64.b64encode(nonce + ciphertext).decode("ascii"),
@@ -176,6 +179,14 @@ class PersonalDataMapper(Mapper[UUID]):
 
     keys: LeadKeys | None = None
 
+    def __init__(
+        self, transcoder: Transcoder, compressor: Compressor | None = None, cipher: Cipher | None = None
+    ) -> None:
+        super().__init__(transcoder, compressor, cipher)
+        # The library's bytes, faster (smarketing.event_encoding); a compressor or a
+        # cipher would change them, so then the library's own path runs.
+        self._encode = state_encoder(transcoder) if compressor is None and cipher is None else None
+
     def use_keys(self, keys: LeadKeys) -> None:
         self.keys = keys
 
@@ -185,24 +196,46 @@ class PersonalDataMapper(Mapper[UUID]):
         return self.keys
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        holder = _holder(vars(domain_event))
-        # Nothing personal to protect (absent, or all blank after an erasure): no key needed.
-        if holder is None or not any(holder["personal"].values()) or is_sealed(holder["personal"]):
-            return super().to_stored_event(domain_event)
+        """The library's ``Mapper.to_stored_event`` (9.5.6), sealing ``personal`` in the copy it encodes.
+
+        Step for step as the library: the event's attributes less its id and version,
+        ``class_version`` last when above 1; so the stored bytes are the library's
+        (tests/unit/test_event_encoding.py).
+        """
+        if self._encode is None:
+            return super().to_stored_event(self._sealed(domain_event))
         state = dict(vars(domain_event))  # the event itself stays as it is
-        holder = _holder(state)
-        assert holder is not None
-        lead = domain_event.originator_id.hex
-        key = self._key_store().get_or_create(lead)
-        aad = _aad(domain_event.originator_id, domain_event.originator_version)
-        sealed = seal(key, holder["personal"], aad)
-        if holder is state:
-            state["personal"] = sealed
-        else:
-            state["state"] = {**holder, "personal": sealed}
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        self._seal_state(state, originator_id, originator_version)
+        topic = get_topic(type(domain_event))
+        return StoredEvent(originator_id, originator_version, topic, self._encode(state))
+
+    def _sealed(self, domain_event: DomainEventProtocol[UUID]) -> DomainEventProtocol[UUID]:
+        """A copy of the event with ``personal`` sealed (the event itself when nothing is to seal)."""
+        state = dict(vars(domain_event))
+        if not self._seal_state(state, domain_event.originator_id, domain_event.originator_version):
+            return domain_event
         clone = object.__new__(type(domain_event))
         object.__setattr__(clone, "__dict__", state)
-        return super().to_stored_event(clone)
+        return clone
+
+    def _seal_state(self, state: dict[str, Any], originator_id: UUID, version: int) -> bool:
+        """Seal the ``personal`` of this copied state in place; False when there is nothing to seal."""
+        holder = _holder(state)
+        # Nothing personal to protect (absent, or all blank after an erasure): no key needed.
+        if holder is None or not any(holder["personal"].values()) or is_sealed(holder["personal"]):
+            return False
+        key = self._key_store().get_or_create(originator_id.hex)
+        sealed = seal(key, holder["personal"], _aad(originator_id, version))
+        if holder is state:
+            state["personal"] = sealed
+        else:  # a snapshot: a new aggregate state, the event's own stays as it is
+            state["state"] = {**holder, "personal": sealed}
+        return True
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         domain_event = super().to_domain_event(stored_event)
