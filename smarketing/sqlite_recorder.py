@@ -8,8 +8,9 @@ Python costs about as much as the INSERT itself. Here the same statements run on
 same pooled connection, so with the same durability (its ``journal_mode`` and
 ``synchronous``, WAL and FULL by default) and busy timeout:
 
-    BEGIN; INSERT INTO stored_events VALUES (?,?,?,?) (one per event, each rowid
-    read as its notification id); COMMIT
+    BEGIN; INSERT INTO stored_events VALUES (?,?,?,?) (one execute for one event,
+    its rowid read as its notification id; one executemany for a batch, whose
+    consecutive rowids are derived from the last, see ``_insert_rows``); COMMIT
 
 and a failure rolls the transaction back and surfaces as the library's error class
 (``IntegrityError`` when another writer took the version), as the library's
@@ -61,18 +62,7 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
             conn: sqlite3.Connection = connection._sqlite_conn  # the driver's, in autocommit mode
             try:
                 conn.execute("BEGIN")
-                notification_ids = [
-                    conn.execute(
-                        self.insert_events_statement,
-                        (
-                            e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,
-                            e.originator_version,
-                            e.topic,
-                            e.state,
-                        ),
-                    ).lastrowid
-                    for e in stored_events
-                ]
+                notification_ids = self._insert_rows(conn, _rows(stored_events))
                 conn.commit()
             except sqlite3.Error as error:
                 try:
@@ -83,6 +73,25 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
         finally:
             pool.put_connection(connection)
         return notification_ids  # type: ignore[return-value]  # rowids: ints
+
+    def _insert_rows(self, conn: sqlite3.Connection, rows: list[tuple[str, int, str, bytes]]) -> list[int]:
+        """Insert the rows in the open transaction; their rowids (notification ids) in order."""
+        if len(rows) == 1:  # a command's save: one statement, its rowid at hand
+            return [conn.execute(self.insert_events_statement, rows[0]).lastrowid]  # type: ignore[list-item]
+        # A batch: one executemany (a third of the per-row cost of an import's INSERTs).
+        # Its rowids are consecutive: the table has no AUTOINCREMENT, so each new row gets
+        # the largest rowid + 1, and this transaction holds the write lock from its first
+        # INSERT, so no other row comes between. SQLite picks a random free rowid only
+        # once the largest possible one is taken; then the last row is not the largest.
+        if not rows:
+            return []
+        table = self.events_table_name
+        conn.executemany(self.insert_events_statement, rows)
+        last, largest = conn.execute(f"SELECT last_insert_rowid(), MAX(rowid) FROM {table}").fetchone()
+        if last == largest:
+            return list(range(last - len(rows) + 1, last + 1))
+        by_key = f"SELECT rowid FROM {table} WHERE originator_id=? AND originator_version=?"
+        return [conn.execute(by_key, row[:2]).fetchone()[0] for row in rows]
 
     def select_events(
         self,
@@ -117,6 +126,18 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
             )
             for row in rows
         ]
+
+
+def _rows(stored_events: Sequence[StoredEvent]) -> list[tuple[str, int, str, bytes]]:
+    return [
+        (
+            e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,
+            e.originator_version,
+            e.topic,
+            e.state,
+        )
+        for e in stored_events
+    ]
 
 
 def _read(datastore: SQLiteDatastore, statement: str, params: list[Any]) -> list[sqlite3.Row]:

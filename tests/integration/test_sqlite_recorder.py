@@ -133,3 +133,44 @@ def test_a_stream_read_is_one_statement(lite: Services) -> None:
         for connection in pooled:
             connection._sqlite_conn.set_trace_callback(None)
     assert len(sent) == 1 and sent[0].startswith("SELECT")
+
+
+def _ids_by_key(recorder: LeanSQLiteRecorder) -> dict[tuple[object, int], int]:
+    return {(row[1], row[2]): row[0] for row in notification_rows(recorder)}
+
+
+def test_a_batch_gets_the_rowids_its_rows_were_stored_with(lite: Services) -> None:
+    """One executemany per batch: the ids it returns are its rows' own, after a gap too."""
+    recorder = lite.app.recorder
+    assert isinstance(recorder, LeanSQLiteRecorder)
+    other = sqlite3.connect(lite.settings.sqlite_path(), isolation_level=None)
+    other.execute(
+        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+        "VALUES (100, ?, 1, 't:T', x'')",
+        (uuid4().hex,),
+    )
+    other.close()
+    a, b = uuid4(), uuid4()
+    ids = recorder.insert_events([*stored_events(a, range(1, 4)), *stored_events(b, range(1, 3))])
+    assert ids == [101, 102, 103, 104, 105]
+    stored = _ids_by_key(recorder)
+    assert ids == [stored[(a, 1)], stored[(a, 2)], stored[(a, 3)], stored[(b, 1)], stored[(b, 2)]]
+
+
+def test_a_batch_past_the_largest_rowid_reads_each_rowid(lite: Services) -> None:
+    """Once the largest rowid is taken SQLite picks free rowids at random: not consecutive,
+    so the batch's ids are read back row by row (the library's per-row ids, still)."""
+    recorder = lite.app.recorder
+    assert isinstance(recorder, LeanSQLiteRecorder)
+    other = sqlite3.connect(lite.settings.sqlite_path(), isolation_level=None)
+    other.execute(
+        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+        "VALUES (9223372036854775807, ?, 1, 't:T', x'')",
+        (uuid4().hex,),
+    )
+    other.close()
+    a = uuid4()
+    ids = recorder.insert_events(stored_events(a, range(1, 6)))
+    stored = _ids_by_key(recorder)
+    assert ids == [stored[(a, v)] for v in range(1, 6)]
+    assert ids != list(range(ids[0], ids[0] + 5))  # random: consecutive by a 2**-250 chance
