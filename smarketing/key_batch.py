@@ -52,19 +52,25 @@ def fetch_keys(engine: Engine, lead_ids: Iterable[str]) -> dict[str, bytes]:
 def create_keys(keys: LeadKeys, lead_ids: Iterable[str]) -> dict[str, bytes]:
     """Every lead's key, creating the missing ones in ONE transaction.
 
-    Insert-or-ignore then read back: when another writer created a key first we
-    use theirs (as ``get_or_create`` does), or one of the two would lose data.
+    Insert-or-ignore, returning the rows it inserted; the keys it did not insert are
+    read back: when another writer created a key first we use theirs (as
+    ``get_or_create`` does), or one of the two would lose data. Returning the inserted
+    rows spares reading back every new key (a third of an import's key time).
     """
     wanted = sorted(set(lead_ids))
     have = fetch_keys(keys.read_engine, wanted)
     missing = [lead_id for lead_id in wanted if lead_id not in have]
     if missing:
         dialect = postgresql if keys.write_engine.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(lead_keys).on_conflict_do_nothing().returning(lead_keys.c.lead_id, lead_keys.c.key)
+        )
         with keys.write_engine.begin() as conn:
             for chunk in _chunks(missing):
                 rows = [{"lead_id": lead_id, "key": AESGCM.generate_key(bit_length=256)} for lead_id in chunk]
-                conn.execute(dialect.insert(lead_keys).on_conflict_do_nothing(), rows)
-        have.update(fetch_keys(keys.write_engine, missing))
+                have.update((lead_id, bytes(key)) for lead_id, key in conn.execute(statement, rows))
+        taken = [lead_id for lead_id in missing if lead_id not in have]  # by another writer
+        have.update(fetch_keys(keys.write_engine, taken))
     for lead_id, key in have.items():  # as get_or_create does: the next command seals with it
         keys._remember(lead_id, key)
     return have
@@ -125,13 +131,16 @@ class BatchingPersonalDataMapper(PersonalDataMapper):
 
     def prepare_keys(self, events: Iterable[DomainEventProtocol[UUID]]) -> None:
         """Create (one transaction) and pin the keys that encoding these events needs."""
-        ids = set()
+        needed: set[UUID] = set()
         for event in events:
+            if event.originator_id in needed:
+                continue  # an import's lead has a dozen events: its key is needed once
             holder = _holder(vars(event))  # read only: no copy of every event's state
             if holder is not None and any(holder["personal"].values()) and not is_sealed(holder["personal"]):
-                ids.add(event.originator_id.hex)
-        if not ids:
+                needed.add(event.originator_id)
+        if not needed:
             return
+        ids = {originator_id.hex for originator_id in needed}
         # Keys already pinned, or in the shared cache at any age (a single command on a
         # lead seen before): no query at all. Why any age is safe: LeadKeys.sealing_key.
         # Not pinned from there: pins also serve reads, which keep the age bound.

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from domain.errors import StaleLead
+from smarketing import key_batch
 from smarketing.bootstrap import Services
 from smarketing.key_batch import BatchingPersonalDataMapper
 
@@ -98,3 +99,19 @@ def test_a_stale_cache_cannot_seal_after_another_process_erased(services: Servic
         app.record_interaction(lead_id, kind="call", details="late words")
     events = app.lead_events(lead_id)
     assert len(events) == before + 1 and type(events[-1]).__name__ == "PersonalDataErased"
+
+
+def test_a_batch_uses_the_key_another_writer_created_first(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create_keys read before another writer committed a key: its insert skips that
+    lead, and the key it returns (and seals with) is the stored one, not its own."""
+    keys = _mapper(services)._key_store_base()
+    theirs = {lead_id: keys.get_or_create(lead_id) for lead_id in ("a" * 32, "b" * 32)}
+    keys._cache.clear()
+    read_before = key_batch.fetch_keys
+    reads = iter([lambda engine, ids: {}, read_before])  # the first read misses their keys
+    monkeypatch.setattr(key_batch, "fetch_keys", lambda engine, ids: next(reads)(engine, ids))
+    created = key_batch.create_keys(keys, ["a" * 32, "b" * 32, "c" * 32])
+    assert {lead_id: created[lead_id] for lead_id in theirs} == theirs
+    assert read_before(keys.read_engine, created) == created  # every key returned is stored
