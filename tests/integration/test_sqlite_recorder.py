@@ -139,17 +139,21 @@ def _ids_by_key(recorder: LeanSQLiteRecorder) -> dict[tuple[object, int], int]:
     return {(row[1], row[2]): row[0] for row in notification_rows(recorder)}
 
 
+def _another_process_stores_a_row_at(lite: Services, rowid: int) -> None:
+    other = sqlite3.connect(lite.settings.sqlite_path(), isolation_level=None)
+    other.execute(
+        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+        "VALUES (?, ?, 1, 't:T', x'')",
+        (rowid, uuid4().hex),
+    )
+    other.close()
+
+
 def test_a_batch_gets_the_rowids_its_rows_were_stored_with(lite: Services) -> None:
     """One executemany per batch: the ids it returns are its rows' own, after a gap too."""
     recorder = lite.app.recorder
     assert isinstance(recorder, LeanSQLiteRecorder)
-    other = sqlite3.connect(lite.settings.sqlite_path(), isolation_level=None)
-    other.execute(
-        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
-        "VALUES (100, ?, 1, 't:T', x'')",
-        (uuid4().hex,),
-    )
-    other.close()
+    _another_process_stores_a_row_at(lite, 100)
     a, b = uuid4(), uuid4()
     ids = recorder.insert_events([*stored_events(a, range(1, 4)), *stored_events(b, range(1, 3))])
     assert ids == [101, 102, 103, 104, 105]
@@ -162,13 +166,7 @@ def test_a_batch_past_the_largest_rowid_reads_each_rowid(lite: Services) -> None
     so the batch's ids are read back row by row (the library's per-row ids, still)."""
     recorder = lite.app.recorder
     assert isinstance(recorder, LeanSQLiteRecorder)
-    other = sqlite3.connect(lite.settings.sqlite_path(), isolation_level=None)
-    other.execute(
-        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
-        "VALUES (9223372036854775807, ?, 1, 't:T', x'')",
-        (uuid4().hex,),
-    )
-    other.close()
+    _another_process_stores_a_row_at(lite, 2**63 - 1)
     a = uuid4()
     ids = recorder.insert_events(stored_events(a, range(1, 6)))
     stored = _ids_by_key(recorder)

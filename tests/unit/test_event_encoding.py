@@ -15,6 +15,7 @@ from eventsourcing.domain import DomainEventProtocol, Snapshot
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 from domain.agreement import SLAAgreement
+from domain.agreement_terms import CALENDAR, DEFAULTS
 from domain.email_index import LeadEmailIndex
 from smarketing import event_encoding, personal_data
 from smarketing.application import SmarketingApplication
@@ -25,14 +26,6 @@ from tests.unit.lead_builders import capture, full_history
 KEY = bytes(range(32))
 NONCE = b"\x07" * 12
 CEST = timezone(timedelta(hours=2))
-OFFICE = {
-    "timezone": "Europe/Madrid",
-    "workdays": [0, 1, 2, 3, 4],
-    "opens": "09:00",
-    "closes": "18:00",
-    "nights_count": False,
-    "weekends_count": False,
-}
 
 
 class _OneKey:
@@ -72,7 +65,7 @@ def _every_kind() -> list[DomainEventProtocol[UUID]]:
     agreement = SLAAgreement.start(datetime(2024, 3, 1, 9, tzinfo=UTC))
     agreement.set_target("2024-03", "revenue_goal", "150000.50")
     agreement.set_target("2024-03", "revenue_goal", 160000, "New product line")
-    agreement.set_terms("calendar", OFFICE, "Sales works office hours")
+    agreement.set_terms(CALENDAR, DEFAULTS[CALENDAR] | {"timezone": "Europe/Madrid"}, "Office hours")
     events = [*lead.collect_events(), *unsealed.collect_events(), *index.collect_events()]
     events += agreement.collect_events()
     events += [Snapshot.take(unsealed), Snapshot.take(capture()), Snapshot.take(agreement)]
