@@ -7,6 +7,8 @@ For each backend, on a fresh scratch store:
   single  rounds of ``--block`` load-decide-save commands (record_interaction) with the
           aggregate cache off, the same with it on (two applications, disjoint working
           sets), and as many raw one-row transactions; the order rotates each round.
+          A diagnostic fourth contender inserts the same raw rows into a table with the
+          event log's keys, to tell what the schema costs from what the app costs.
 Raw rows are the size of an average stored event, inserted through the DB driver into a
 plain table. Prints events/s over all rounds, the ratio per round (median and range),
 and the client's CPU time per event (PostgreSQL's server CPU is not in it).
@@ -37,27 +39,50 @@ RAW_INSERT = "INSERT INTO raw_events (originator_id, version, topic, state) VALU
 RAW_CREATE = (
     "CREATE TABLE raw_events (id {pk}, originator_id TEXT, version INTEGER, topic TEXT, state {blob})"
 )
+# A diagnostic, not the target's baseline: the same rows into a table with the event
+# log's keys (eventsourcing 9.5.6's DDL), to tell the schema's cost from the app's.
+SHAPED_INSERT = (
+    "INSERT INTO raw_shaped (originator_id, originator_version, topic, state) VALUES ({p},{p},{p},{p})"
+)
+SHAPED_CREATE = {
+    "sqlite": [
+        "CREATE TABLE raw_shaped (originator_id TEXT, originator_version INTEGER, topic TEXT, "
+        "state BLOB, PRIMARY KEY (originator_id, originator_version))"
+    ],
+    "postgres": [
+        "CREATE TABLE raw_shaped (originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+        "topic text, state bytea, notification_id bigserial, "
+        "PRIMARY KEY (originator_id, originator_version))",
+        "CREATE UNIQUE INDEX raw_shaped_notification_id ON raw_shaped (notification_id ASC)",
+    ],
+}
 
 
 class Raw:
     """Plain INSERTs through the driver, in explicit transactions, on its own connection."""
 
-    def __init__(self, url: str, row_bytes: int) -> None:
+    def __init__(self, url: str, row_bytes: int, *, shaped: bool = False) -> None:
+        """``shaped``: into a table with the event log's keys instead of a plain one."""
         self.payload, self.version = os.urandom(row_bytes), 0
-        if url.startswith("sqlite"):
+        backend = "sqlite" if url.startswith("sqlite") else "postgres"
+        if backend == "sqlite":
             self.conn: Any = sqlite3.connect(Settings(url).sqlite_path(), isolation_level=None)
             self.conn.execute("PRAGMA journal_mode = WAL")  # as the app's engines
             self.label = sqlite_durability(lambda name: _pragma(self.conn.cursor(), name))
-            self.conn.execute(RAW_CREATE.format(pk="INTEGER PRIMARY KEY", blob="BLOB"))
-            self.sql, self.cursor = RAW_INSERT.format(p="?"), self.conn.cursor()
+            create = [RAW_CREATE.format(pk="INTEGER PRIMARY KEY", blob="BLOB")]
+            placeholder = "?"
         else:
             import psycopg
 
             self.conn = psycopg.connect(url, autocommit=True)
             setting = self.conn.execute("SHOW synchronous_commit").fetchone()
             self.label = f"synchronous_commit={setting[0]}"
-            self.conn.execute(RAW_CREATE.format(pk="BIGSERIAL PRIMARY KEY", blob="BYTEA"))
-            self.sql, self.cursor = RAW_INSERT.format(p="%s"), self.conn.cursor()
+            create = [RAW_CREATE.format(pk="BIGSERIAL PRIMARY KEY", blob="BYTEA")]
+            placeholder = "%s"
+        for statement in SHAPED_CREATE[backend] if shaped else create:
+            self.conn.execute(statement)
+        self.sql = (SHAPED_INSERT if shaped else RAW_INSERT).format(p=placeholder)
+        self.cursor = self.conn.cursor()
 
     def _rows(self, n: int) -> list[tuple[str, int, str, bytes]]:
         self.version += n
@@ -177,6 +202,7 @@ def run(label: str, backend: str, leads: int, commands: int, block: int) -> None
         del built
         svc.close()
 
+        shaped = Raw(url, row_bytes, shaped=True)
         apps = {}
         rng = random.Random(1)
         hot = rng.sample(ids, min(len(ids), 1000))  # two working sets, as a sales team has
@@ -185,7 +211,7 @@ def run(label: str, backend: str, leads: int, commands: int, block: int) -> None
             apps[cache] = (bootstrap(settings), hot[n::2])
             for lead_id in apps[cache][1]:  # warm: the cache (when on) and the keys
                 apps[cache][0].app.get_lead(lead_id)
-        one_row, off, on = Side(), Side(), Side()
+        one_row, shaped_row, off, on = Side(), Side(), Side(), Side()
 
         def commands_on(cache: str) -> int:
             app, working_set = apps[cache][0].app, apps[cache][1]
@@ -199,13 +225,16 @@ def run(label: str, backend: str, leads: int, commands: int, block: int) -> None
             (one_row, lambda: raw.one_row_transactions(block)),
             (off, lambda: commands_on(CACHE_OFF)),
             (on, lambda: commands_on("2000")),
+            (shaped_row, lambda: shaped.one_row_transactions(block)),
         ]
         for n in range(max(1, commands // block)):
-            for side, work in contenders[n % 3 :] + contenders[: n % 3]:
+            k = n % len(contenders)
+            for side, work in contenders[k:] + contenders[:k]:
                 side.time(work)
         for svc, _ in apps.values():
             svc.close()
         raw.close()
+        shaped.close()
     print(f"  {leads} leads, average stored event {row_bytes} bytes; load {load_average()}")
     print(
         f"  {'raw insert, 1 row/transaction':<34} {one_row.rate:>9,.0f} rows/s   "
@@ -218,6 +247,12 @@ def run(label: str, backend: str, leads: int, commands: int, block: int) -> None
     print(ratio_line("batch import (capture_many)", imported, raw_batched, "events/s"))
     print(ratio_line("single commands, cache off", off, one_row, "events/s"))
     print(ratio_line("single commands, cache on", on, one_row, "events/s"))
+    print("  diagnostic: the same rows into a table with the event log's keys (not the target's baseline)")
+    print(
+        f"  {'raw insert, log-shaped, 1 row/tx':<34} {shaped_row.rate:>9,.0f} rows/s   "
+        f"cpu {shaped_row.cpu_us():,.0f} µs/row = {shaped_row.rate / one_row.rate:.2f}x the plain row"
+    )
+    print(ratio_line("single commands, cache on", on, shaped_row, "events/s"))
 
 
 def load_average() -> str:
