@@ -1,0 +1,117 @@
+"""Where a single command's time goes: each stage of ``record_interaction`` timed inside
+the loop, beside a raw one-row transaction on the same directory.
+
+Run it on a disk directory (the bench's) and on a tmpfs (``/dev/shm``): on tmpfs fsync
+costs nothing, so what is left is the CPU each side spends per row. SQLite only (the
+target it explains is missed on SQLite); the aggregate cache on, as served.
+
+    cd bench && ../.venv/bin/python command_profile.py [--dir /dev/shm] [--commands 3000]
+"""
+
+import argparse
+import os
+import random
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from common import OUT, machine  # type: ignore[import-not-found]
+from generate import bench_leads  # type: ignore[import-not-found]
+
+from domain.lead import Lead
+from smarketing.bootstrap import bootstrap, init_schema
+from smarketing.settings import Settings
+
+# (object, method, label): what each stage of a cached command is.
+STAGES: list[tuple[Callable[[Any], Any], str, str]] = [
+    (lambda app: app, "_last_seen", "copy of the cached lead"),
+    (lambda app: Lead, "record_interaction", "decision (rules + library event)"),
+    (lambda app: app.mapper, "prepare_keys", "key check"),
+    (lambda app: app.mapper, "to_stored_event", "sealing + JSON encoding"),
+    (lambda app: app.recorder, "insert_events", "recorder insert (BEGIN/INSERT/COMMIT)"),
+    (lambda app: app, "_cache_saved", "lead kept in the cache"),
+    (lambda app: app, "promote_if_scored", "scoring rule (terms known)"),
+]
+
+
+def timed(spent: Counter[str], label: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[label] += time.perf_counter() - start
+
+    return wrapper
+
+
+def raw_rows(directory: Path, count: int, row_bytes: int) -> tuple[float, float]:
+    """Wall and CPU µs per plain one-row transaction, as bench/writes.py's raw side."""
+    conn = sqlite3.connect(directory / "raw_profile.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS raw (id INTEGER PRIMARY KEY, o TEXT, v INT, t TEXT, s BLOB)")
+    payload = os.urandom(row_bytes)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for version in range(count):
+        conn.execute("BEGIN")
+        row = (os.urandom(16).hex(), version, "domain.lead:Lead.InteractionRecorded", payload)
+        conn.execute("INSERT INTO raw (o, v, t, s) VALUES (?,?,?,?)", row)
+        conn.execute("COMMIT")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    conn.close()
+    return wall / count * 1e6, cpu / count * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", type=Path, default=OUT)
+    parser.add_argument("--commands", type=int, default=3000)
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    store = args.dir / f"command_profile_{os.getpid()}.sqlite3"
+    settings = Settings(f"sqlite:///{store}")
+    init_schema(settings)
+    os.environ["AGGREGATE_CACHE_MAXSIZE"] = "2000"
+    services = bootstrap(settings)
+    try:
+        app = services.app
+        leads = list(bench_leads(2000, seed=7))
+        app.capture_many(leads)
+        rng = random.Random(1)
+        hot = rng.sample([str(lead.id) for lead in leads], 500)
+        for _ in range(500):  # warm: the cache, the keys, the terms
+            app.record_interaction(rng.choice(hot), kind="note", details="bench")
+        spent: Counter[str] = Counter()
+        for owner, name, label in STAGES:
+            target = owner(app)
+            setattr(target, name, timed(spent, label, getattr(target, name)))
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(args.commands):
+            app.record_interaction(rng.choice(hot), kind="note", details="bench")
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        services.close()
+    raw_wall, raw_cpu = raw_rows(args.dir, args.commands, 291)
+    for leftover in args.dir.glob(f"{store.name}*"):
+        leftover.unlink()
+    for leftover in args.dir.glob("raw_profile.sqlite3*"):
+        leftover.unlink()
+    per = 1e6 / args.commands
+    print(machine(), "· load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"directory {args.dir}, {args.commands} cached record_interaction commands")
+    print(f"  command:  {wall * per:7.0f} µs wall  {cpu * per:5.0f} µs CPU")
+    ratio = raw_wall / (wall * per)
+    print(f"  raw row:  {raw_wall:7.0f} µs wall  {raw_cpu:5.0f} µs CPU  -> ratio {ratio:.2f}x")
+    staged = 0.0
+    for _, _, label in STAGES:
+        staged += spent[label]
+        print(f"    {label:<40} {spent[label] * per:7.1f} µs")
+    print(f"    {'the rest (service layer, library save)':<40} {(wall - staged) * per:7.1f} µs")
+
+
+if __name__ == "__main__":
+    main()
