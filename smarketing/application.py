@@ -103,6 +103,9 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
             self.mapper.prepare_keys(
                 e for o in objs if o is not None for e in getattr(o, "pending_events", [o])
             )
+        return self._save_with_keys_at_hand(*objs, **kwargs)
+
+    def _save_with_keys_at_hand(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         # 2. Collect without the library's runtime Protocol checks (see _CollectedEvents).
         processing_event = _CollectedEvents()
         processing_event.collect_events(*objs, **kwargs)
@@ -275,7 +278,8 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         lead = self._last_seen(uuid)
         if lead is not None:
             try:
-                return self._decide_and_save(lead, expected_version, change)
+                # _last_seen made sure the lead's key is at hand: no key to prepare.
+                return self._decide_and_save(lead, expected_version, change, keys_at_hand=True)
             except (DomainError, IntegrityError):
                 pass  # perhaps decided on old state: decide again on the log's, below
         lead = self._load(uuid)
@@ -306,7 +310,12 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         return lead if isinstance(lead, Lead) else None
 
     def _decide_and_save(
-        self, lead: Lead, expected_version: int | None, change: Callable[[Lead], None]
+        self,
+        lead: Lead,
+        expected_version: int | None,
+        change: Callable[[Lead], None],
+        *,
+        keys_at_hand: bool = False,
     ) -> _Saved:
         if expected_version is not None and lead.version != expected_version:
             raise StaleLead(
@@ -318,7 +327,7 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
                 expected=expected_version,
             )
         change(lead)
-        recordings = self.save(lead)
+        recordings = self._save_with_keys_at_hand(lead) if keys_at_hand else self.save(lead)
         # Read before the cache owns the lead.
         saved = _Saved(lead.version, lead.stage, [r.notification.id for r in recordings])
         self.known_terms.saw_saved(saved.positions)
