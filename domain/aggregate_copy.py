@@ -27,6 +27,20 @@ def deepcopy_state(obj: T, memo: dict[int, Any]) -> T:
     clone = object.__new__(type(obj))
     memo[id(obj)] = clone
     clone.__dict__.update(
-        {k: v if type(v) in _IMMUTABLE else deepcopy(v, memo) for k, v in vars(obj).items()}
+        {k: v if type(v) in _IMMUTABLE else _copy(v, memo) for k, v in vars(obj).items()}
     )
     return clone
+
+
+def _copy(value: Any, memo: dict[int, Any]) -> Any:
+    if id(value) in memo:
+        return memo[id(value)]  # shared within the object: shared in the copy, as deepcopy does
+    # A dict or list of immutable values (a lead's personal data, its empty pending
+    # events) needs only a new container; the generic deepcopy walks it item by item.
+    if type(value) is dict and all(type(x) in _IMMUTABLE for x in (*value, *value.values())):
+        memo[id(value)] = copied = dict(value)
+        return copied
+    if type(value) is list and all(type(x) in _IMMUTABLE for x in value):
+        memo[id(value)] = copied = list(value)
+        return copied
+    return deepcopy(value, memo)

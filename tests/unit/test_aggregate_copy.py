@@ -41,3 +41,18 @@ def test_a_command_on_the_copy_leaves_the_original_unchanged() -> None:
     clone.change_stage("MQL", occurred_at=datetime.now(UTC))
     clone.erase_personal_data("request")
     assert vars(lead) == before
+
+
+def test_containers_shared_inside_the_object_stay_shared_in_the_copy() -> None:
+    lead = _lead()
+    lead.also_personal = lead.personal  # type: ignore[attr-defined]
+    clone = copy.deepcopy(lead)
+    assert clone.also_personal is clone.personal and clone.personal is not lead.personal  # type: ignore[attr-defined]
+
+
+def test_nested_containers_are_copied_deeply() -> None:
+    lead = _lead()
+    lead.nested = {"tags": ["a", "b"]}  # type: ignore[attr-defined]
+    clone = copy.deepcopy(lead)
+    clone.nested["tags"].append("c")  # type: ignore[attr-defined]
+    assert lead.nested == {"tags": ["a", "b"]}  # type: ignore[attr-defined]
