@@ -3,8 +3,9 @@
 ``attention.needs_attention`` reads every MQL and its attempts (seconds at 100k
 leads); this module asks the same two questions of ``follow_up`` with the range
 conditions its docstring explains. ``follow_up`` keeps each MQL's owner, so the
-sizes per owner come from one windowed pass over a covering index, and only the
-leads shown are looked up in ``lead_summary`` for their names:
+sizes per owner and each owner's first leads come from covering index ranges of
+that small table, and only the leads shown are looked up in ``lead_summary`` for
+their names:
 
 - overdue first contact: no attempt since entry, entered before ``latest_start(now)``;
 - under-contacted: entered at least D days ago and no N-th attempt within D days.
@@ -100,6 +101,85 @@ def _leads(conn: Connection, rows: list[Any], kind: str, terms: FollowUpTerms) -
     return leads
 
 
+def _windowed(conn: Connection, where: list[Any], per_owner: int) -> list[Any]:
+    """Each owner's first ``per_owner`` matching rows with the owner's ``size``, in one pass.
+
+    For the overdue list: its few rows (no attempt yet) come straight from the
+    uncontacted index, so ranking them all costs nothing."""
+    matching = _matching(where).subquery()
+    by_owner = {"partition_by": matching.c.owner}
+    ranked = select(
+        matching,
+        func.row_number().over(**by_owner, order_by=(matching.c.mql_at, matching.c.lead_id)).label("rank"),
+        func.count().over(**by_owner).label("size"),
+    ).subquery()
+    return list(
+        conn.execute(
+            select(ranked).where(ranked.c.rank <= per_owner).order_by(ranked.c.mql_at, ranked.c.lead_id)
+        ).all()
+    )
+
+
+def _under_contacted(
+    conn: Connection, now: datetime, terms: FollowUpTerms, where: list[Any], per_owner: int
+) -> list[Any]:
+    """As ``_windowed`` for the under-contacted list, without ranking its thousands of rows.
+
+    The windowed pass probed the "enough" set for every entered MQL and sorted the
+    matches per owner (47 ms of a 73 ms page at 1.2M events on SQLite). Instead:
+    size = entered MQLs per owner (a covering index range) minus those with a
+    qualifying N-th attempt (a range of the rank index joined by primary key), as
+    ``count_follow_up`` counts; rank N is unique per lead, so each is subtracted once
+    (13 ms on SQLite). PostgreSQL hashes the "enough" set once and counts the list's
+    ``where`` grouped by owner (9 ms there; the two counts take 16 ms).
+    Then each owner's first rows by a LIMITed read of the owner index in list order."""
+    mqls, tries = follow_up_mqls.c, follow_up_attempts.c
+    window_over = to_db(now - timedelta(days=terms.window_days))
+    within = terms.window_days * 86400
+    entered = mqls.mql_at <= window_over
+    by_owner = select(mqls.owner, func.count()).group_by(mqls.owner)
+    if conn.dialect.name == "postgresql":
+        sizes = dict(conn.execute(by_owner.where(*where)).all())
+    else:  # SQLite probes a list subquery per entered MQL: 18 ms
+        sizes = dict(conn.execute(by_owner.where(entered)).all())
+        enough = conn.execute(
+            by_owner.select_from(
+                follow_up_attempts.join(follow_up_mqls, mqls.lead_id == tries.lead_id)
+            ).where(
+                tries.rank == terms.attempts_per_mql,
+                tries.mql_at <= window_over,
+                tries.delay_seconds <= within,
+                entered,
+            )
+        )
+        for owner, count in enough:
+            sizes[owner] -= count
+    # Correlated, probing the attempts' primary key (lead_id, version): a few rows per
+    # lead, and the LIMIT stops after a handful of leads. "rank + 0" keeps SQLite
+    # (no statistics) off the rank index, which would read every rank-N attempt per probe.
+    contacted = (
+        select(tries.lead_id)
+        .where(
+            tries.lead_id == mqls.lead_id,
+            tries.rank + 0 == terms.attempts_per_mql,
+            tries.mql_at <= window_over,
+            tries.delay_seconds <= within,
+        )
+        .exists()
+    )
+    rows: list[Any] = []
+    for owner, size in sizes.items():
+        if size <= 0:
+            continue
+        first = conn.execute(
+            _matching([mqls.owner == owner, entered, ~contacted])
+            .order_by(mqls.mql_at, mqls.lead_id)
+            .limit(per_owner)
+        ).all()
+        rows += [(row, size) for row in first]
+    return rows
+
+
 def attention_overview(
     conn: Connection, now: datetime, terms: FollowUpTerms, per_owner: int = 10
 ) -> list[dict[str, Any]]:
@@ -117,23 +197,14 @@ def attention_overview(
         where = _conditions(kind, now, terms)
         if where is None:
             continue
-        # One pass per list: each owner's size and rank come from the same windowed scan
-        # of the covering (owner, mql_at, lead_id) index.
-        matching = _matching(where).subquery()
-        by_owner = {"partition_by": matching.c.owner}
-        ranked = select(
-            matching,
-            func.row_number()
-            .over(**by_owner, order_by=(matching.c.mql_at, matching.c.lead_id))
-            .label("rank"),
-            func.count().over(**by_owner).label("size"),
-        ).subquery()
-        first = conn.execute(
-            select(ranked).where(ranked.c.rank <= per_owner).order_by(ranked.c.mql_at, ranked.c.lead_id)
-        ).all()
-        for row, lead in zip(first, _leads(conn, first, kind, terms), strict=True):
+        if kind == UNDER_CONTACTED:
+            shown = _under_contacted(conn, now, terms, where, per_owner)
+        else:
+            shown = [(row, row.size) for row in _windowed(conn, where, per_owner)]
+        first = [row for row, _size in shown]
+        for (row, size), lead in zip(shown, _leads(conn, first, kind, terms), strict=True):
             group(row.owner)[kind].append(lead)
-            group(row.owner)[f"{kind}_count"] = int(row.size)
+            group(row.owner)[f"{kind}_count"] = int(size)
     return sorted(groups.values(), key=lambda g: (g["owner"] != "", g["owner"]))
 
 

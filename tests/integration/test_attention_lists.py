@@ -2,14 +2,16 @@
 against the brute-force lists they replace, on the random histories of
 test_dashboard_counts (out-of-order recording, rejections, backdated attempts)."""
 
+import random
 from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from domain.business_hours import ALWAYS
 from projections.attention import needs_attention
 from projections.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
 from projections.follow_up import follow_up_mqls
+from projections.lead_summary import lead_summary
 from projections.ready_query import ready_page, warming_up
 from projections.scoring import lead_scores
 from smarketing.bootstrap import Services, init_schema
@@ -71,6 +73,38 @@ def test_attention_lists_equal_the_brute_force_lists(services: Services) -> None
                         assert pages == expected
                         checked += len(expected)
     assert checked > 20  # the histories do put leads on both lists
+
+
+def test_attention_overview_per_owner_equals_the_brute_force_lists(services: Services) -> None:
+    # The overview sizes the under-contacted list per owner by subtraction and reads each
+    # owner's first leads by a LIMITed probe: check both against brute force with several
+    # owners (some leads without one) and page sizes below and above the lists' lengths.
+    _history(services, seed=23, leads=80)
+    services.projector.catch_up()
+    with services.read_engine.connect() as conn:
+        lead_ids = sorted(conn.execute(select(lead_summary.c.lead_id)).scalars())
+    rng = random.Random(23)
+    for lead_id in lead_ids:
+        if rng.random() < 0.8:
+            owner = rng.choice(("ana", "bea", "carla"))
+            services.app.assign_owner(lead_id, owner=owner, team="sales", occurred_at=START)
+    services.projector.catch_up()
+    owners = set()
+    with services.read_engine.connect() as conn:
+        for days in (70, 75, 136):
+            now = START + timedelta(days=days)
+            for terms in TERMS:
+                brute = _brute(conn, now, terms)
+                for per_owner in (1, 3, 100):
+                    overview = attention_overview(conn, now, terms, per_owner=per_owner)
+                    assert [g["owner"] for g in overview] == list(brute), (days, terms)
+                    for g in overview:
+                        for kind in LISTS:
+                            expected = _sorted(brute[g["owner"]][kind])
+                            assert g[f"{kind}_count"] == len(expected), (days, terms, g["owner"], kind)
+                            assert g[kind] == expected[:per_owner], (days, terms, g["owner"], kind)
+                owners |= set(brute)
+    assert {"", "ana", "bea", "carla"} <= owners
 
 
 def test_ready_list_equals_the_brute_force_list(services: Services) -> None:
