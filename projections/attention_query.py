@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select, union_all
 
 from domain.business_hours import ALWAYS, Calendar, deadline, latest_start
 from projections.follow_up import follow_up_attempts, follow_up_mqls
@@ -167,17 +167,25 @@ def _under_contacted(
         )
         .exists()
     )
-    rows: list[Any] = []
-    for owner, size in sizes.items():
-        if size <= 0:
-            continue
-        first = conn.execute(
+    owners = sorted(owner for owner, size in sizes.items() if size > 0)
+    if not owners:
+        return []
+    # One statement for all owners (one round trip and one plan on PostgreSQL, where
+    # planning each owner's read cost more than running it); each member ordered and
+    # LIMITed inside its own subquery, as SQLite wants for a compound select.
+    firsts = [
+        select(
             _matching([mqls.owner == owner, entered, ~contacted])
             .order_by(mqls.mql_at, mqls.lead_id)
             .limit(per_owner)
-        ).all()
-        rows += [(row, size) for row in first]
-    return rows
+            .subquery()
+        )
+        for owner in owners
+    ]
+    first = conn.execute(firsts[0] if len(firsts) == 1 else union_all(*firsts)).all()
+    # A UNION ALL promises no order: put each owner's few rows back in list order here.
+    first.sort(key=lambda row: (row.mql_at, row.lead_id))
+    return [(row, sizes[row.owner]) for row in first]
 
 
 def attention_overview(
