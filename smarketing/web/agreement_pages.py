@@ -2,7 +2,7 @@
 and MQL/SQL criteria), the standing terms (scoring, calendar, meetings), the
 "Needs attention" list and the "Ready for MQL" list."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -27,6 +27,7 @@ from smarketing.web.hx import HX_REQUEST
 
 ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MINUTE = "%Y-%m-%d %H:%M"  # how the attention lists show a time
 
 
 def _page(page: str, body: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -156,6 +157,24 @@ def _cursor(after: tuple[datetime, str] | None) -> str | None:
     return None if after is None else f"{after[0].isoformat()}|{after[1]}"
 
 
+def _attention_rows(leads: list[dict[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
+    """The leads with the link and local times the rows partial prints.
+
+    Made here once per row rather than by three or four template calls each (url_for,
+    astimezone, strftime): the overview shows 80 rows, and those calls were a third of
+    its render."""
+    shown = []
+    for lead in leads:
+        row = lead | {
+            "href": url_for("lead_page.show", lead_id=lead["lead_id"]),
+            "since": lead["mql_at"].astimezone(tz).strftime(MINUTE),
+        }
+        if "due" in lead:
+            row["was_due"] = lead["due"].astimezone(tz).strftime(MINUTE)
+        shown.append(row)
+    return shown
+
+
 def _rows_or_page(page: str, rows: str, **context: Any) -> str:
     # htmx asks for the next rows of a list ("More" row revealed); a browser for the page.
     return render_template(rows if request.headers.get(HX_REQUEST) else page, **context)
@@ -174,6 +193,9 @@ def attention() -> str:
         if kind is None:
             groups = attention_overview(conn, now, terms)
             counts = {k: sum(g[f"{k}_count"] for g in groups) for k in LISTS}
+            for g in groups:
+                for k in LISTS:
+                    g[k] = _attention_rows(g[k], sla.calendar.tz)
             return render_template(
                 "agreement_attention.html",
                 groups=groups,
@@ -189,7 +211,7 @@ def attention() -> str:
         "partials/attention_rows.html",
         owner=owner or "",
         kind=kind,
-        leads=page["leads"],
+        leads=_attention_rows(page["leads"], sla.calendar.tz),
         total=page["total"],
         next_url=next_url,
         sla=sla,
