@@ -63,31 +63,32 @@ def _matching(where: list[Any]) -> Select[Any]:
     return select(follow_up_mqls.c.lead_id, follow_up_mqls.c.mql_at, follow_up_mqls.c.owner).where(*where)
 
 
-def _leads(conn: Connection, rows: list[Any], kind: str, terms: FollowUpTerms) -> list[dict[str, Any]]:
-    """The shown rows with their names (and attempts in the window), in the rows' order."""
+def _names(conn: Connection, rows: list[Any]) -> dict[str, tuple[str, str]]:
+    """Name and company of the shown rows' leads: one primary-key read of the wide table."""
     ids = [row.lead_id for row in rows]
     if not ids:
-        return []
-    names = {
-        lead_id: (name, company)
-        for lead_id, name, company in conn.execute(
-            select(lead_summary.c.lead_id, lead_summary.c.name, lead_summary.c.company).where(
-                lead_summary.c.lead_id.in_(ids)
-            )
-        )
-    }
-    attempts: dict[str, int] = {}
-    if kind == UNDER_CONTACTED:
-        attempts = dict(
-            conn.execute(
-                select(follow_up_attempts.c.lead_id, func.count())
-                .where(
-                    follow_up_attempts.c.lead_id.in_(ids),
-                    follow_up_attempts.c.delay_seconds <= terms.window_days * 86400,
-                )
-                .group_by(follow_up_attempts.c.lead_id)
-            ).all()
-        )
+        return {}
+    summary = lead_summary.c
+    query = select(summary.lead_id, summary.name, summary.company).where(summary.lead_id.in_(ids))
+    return {lead_id: (name, company) for lead_id, name, company in conn.execute(query)}
+
+
+def _attempts_in_window(terms: FollowUpTerms) -> Any:
+    """A column for the under-contacted rows: their attempts within the window.
+
+    Correlated on the attempts' primary key and added to the LIMITed read, so only
+    the shown rows pay for it, without a statement (and a plan) of its own."""
+    tries = follow_up_attempts.c
+    counted = select(func.count()).where(
+        tries.lead_id == follow_up_mqls.c.lead_id, tries.delay_seconds <= terms.window_days * 86400
+    )
+    return counted.scalar_subquery().label("attempts")
+
+
+def _leads(
+    rows: list[Any], kind: str, terms: FollowUpTerms, names: dict[str, tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The shown rows with their names (and attempts in the window), in the rows' order."""
     leads = []
     for row in rows:
         entered = from_db(row.mql_at)
@@ -96,7 +97,7 @@ def _leads(conn: Connection, rows: list[Any], kind: str, terms: FollowUpTerms) -
         if kind == OVERDUE:
             lead["due"] = deadline(entered, terms.follow_up_hours, terms.calendar)
         else:
-            lead["attempts"] = attempts.get(row.lead_id, 0)
+            lead["attempts"] = int(row.attempts)
         leads.append(lead)
     return leads
 
@@ -176,6 +177,7 @@ def _under_contacted(
     firsts = [
         select(
             _matching([mqls.owner == owner, entered, ~contacted])
+            .add_columns(_attempts_in_window(terms))
             .order_by(mqls.mql_at, mqls.lead_id)
             .limit(per_owner)
             .subquery()
@@ -201,16 +203,19 @@ def attention_overview(
         empty = {OVERDUE: [], f"{OVERDUE}_count": 0, UNDER_CONTACTED: [], f"{UNDER_CONTACTED}_count": 0}
         return groups.setdefault(owner, {"owner": owner} | empty)
 
+    shown: dict[str, list[tuple[Any, int]]] = {}
     for kind in LISTS:
         where = _conditions(kind, now, terms)
         if where is None:
             continue
         if kind == UNDER_CONTACTED:
-            shown = _under_contacted(conn, now, terms, where, per_owner)
+            shown[kind] = _under_contacted(conn, now, terms, where, per_owner)
         else:
-            shown = [(row, row.size) for row in _windowed(conn, where, per_owner)]
-        first = [row for row, _size in shown]
-        for (row, size), lead in zip(shown, _leads(conn, first, kind, terms), strict=True):
+            shown[kind] = [(row, row.size) for row in _windowed(conn, where, per_owner)]
+    names = _names(conn, [row for rows in shown.values() for row, _size in rows])  # both lists at once
+    for kind, rows in shown.items():
+        leads = _leads([row for row, _size in rows], kind, terms, names)
+        for (row, size), lead in zip(rows, leads, strict=True):
             group(row.owner)[kind].append(lead)
             group(row.owner)[f"{kind}_count"] = int(size)
     return sorted(groups.values(), key=lambda g: (g["owner"] != "", g["owner"]))
@@ -236,9 +241,11 @@ def attention_page(
         at, lead_id = to_db(after[0]), after[1]
         mql_at, key = follow_up_mqls.c.mql_at, follow_up_mqls.c.lead_id
         matching = matching.where(or_(mql_at > at, and_(mql_at == at, key > lead_id)))
+    if kind == UNDER_CONTACTED:
+        matching = matching.add_columns(_attempts_in_window(terms))
     rows = conn.execute(
         matching.order_by(follow_up_mqls.c.mql_at, follow_up_mqls.c.lead_id).limit(limit + 1)
     ).all()
-    leads = _leads(conn, rows[:limit], kind, terms)
+    leads = _leads(rows[:limit], kind, terms, _names(conn, rows[:limit]))
     following = (leads[-1]["mql_at"], leads[-1]["lead_id"]) if len(rows) > limit else None
     return {"leads": leads, "total": int(total), "next": following}
