@@ -27,6 +27,7 @@ from projections.schema import from_db, to_db
 OVERDUE = "overdue"
 UNDER_CONTACTED = "under_contacted"
 LISTS = (OVERDUE, UNDER_CONTACTED)
+_OWNERS_PER_STATEMENT = 400
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,11 @@ def _under_contacted(
         )
         for owner in owners
     ]
-    first = conn.execute(firsts[0] if len(firsts) == 1 else union_all(*firsts)).all()
+    first: list[Any] = []
+    # SQLite refuses a compound select of more than 500 members (its default limit).
+    for i in range(0, len(firsts), _OWNERS_PER_STATEMENT):
+        chunk = firsts[i : i + _OWNERS_PER_STATEMENT]
+        first += conn.execute(chunk[0] if len(chunk) == 1 else union_all(*chunk)).all()
     # A UNION ALL promises no order: put each owner's few rows back in list order here.
     first.sort(key=lambda row: (row.mql_at, row.lead_id))
     return [(row, sizes[row.owner]) for row in first]

@@ -5,11 +5,19 @@ test_dashboard_counts (out-of-order recording, rejections, backdated attempts)."
 import random
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text
 
 from domain.business_hours import ALWAYS
+from projections import attention_query
 from projections.attention import needs_attention
-from projections.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
+from projections.attention_query import (
+    LISTS,
+    UNDER_CONTACTED,
+    FollowUpTerms,
+    attention_overview,
+    attention_page,
+)
 from projections.follow_up import follow_up_mqls
 from projections.lead_summary import lead_summary
 from projections.ready_query import ready_page, warming_up
@@ -105,6 +113,26 @@ def test_attention_overview_per_owner_equals_the_brute_force_lists(services: Ser
                             assert g[kind] == expected[:per_owner], (days, terms, g["owner"], kind)
                 owners |= set(brute)
     assert {"", "ana", "bea", "carla"} <= owners
+
+
+def test_many_owners_are_read_in_several_statements_with_the_same_result(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite refuses a compound select of more than 500 members: owners go in chunks.
+    _history(services, seed=29, leads=60)
+    services.projector.catch_up()
+    with services.read_engine.connect() as conn:
+        lead_ids = sorted(conn.execute(select(lead_summary.c.lead_id)).scalars())
+    for n, lead_id in enumerate(lead_ids):
+        services.app.assign_owner(lead_id, owner=f"rep{n % 5}", team="sales", occurred_at=START)
+    services.projector.catch_up()
+    now, terms = START + timedelta(days=136), TERMS[0]
+    with services.read_engine.connect() as conn:
+        in_one = attention_overview(conn, now, terms, per_owner=3)
+        monkeypatch.setattr(attention_query, "_OWNERS_PER_STATEMENT", 2)
+        in_chunks = attention_overview(conn, now, terms, per_owner=3)
+    assert in_chunks == in_one
+    assert len([g for g in in_one if g[f"{UNDER_CONTACTED}_count"]]) > 2
 
 
 def test_ready_list_equals_the_brute_force_list(services: Services) -> None:
