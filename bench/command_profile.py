@@ -11,7 +11,6 @@ target it explains is missed on SQLite); the aggregate cache on, as served.
 import argparse
 import os
 import random
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 
 from common import OUT, machine  # type: ignore[import-not-found]
 from generate import bench_leads  # type: ignore[import-not-found]
+from writes import Raw  # type: ignore[import-not-found]
 
 from domain.lead import Lead
 from smarketing.bootstrap import bootstrap, init_schema
@@ -49,20 +49,12 @@ def timed(spent: Counter[str], label: str, method: Callable[..., Any]) -> Callab
 
 
 def raw_rows(directory: Path, count: int, row_bytes: int) -> tuple[float, float]:
-    """Wall and CPU µs per plain one-row transaction, as bench/writes.py's raw side."""
-    conn = sqlite3.connect(directory / "raw_profile.sqlite3", isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("CREATE TABLE IF NOT EXISTS raw (id INTEGER PRIMARY KEY, o TEXT, v INT, t TEXT, s BLOB)")
-    payload = os.urandom(row_bytes)
+    """Wall and CPU µs per plain one-row transaction: bench/writes.py's raw side."""
+    raw = Raw(f"sqlite:///{directory / 'raw_profile.sqlite3'}", row_bytes)
     wall, cpu = time.perf_counter(), time.process_time()
-    for version in range(count):
-        conn.execute("BEGIN")
-        row = (os.urandom(16).hex(), version, "domain.lead:Lead.InteractionRecorded", payload)
-        conn.execute("INSERT INTO raw (o, v, t, s) VALUES (?,?,?,?)", row)
-        conn.execute("COMMIT")
+    raw.one_row_transactions(count)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    conn.close()
+    raw.close()
     return wall / count * 1e6, cpu / count * 1e6
 
 
