@@ -60,6 +60,23 @@ def test_a_taken_version_leaves_nothing_and_the_connection_usable(lite: Services
     assert recorder.insert_events(stored_events(a, range(2, 3))) == [before + 1]
 
 
+def test_one_event_is_a_transaction_of_its_own(lite: Services) -> None:
+    """A command's one event goes in without BEGIN/COMMIT: stored at once, and a taken
+    version stores nothing and leaves no transaction open."""
+    recorder = lite.app.recorder
+    a = uuid4()
+    [first] = recorder.insert_events(stored_events(a, range(1, 2)))
+    other = sqlite3.connect(lite.settings.sqlite_path())
+    assert other.execute("SELECT rowid FROM stored_events").fetchall() == [(first,)]  # committed
+    with pytest.raises(IntegrityError):
+        recorder.insert_events(stored_events(a, range(1, 2)))
+    assert other.execute("SELECT COUNT(*) FROM stored_events").fetchone() == (1,)
+    other.close()
+    for connection in recorder.datastore.pool._pool:  # type: ignore[attr-defined]
+        assert not connection._sqlite_conn.in_transaction
+    assert recorder.insert_events(stored_events(a, range(2, 3))) == [first + 1]
+
+
 def test_same_durability_as_the_library(lite: Services) -> None:
     datastore = lite.app.recorder.datastore
     assert str(_pragma(datastore, "journal_mode")).lower() == "wal"
