@@ -273,15 +273,21 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         version, or the log's version key because another process wrote since), it
         may have been made on old state, so it is dropped unsaved and made once more
         on the lead read from the log; only a refusal then is the user's answer.
+        Other failures drop the taken lead too: the cache reads it again when needed.
         """
         uuid = parse_lead_id(lead_id)
         lead = self._last_seen(uuid)
         if lead is not None:
+            version = lead.version
             try:
                 # _last_seen made sure the lead's key is at hand: no key to prepare.
                 return self._decide_and_save(lead, expected_version, change, keys_at_hand=True)
             except (DomainError, IntegrityError):
-                pass  # perhaps decided on old state: decide again on the log's, below
+                # Perhaps decided on old state: decide again on the log's, below. A
+                # refusal before any event changed nothing, so that lead goes back to
+                # be fast-forwarded; a changed one is dropped with its object.
+                if lead.version == version:
+                    self._keep_in_cache(lead)
         lead = self._load(uuid)
         try:
             return self._decide_and_save(lead, expected_version, change)
@@ -294,7 +300,8 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
             ) from None
 
     def _last_seen(self, uuid: UUID) -> Lead | None:
-        """A copy of the cached lead, if deciding on it can have no side effect.
+        """The cached lead, taken out of the cache (``LastSeenRepository.take``), if
+        deciding on it can have no side effect; only a save puts it back.
 
         Sealing must not need to create a key: if another process erased the lead
         since, that would create a key for an erased lead before the save is refused.
@@ -306,7 +313,7 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
             return None
         if not mapper.can_seal_without_a_query(uuid):
             return None
-        lead = self.repository.last_seen(uuid)
+        lead = self.repository.take(uuid)
         return lead if isinstance(lead, Lead) else None
 
     def _decide_and_save(
@@ -331,17 +338,18 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
         # Read before the cache owns the lead.
         saved = _Saved(lead.version, lead.stage, [r.notification.id for r in recordings])
         self.known_terms.saw_saved(saved.positions)
-        self._cache_saved(lead)
+        self._keep_in_cache(lead)
         return saved
 
-    def _cache_saved(self, lead: Lead) -> None:
-        """Keep the lead as just saved in the aggregate cache.
+    def _keep_in_cache(self, lead: Lead) -> None:
+        """Put the lead a command took back in the aggregate cache: as just saved, or
+        as it was when a refusal changed nothing.
 
-        Otherwise the cache still holds the version before this command, and the
-        next command on the lead decodes (and decrypts, fetching the key) the event
-        saved here. Gets still fast-forward from the log, so other processes' writes
-        are seen as before. Only after a successful save, and only for a lead this
-        method's caller no longer touches: the cache owns it from here.
+        Otherwise the cache no longer holds it (a command takes it out), and the next
+        command on the lead reads and decodes (and decrypts, fetching the key) its
+        events. Gets still fast-forward from the log, so other processes' writes are
+        seen as before. Only for a lead this method's caller no longer touches: the
+        cache owns it from here.
         """
-        if self.repository.cache is not None:
-            self.repository.cache.put(lead.id, lead)
+        if isinstance(self.repository, LastSeenRepository):
+            self.repository.keep(lead)

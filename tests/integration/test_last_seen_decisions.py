@@ -151,12 +151,16 @@ def test_a_thrown_away_decision_leaves_the_cache_and_snapshots_alone(
     interval = SmarketingApplication.snapshotting_intervals[type(app2.repository.get(UUID(lead_id)))]
     while app2.get_lead(lead_id)["version"] < interval - 1:
         app2.record_interaction(lead_id, kind="call")
-    cached = app2.repository.cache.get(UUID(lead_id))  # type: ignore[union-attr]
+    taken = app2.repository.cache.get(UUID(lead_id))  # type: ignore[union-attr]
     app1.change_stage(lead_id, to_stage="SQL")  # takes version `interval`, and its snapshot
     app2.log_contact_attempt(lead_id, channel="phone", outcome="connected")
-    # The cached lead took app1's write (the library's fast-forward on the re-read), never
-    # the thrown-away decision, which was made on a copy.
-    assert (cached.version, cached.stage, cached.attempts) == (interval, "SQL", 0)
+    # The command took the cached lead and decided on it (version `interval`, at MQL); the
+    # log refused that save, so the lead was dropped with its object. The cache holds the
+    # lead decided again on the log's state and saved, never the thrown-away decision.
+    assert (taken.version, taken.stage, taken.attempts) == (interval, "MQL", 1)
+    cached = app2.repository.cache.get(UUID(lead_id))  # type: ignore[union-attr]
+    assert cached is not taken
+    assert (cached.version, cached.stage, cached.attempts) == (interval + 1, "SQL", 1)
     snapshots = list(app2.snapshots.get(UUID(lead_id)))  # type: ignore[union-attr]
     assert [s.originator_version for s in snapshots] == [interval]
     assert snapshots[0].state["stage"] == "SQL"
