@@ -200,13 +200,32 @@ class Projector:
 
     def rebuild(self) -> int:
         """Empty every read model, reset positions, and replay the whole log."""
+        self.reset()
+        return self.catch_up()
+
+    def reset(self) -> None:
+        """Empty every read model and set its position back to 0, in one transaction."""
         with self.engine.begin() as conn:
             for projection in self.projections:
                 lock_position(conn, projection.name)
                 for table in projection.tables:
                     conn.execute(delete(table))
                 reset_position(conn, projection.name)
-        return self.catch_up()
+
+    def only(self, names: Sequence[str]) -> "Projector":
+        """The same projector for the named projections alone (one share of a parallel rebuild)."""
+        unknown = set(names) - {p.name for p in self.projections}
+        if unknown:
+            raise ValueError(f"no such projections: {', '.join(sorted(unknown))}")
+        return Projector(
+            self.recorder,
+            self.mapper,
+            self.engine,
+            [p for p in self.projections if p.name in names],
+            batch_size=self.batch_size,
+            read_engine=self.read_engine,
+            bulk_from=self.bulk_from,
+        )
 
     def status(self) -> list[ProjectionStatus]:
         log_position = self.recorder.max_notification_id() or 0

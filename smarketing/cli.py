@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from domain.errors import DomainError
 from projections import leads_query
+from smarketing import parallel_rebuild
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
 from smarketing.demo_data import demo_leads, demo_targets, target_set_at
 from smarketing.extensions import KEY, services
@@ -76,12 +77,21 @@ def catch_up() -> None:
 
 
 @projections_cli.command("rebuild")
-def rebuild() -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes replaying the log, each into its share of the read models "
+    "[default: the number of CPUs on PostgreSQL, 1 on SQLite].",
+)
+def rebuild(jobs: int | None) -> None:
     """Empty the read models and replay the whole log into them."""
+    settings = services().settings
+    jobs = jobs or parallel_rebuild.default_jobs(settings)
     started = time.perf_counter()
-    applied = services().projector.rebuild()
+    applied = parallel_rebuild.rebuild(settings, jobs)
     elapsed = time.perf_counter() - started
-    click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s.")
+    click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s ({jobs} processes).")
 
 
 @projections_cli.command("run")
