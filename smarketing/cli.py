@@ -91,7 +91,8 @@ def rebuild(jobs: int | None) -> None:
     started = time.perf_counter()
     applied = parallel_rebuild.rebuild(settings, jobs)
     elapsed = time.perf_counter() - started
-    click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s ({jobs} processes).")
+    processes = f"{jobs} process" if jobs == 1 else f"{jobs} processes"
+    click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s ({processes}).")
 
 
 @projections_cli.command("run")
