@@ -89,7 +89,13 @@ def rebuild(jobs: int | None) -> None:
     settings = services().settings
     jobs = jobs or parallel_rebuild.default_jobs(settings)
     started = time.perf_counter()
-    applied = parallel_rebuild.rebuild(settings, jobs)
+    try:
+        applied = parallel_rebuild.rebuild(settings, jobs)
+    except Exception as error:  # any failure, in this process or in a share's
+        raise click.ClickException(
+            f"Rebuild stopped: {error!r}. The read models are partly rebuilt and each knows "
+            "its position: `flask projections catch-up` (or the projector) finishes them."
+        ) from error
     elapsed = time.perf_counter() - started
     processes = f"{jobs} process" if jobs == 1 else f"{jobs} processes"
     click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s ({processes}).")

@@ -78,3 +78,24 @@ def test_the_cli_rebuilds_with_jobs_and_refuses_zero(services: Services, flask_a
     assert refused.exit_code == 2
     assert "--jobs" in refused.output
     assert dump(services) == before  # nothing emptied
+
+
+def test_a_failed_rebuild_says_how_to_finish_and_catch_up_does(
+    services: Services, flask_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _history(services)
+    before = dump(services)
+    funnel = next(p for p in services.projector.projections if p.name == "funnel")
+    process = type(funnel).process
+
+    def failing(self: object, conn: object, events: list[object]) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(type(funnel), "process", failing)
+    result = flask_app.test_cli_runner().invoke(args=["projections", "rebuild", "--jobs", "1"])
+    assert result.exit_code == 1
+    assert "Rebuild stopped: RuntimeError('disk full')" in result.output
+    assert "flask projections catch-up" in result.output
+    monkeypatch.setattr(type(funnel), "process", process)
+    services.projector.catch_up()
+    assert dump(services) == before
