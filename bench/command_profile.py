@@ -1,11 +1,13 @@
 """Where a single command's time goes: each stage of ``record_interaction`` timed inside
 the loop, beside a raw one-row transaction on the same directory.
 
-Run it on a disk directory (the bench's) and on a tmpfs (``/dev/shm``): on tmpfs fsync
-costs nothing, so what is left is the CPU each side spends per row. SQLite only (the
-target it explains is missed on SQLite); the aggregate cache on, as served.
+On SQLite, run it on a disk directory (the bench's) and on a tmpfs (``/dev/shm``): on
+tmpfs fsync costs nothing, so what is left is the CPU each side spends per row. On
+PostgreSQL (``--backend postgres``) both sides go to a scratch database on the server.
+The aggregate cache on, as served.
 
     cd bench && ../.venv/bin/python command_profile.py [--dir /dev/shm] [--commands 3000]
+    cd bench && ../.venv/bin/python command_profile.py --backend postgres
 """
 
 import argparse
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import OUT, machine  # type: ignore[import-not-found]
+from common import OUT, machine, scratch_database  # type: ignore[import-not-found]
 from generate import bench_leads  # type: ignore[import-not-found]
 from writes import Raw  # type: ignore[import-not-found]
 
@@ -31,7 +33,7 @@ STAGES: list[tuple[Callable[[Any], Any], str, str]] = [
     (lambda app: Lead, "record_interaction", "decision (rules + library event)"),
     (lambda app: app.mapper, "prepare_keys", "key check"),
     (lambda app: app.mapper, "to_stored_event", "sealing + JSON encoding"),
-    (lambda app: app.recorder, "insert_events", "recorder insert (BEGIN/INSERT/COMMIT)"),
+    (lambda app: app.recorder, "insert_events", "recorder insert (the save's one statement/query)"),
     (lambda app: app, "_keep_in_cache", "lead kept in the cache"),
     (lambda app: app, "promote_if_scored", "scoring rule (terms known)"),
 ]
@@ -48,9 +50,9 @@ def timed(spent: Counter[str], label: str, method: Callable[..., Any]) -> Callab
     return wrapper
 
 
-def raw_rows(directory: Path, count: int, row_bytes: int) -> tuple[float, float]:
+def raw_rows(url: str, count: int, row_bytes: int) -> tuple[float, float]:
     """Wall and CPU µs per plain one-row transaction: bench/writes.py's raw side."""
-    raw = Raw(f"sqlite:///{directory / 'raw_profile.sqlite3'}", row_bytes)
+    raw = Raw(url, row_bytes)
     wall, cpu = time.perf_counter(), time.process_time()
     raw.one_row_transactions(count)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -58,14 +60,10 @@ def raw_rows(directory: Path, count: int, row_bytes: int) -> tuple[float, float]
     return wall / count * 1e6, cpu / count * 1e6
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--dir", type=Path, default=OUT)
-    parser.add_argument("--commands", type=int, default=3000)
-    args = parser.parse_args()
-    args.dir.mkdir(parents=True, exist_ok=True)
-    store = args.dir / f"command_profile_{os.getpid()}.sqlite3"
-    settings = Settings(f"sqlite:///{store}")
+def profile(url: str, commands: int) -> tuple[float, float, Counter[str]]:
+    """Wall and CPU seconds of ``commands`` cached commands on the store at ``url``, and
+    the seconds each stage took."""
+    settings = Settings(url)
     init_schema(settings)
     os.environ["AGGREGATE_CACHE_MAXSIZE"] = "2000"
     services = bootstrap(settings)
@@ -84,19 +82,35 @@ def main() -> None:
             target = owner(app)
             setattr(target, name, timed(spent, label, getattr(target, name)))
         wall, cpu = time.perf_counter(), time.process_time()
-        for _ in range(args.commands):
+        for _ in range(commands):
             app.record_interaction(rng.choice(hot), kind="note", details="bench")
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return time.perf_counter() - wall, time.process_time() - cpu, spent
     finally:
         services.close()
-    raw_wall, raw_cpu = raw_rows(args.dir, args.commands, 291)
-    for leftover in args.dir.glob(f"{store.name}*"):
-        leftover.unlink()
-    for leftover in args.dir.glob("raw_profile.sqlite3*"):
-        leftover.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--dir", type=Path, default=OUT, help="SQLite: where the stores go")
+    parser.add_argument("--commands", type=int, default=3000)
+    args = parser.parse_args()
+    if args.backend == "postgres":
+        where = "PostgreSQL scratch database"
+        with scratch_database("postgres") as url:
+            wall, cpu, spent = profile(url, args.commands)
+            raw_wall, raw_cpu = raw_rows(url, args.commands, 291)
+    else:
+        where = f"directory {args.dir}"
+        args.dir.mkdir(parents=True, exist_ok=True)
+        store = args.dir / f"command_profile_{os.getpid()}.sqlite3"
+        wall, cpu, spent = profile(f"sqlite:///{store}", args.commands)
+        raw_wall, raw_cpu = raw_rows(f"sqlite:///{args.dir / 'raw_profile.sqlite3'}", args.commands, 291)
+        for leftover in [*args.dir.glob(f"{store.name}*"), *args.dir.glob("raw_profile.sqlite3*")]:
+            leftover.unlink()
     per = 1e6 / args.commands
     print(machine(), "· load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    print(f"directory {args.dir}, {args.commands} cached record_interaction commands")
+    print(f"{where}, {args.commands} cached record_interaction commands")
     print(f"  command:  {wall * per:7.0f} µs wall  {cpu * per:5.0f} µs CPU")
     ratio = raw_wall / (wall * per)
     print(f"  raw row:  {raw_wall:7.0f} µs wall  {raw_cpu:5.0f} µs CPU  -> ratio {ratio:.2f}x")

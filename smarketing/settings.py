@@ -57,6 +57,14 @@ class Settings:
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_LOCK_TIMEOUT": "10",
+            # One connection kept open (two once the pool's very first request waited
+            # for it to open), more while threads wait for one (up to 1 + the library's
+            # overflow of 10), closed again after 10 idle minutes. Why not the
+            # library's 5: its pool hands connections out in turn, so a process saving
+            # one command at a time used each of five server backends every fifth time,
+            # each gone cold: 40-50 µs more per command here (~7 %), measured by
+            # bench/command_profile.py --backend postgres.
+            "POSTGRES_POOL_SIZE": os.environ.get("POSTGRES_POOL_SIZE", "1"),
         }
 
     def report_replica_path(self) -> Path:

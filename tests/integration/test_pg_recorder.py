@@ -114,6 +114,32 @@ def test_it_still_takes_the_exclusive_table_lock(pg: Services) -> None:
     assert done.is_set()
 
 
+def test_one_connection_at_rest_more_while_threads_wait(pg: Services) -> None:
+    """The pool keeps one connection (a process saving one command at a time reuses
+    the same warm server backends, not five in turn) and opens more when saves run at
+    the same time. Two at rest at most: the library opens the pool without waiting,
+    so its very first request queues, and the pool grows by one for it."""
+    pool = pg.app.recorder.datastore.pool
+    assert (pool.min_size, pool.max_size) == (1, 11)
+    for _ in range(3):
+        pg.app.capture_lead(name="Ana", email=f"{uuid4().hex}@example.com", source="web")
+    assert pool.get_stats()["pool_size"] <= 2
+    held = [pool.getconn(), pool.getconn()]  # two threads in the middle of a save
+    try:
+        pg.app.capture_lead(name="Bea", email=f"{uuid4().hex}@example.com", source="web")
+        assert pool.get_stats()["pool_size"] >= 3
+    finally:
+        for conn in held:
+            pool.putconn(conn)
+
+
+def test_the_pool_size_can_be_set_in_the_environment(
+    pg: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTGRES_POOL_SIZE", "4")
+    assert pg.settings.event_store_env()["POSTGRES_POOL_SIZE"] == "4"
+
+
 def _library_twin(recorder: OneTripPostgresRecorder) -> PostgresApplicationRecorder:
     return PostgresApplicationRecorder(recorder.datastore, events_table_name=recorder.events_table_name)
 
