@@ -1,5 +1,5 @@
 """Where a single command's time goes: each stage of ``record_interaction`` timed inside
-the loop, beside a raw one-row transaction on the same directory.
+the loop, beside raw one-row transactions on the same backend (directory or server).
 
 On SQLite, run it on a disk directory (the bench's) and on a tmpfs (``/dev/shm``): on
 tmpfs fsync costs nothing, so what is left is the CPU each side spends per row. On
