@@ -29,7 +29,7 @@ from smarketing.settings import Settings
 
 # (object, method, label): what each stage of a cached command is.
 STAGES: list[tuple[Callable[[Any], Any], str, str]] = [
-    (lambda app: app, "_last_seen", "copy of the cached lead"),
+    (lambda app: app, "_last_seen", "taking the lead out of the cache"),
     (lambda app: Lead, "record_interaction", "decision (rules + library event)"),
     (lambda app: app.mapper, "prepare_keys", "key check"),
     (lambda app: app.mapper, "to_stored_event", "sealing + JSON encoding"),
