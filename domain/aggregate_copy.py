@@ -26,9 +26,7 @@ def deepcopy_state(obj: T, memo: dict[int, Any]) -> T:
     """``copy.deepcopy(obj)`` for an object whose state is its ``__dict__``."""
     clone = object.__new__(type(obj))
     memo[id(obj)] = clone
-    clone.__dict__.update(
-        {k: v if type(v) in _IMMUTABLE else _copy(v, memo) for k, v in vars(obj).items()}
-    )
+    clone.__dict__.update({k: v if type(v) in _IMMUTABLE else _copy(v, memo) for k, v in vars(obj).items()})
     return clone
 
 

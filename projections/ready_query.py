@@ -38,9 +38,7 @@ def _scored(
         inputs[lead_id].append((kind, from_db(at)))
     names = {
         r.lead_id: dict(r._mapping)
-        for r in conn.execute(
-            select(*LISTED).where(lead_summary.c.lead_id.in_(lead_ids))
-        )
+        for r in conn.execute(select(*LISTED).where(lead_summary.c.lead_id.in_(lead_ids)))
     }
     return [
         names[lead_id] | {"score": score(inputs[lead_id], now, config), "interactions": len(inputs[lead_id])}

@@ -54,7 +54,14 @@ sla_facts = Table(
     # dashboard's filters): the two indexes above then read each fact's row.
     Index(
         "ix_sla_facts_month_kind_dims",
-        "month", "kind", "source", "campaign", "owner", "sourced_by", "lead_id", "amount_cents",
+        "month",
+        "kind",
+        "source",
+        "campaign",
+        "owner",
+        "sourced_by",
+        "lead_id",
+        "amount_cents",
     ),
 )
 

@@ -77,7 +77,13 @@ sfu_entries = Table(
     # probe (month, lead_id) both read the attribution and delays from the index.
     Index(
         "ix_sfu_entries_month_lead",
-        "month", "lead_id", "entered_at", "version", *ATTRIBUTION, "first_delay_seconds", "first_attempt_at",
+        "month",
+        "lead_id",
+        "entered_at",
+        "version",
+        *ATTRIBUTION,
+        "first_delay_seconds",
+        "first_attempt_at",
     ),
 )
 

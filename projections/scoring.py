@@ -66,9 +66,7 @@ def lead_scores(conn: Connection, now: datetime, config: ScoringConfig) -> list[
     since = to_db(now - timedelta(days=config.horizon_days))
     leads = {
         r.lead_id: dict(r._mapping)
-        for r in conn.execute(
-            select(*LISTED).where(lead_summary.c.stage == Stage.LEAD.value)
-        )
+        for r in conn.execute(select(*LISTED).where(lead_summary.c.stage == Stage.LEAD.value))
     }
     inputs: dict[str, list[tuple[str, datetime]]] = {}
     for chunk in chunks(sorted(leads)):

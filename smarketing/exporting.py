@@ -46,7 +46,5 @@ def csv_lines(
         yield buffer.getvalue()
 
 
-def csv_text(
-    header: list[str], rows: Iterable[Iterable[object]], tz: ZoneInfo | None = None
-) -> str:
+def csv_text(header: list[str], rows: Iterable[Iterable[object]], tz: ZoneInfo | None = None) -> str:
     return "".join(csv_lines(header, rows, tz))

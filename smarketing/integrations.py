@@ -165,5 +165,3 @@ def release_key(engine: Engine, integration: str, key: str) -> None:
                 api_idempotency.c.integration == integration, api_idempotency.c.key == key
             )
         )
-
-

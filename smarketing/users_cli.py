@@ -99,4 +99,3 @@ def echo_demo_users(created: list[str]) -> None:
         click.echo("Demo users (password = user name; demo only):")
         for username in created:
             click.echo(f"  {username}  /  {username}")
-

@@ -18,9 +18,7 @@ import_cli = AppGroup("import", help="Import leads and their history from CSV fi
 SHOWN = 20  # rows of errors and warnings printed; the rejects file has them all
 
 
-def _import(
-    kind: str, file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str
-) -> None:
+def _import(kind: str, file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str) -> None:
     svc = services()
     try:
         mapping = mappings.load(mapping_spec, kind)
@@ -74,13 +72,9 @@ def _options(default_mapping: str):  # type: ignore[no-untyped-def]
             show_default=True,
             help=f"A preset ({', '.join(mappings.PRESETS)}) or a JSON mapping file.",
         )(f)
-        f = click.option(
-            "--tz", "tz_name", default="", help="Time zone of times without an offset."
-        )(f)
+        f = click.option("--tz", "tz_name", default="", help="Time zone of times without an offset.")(f)
         f = click.option("--dry-run", is_flag=True, help="Check every row; save nothing.")(f)
-        f = click.option(
-            "--rejects", default="", help="Write rejected rows (with reasons) to this CSV."
-        )(f)
+        f = click.option("--rejects", default="", help="Write rejected rows (with reasons) to this CSV.")(f)
         return f
 
     return decorate

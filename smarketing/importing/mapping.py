@@ -164,9 +164,7 @@ def validate(mapping: Mapping, kind: str | None = None) -> None:
     allowed = FIELDS[mapping.kind]
     for name in (*mapping.columns, *mapping.defaults):
         if name not in allowed:
-            raise MappingError(
-                f"Unknown field {name!r} for {mapping.kind}; known: {', '.join(allowed)}."
-            )
+            raise MappingError(f"Unknown field {name!r} for {mapping.kind}; known: {', '.join(allowed)}.")
     if not mapping.source_system.strip():
         raise MappingError("'source_system' must not be empty.")
     if mapping.missing_amount not in MISSING_AMOUNT_RULES:

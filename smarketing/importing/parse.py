@@ -23,14 +23,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DATE_FORMATS_HELP = (
-    "YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM] or DD/MM/YYYY"
-)
+DATE_FORMATS_HELP = "YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM] or DD/MM/YYYY"
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$"
-)
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")
 _DMY = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
 
 
@@ -104,9 +100,7 @@ def decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportFileError(
-            "The file is not UTF-8 text; save it as CSV UTF-8 and try again."
-        ) from None
+        raise ImportFileError("The file is not UTF-8 text; save it as CSV UTF-8 and try again.") from None
 
 
 def read_csv_text(text: str) -> CsvData:
@@ -137,9 +131,7 @@ def read_csv_text(text: str) -> CsvData:
                 row["\0extra"] = "1"  # flagged so the row is rejected, not silently cut
             rows.append((number, row))
     except csv.Error as error:
-        raise ImportFileError(
-            f"The file is not valid CSV (line {reader.line_num}): {error}"
-        ) from None
+        raise ImportFileError(f"The file is not valid CSV (line {reader.line_num}): {error}") from None
     return CsvData(header=header, rows=rows)
 
 

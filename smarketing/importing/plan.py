@@ -79,9 +79,7 @@ class _RowRejected(Exception):
 class _Row:
     """Cell access through the mapping, with errors naming the CSV column."""
 
-    def __init__(
-        self, mapping: Mapping, values: dict[str, str], tz: ZoneInfo, now: datetime
-    ) -> None:
+    def __init__(self, mapping: Mapping, values: dict[str, str], tz: ZoneInfo, now: datetime) -> None:
         self.mapping, self.values, self.tz, self.now = mapping, values, tz, now
 
     def column(self, target: str) -> str:
@@ -210,15 +208,11 @@ def _deal_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
             raise _RowRejected(row.column("currency"), error.message) from None
         steps.append(Step("win", won_at, amount_args | {"currency": currency}))
     if not steps:
-        raise _RowRejected(
-            row.column("won_at"), "the row has no owner, stage or won date to import"
-        )
+        raise _RowRejected(row.column("won_at"), "the row has no owner, stage or won date to import")
     first = seen["key"].setdefault(key, number)
     if first != number:
         raise _RowRejected(row.column("key"), f"{key!r} already appears in row {first}")
-    return PlannedRow(
-        number, key, lead_id_for(mapping.source_system, key), row.values, steps, warnings
-    )
+    return PlannedRow(number, key, lead_id_for(mapping.source_system, key), row.values, steps, warnings)
 
 
 def make_plan(
@@ -260,17 +254,11 @@ def describe(planned: PlannedRow, tz: ZoneInfo) -> list[str]:
     for step in planned.steps:
         if step.action == "capture":
             a = step.args
-            lines.append(
-                f"Captured {a['name']} <{a['email']}> source {a['source']} at {when(step.at)}"
-            )
+            lines.append(f"Captured {a['name']} <{a['email']}> source {a['source']} at {when(step.at)}")
         elif step.action == "stage":
             lines.append(f"StageChanged to {step.args['to_stage']} at {when(step.at)}")
         elif step.action == "owner":
-            lines.append(
-                f"OwnerAssigned {step.args['owner']} ({step.args['team']}) at {when(step.at)}"
-            )
+            lines.append(f"OwnerAssigned {step.args['owner']} ({step.args['team']}) at {when(step.at)}")
         else:
-            lines.append(
-                f"DealWon {step.args['amount']} {step.args['currency']} at {when(step.at)}"
-            )
+            lines.append(f"DealWon {step.args['amount']} {step.args['currency']} at {when(step.at)}")
     return lines

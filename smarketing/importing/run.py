@@ -89,9 +89,7 @@ def run_plan(
 # --- leads ----------------------------------------------------------------
 
 
-def _run_leads(
-    app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResult, dry_run: bool
-) -> None:
+def _run_leads(app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResult, dry_run: bool) -> None:
     new: list[PlannedRow] = []
     for planned in chunk:
         if _exists(app, planned.lead_id):
@@ -197,9 +195,7 @@ def _load(app: Any, lead_id: UUID) -> Lead | None:
     return lead if isinstance(lead, Lead) else None
 
 
-def _run_deals(
-    app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResult, dry_run: bool
-) -> None:
+def _run_deals(app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResult, dry_run: bool) -> None:
     touched: dict[UUID, Lead] = {}
     applied: dict[UUID, list[PlannedRow]] = {}
     for planned in chunk:
@@ -216,9 +212,7 @@ def _run_deals(
         try:
             warnings = _apply(trial, planned, plan)
         except DomainError as error:
-            column = _col(
-                plan, "won_at" if any(s.action == "win" for s in planned.steps) else "stage"
-            )
+            column = _col(plan, "won_at" if any(s.action == "win" for s in planned.steps) else "stage")
             result.errors.append(RowError(planned.row, column, str(error), planned.values))
             continue
         touched[planned.lead_id] = trial
@@ -253,9 +247,7 @@ def _save_one_lead_history(
             _apply(lead, planned, plan)
             done += 1
         except DomainError as error:
-            result.errors.append(
-                RowError(planned.row, _col(plan, "won_at"), str(error), planned.values)
-            )
+            result.errors.append(RowError(planned.row, _col(plan, "won_at"), str(error), planned.values))
             lead = _load(app, lead_id)
     if lead is None or not done:
         return

@@ -183,4 +183,3 @@ def _follow_up_chart(figures: MonthlyFigures) -> str:
     ]
     title = _("Time to first contact after MQL")
     return bar_chart_svg(bars, title=title, width=660, label_width=170)
-

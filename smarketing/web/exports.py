@@ -75,9 +75,7 @@ def funnel_csv() -> Response:
     with svc.read_engine.connect() as conn:
         data = funnel(conn, month or None, **filters)
     medians = data["median_days_in_stage"]
-    rows = [
-        [s["stage"], s["count"], s["conversion"], medians.get(s["stage"])] for s in data["stages"]
-    ]
+    rows = [[s["stage"], s["count"], s["conversion"], medians.get(s["stage"])] for s in data["stages"]]
     rows += [[name, data[name], None, None] for name in ("disqualified", "recycled", "rejected", "skips")]
     header = ["stage", "leads", "conversion_from_previous", "median_days_in_stage"]
     return _csv(csv_text(header, rows), f"funnel-{month or 'all'}.csv")

@@ -147,8 +147,10 @@ def test_other_blueprints_write_routes_refuse_roles_without_the_permission(
     permission gets 403 before the view runs, whatever the payload."""
     known = {key for key, _build, _roles in CASES.values()} | {"auth.login"}
     others = [
-        rule for rule in web_app.url_map.iter_rules()
-        if (rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"} and rule.endpoint not in known
+        rule
+        for rule in web_app.url_map.iter_rules()
+        if (rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}
+        and rule.endpoint not in known
         and rule.endpoint != "lead_page.act"
     ]
     clients: dict = {}  # one login per role: the login rate limit counts every login

@@ -133,9 +133,7 @@ def test_one_connection_at_rest_more_while_threads_wait(pg: Services) -> None:
             pool.putconn(conn)
 
 
-def test_the_pool_size_can_be_set_in_the_environment(
-    pg: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_pool_size_can_be_set_in_the_environment(pg: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTGRES_POOL_SIZE", "4")
     assert pg.settings.event_store_env()["POSTGRES_POOL_SIZE"] == "4"
 

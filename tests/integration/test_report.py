@@ -49,8 +49,13 @@ def app(services: Services) -> Iterator[Flask]:
 
 def manager_client(app: Flask, services: Services) -> FlaskClient:
     """A browser logged in as a manager (reports need the report.read permission)."""
-    users.create_user(services.write_engine, actor="test", username="boss", role="manager",
-                      password="correct horse battery staple")
+    users.create_user(
+        services.write_engine,
+        actor="test",
+        username="boss",
+        role="manager",
+        password="correct horse battery staple",
+    )
     client = app.test_client()
     response = client.post("/login", data={"username": "boss", "password": "correct horse battery staple"})
     assert response.status_code == 303, response.data[:300]
@@ -75,24 +80,38 @@ def at(day: int, hour: float) -> datetime:
 def small_history(svc: Services) -> dict[str, str]:
     """Four leads in March 2025 whose figures are easy to work out by hand."""
     app = svc.app
-    a = app.capture_lead(name="Ana Ruiz", email="ana@example.com", company="Acme", source="paid_search",
-                         campaign="google-ads-crm", occurred_at=at(3, 9))
+    a = app.capture_lead(
+        name="Ana Ruiz",
+        email="ana@example.com",
+        company="Acme",
+        source="paid_search",
+        campaign="google-ads-crm",
+        occurred_at=at(3, 9),
+    )
     app.change_stage(a, to_stage="MQL", occurred_at=at(4, 9))
     app.assign_owner(a, owner="rep.one", team="sales", occurred_at=at(4, 9))
     app.log_contact_attempt(a, channel="phone", outcome="connected", occurred_at=at(4, 9.05))  # 3 min
     app.change_stage(a, to_stage="SQL", occurred_at=at(6, 9))
     app.change_stage(a, to_stage="Opportunity", occurred_at=at(10, 9))
     app.mark_won(a, amount="5000", currency="EUR", occurred_at=at(20, 9))
-    b = app.capture_lead(name="Bea Gil", email="bea@example.com", company="Beta", source="email",
-                         campaign="newsletter", occurred_at=at(5, 9))
+    b = app.capture_lead(
+        name="Bea Gil",
+        email="bea@example.com",
+        company="Beta",
+        source="email",
+        campaign="newsletter",
+        occurred_at=at(5, 9),
+    )
     app.change_stage(b, to_stage="MQL", occurred_at=at(5, 10))
     app.assign_owner(b, owner="rep.two", team="sales", occurred_at=at(5, 10))
     app.log_contact_attempt(b, channel="email", outcome="no_answer", occurred_at=at(5, 12))  # 2 h
     app.reject_mql(b, reason="No budget", occurred_at=at(7, 9))
-    app.capture_lead(name="Carl Vidal", email="carl@example.com", company="Gamma", source="social",
-                     occurred_at=at(8, 9))
-    d = app.capture_lead(name="Dan Sol", email="dan@example.com", company="Delta", source="outbound",
-                         occurred_at=at(9, 9))
+    app.capture_lead(
+        name="Carl Vidal", email="carl@example.com", company="Gamma", source="social", occurred_at=at(8, 9)
+    )
+    d = app.capture_lead(
+        name="Dan Sol", email="dan@example.com", company="Delta", source="outbound", occurred_at=at(9, 9)
+    )
     app.assign_owner(d, owner="rep.one", team="sales", occurred_at=at(9, 10))
     app.change_stage(d, to_stage="SQL", reason="Direct need", occurred_at=at(9, 10))
     app.mark_lost(d, reason="Price", occurred_at=at(25, 9))
@@ -105,7 +124,10 @@ def test_small_history_matches_hand_computed_figures(services: Services, app: Fl
     assert [s["count"] for s in figures.funnel["stages"]] == [4, 3, 2, 1, 1]
     assert figures.funnel["lead_to_customer"] == 0.25
     assert [(b["band"], b["count"]) for b in figures.follow_up["bands"]] == [
-        ("0-5m", 1), ("5-60m", 0), ("1-24h", 1), (">24h", 0)
+        ("0-5m", 1),
+        ("5-60m", 0),
+        ("1-24h", 1),
+        (">24h", 0),
     ]
     assert figures.follow_up["median_hours"] == pytest.approx((0.05 + 2) / 2)
     assert figures.actuals["mqls"] == 2 and figures.actuals["won"] == 1 and figures.actuals["lost"] == 1
@@ -173,14 +195,19 @@ def _save_pngs(app: Flask, services: Services, month: str) -> None:
 def test_later_events_keep_figures_and_backdated_ones_change_them(services: Services, app: Flask) -> None:
     small_history(services)
     first = monthly_figures(services, MONTH)
-    services.app.capture_lead(name="Eva Later", email="eva@example.com", source="social",
-                              occurred_at=datetime(2025, 5, 2, 9, tzinfo=UTC))
+    services.app.capture_lead(
+        name="Eva Later",
+        email="eva@example.com",
+        source="social",
+        occurred_at=datetime(2025, 5, 2, 9, tzinfo=UTC),
+    )
     later = monthly_figures(services, MONTH)
     assert later.log_position > first.log_position
     assert (later.digest, later.funnel, later.deals) == (first.digest, first.funnel, first.deals)
 
-    services.app.capture_lead(name="Fede Backdated", email="fede@example.com", source="social",
-                              occurred_at=at(15, 9))
+    services.app.capture_lead(
+        name="Fede Backdated", email="fede@example.com", source="social", occurred_at=at(15, 9)
+    )
     changed = monthly_figures(services, MONTH)
     assert changed.digest != first.digest
     assert changed.funnel["stages"][0]["count"] == first.funnel["stages"][0]["count"] + 1
