@@ -50,7 +50,7 @@ serve: setup
 	@test -n "$(DATABASE_URL)" || { echo "set DATABASE_URL=postgresql://user@host:5432/db"; exit 2; }
 	$(BIN)/flask --app app db init
 	$(BIN)/flask --app app projections run & projector=$$!; \
-	trap 'kill -TERM $$projector; wait $$projector' EXIT INT TERM; \
+	trap 'kill -TERM $$projector 2>/dev/null; wait $$projector' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) 'app:create_app()'
 
 clean:
