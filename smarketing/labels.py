@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from domain import agreement as a
+from domain.agreement_terms import DEFAULTS, MEETINGS
 
 STAGES = {
     "Lead": _l("Lead"),
@@ -96,6 +97,23 @@ FIELDS = {
 }
 
 SIDES = {"marketing": _l("Marketing"), "sales": _l("Sales")}
+
+# The meetings' attendees until a team writes its own are the app's words, not the
+# team's (domain.agreement_terms.DEFAULTS): shown in the reader's language.
+DEFAULT_ATTENDEES = {
+    DEFAULTS[MEETINGS]["weekly_attendees"]: _l("Marketing lead, Sales lead, SDR team"),
+    DEFAULTS[MEETINGS]["monthly_attendees"]: _l("Marketing director, Sales director, both teams' leads"),
+}
+
+
+def attendees(written: str) -> str:
+    """A meeting's attendees as the team wrote them; the defaults in the reader's language."""
+    return str(DEFAULT_ATTENDEES.get(written, written))
+
+
+def meetings_terms(values: dict[str, Any]) -> dict[str, Any]:
+    """The meetings section of the terms as shown (and offered for editing)."""
+    return {k: attendees(v) if k.endswith("_attendees") else v for k, v in values.items()}
 
 
 def label(kind: str, key: Any) -> str:

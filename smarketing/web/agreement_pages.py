@@ -19,6 +19,7 @@ from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, d
 from projections.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
 from projections.ready_query import ready_page, warming_up
 from projections.scoring import lead_scores
+from smarketing import labels
 from smarketing.extensions import services
 from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
@@ -95,7 +96,8 @@ def _terms(status: int = 200, **extra: Any) -> tuple[str, int]:
         terms = current_docs(conn, TERMS)
         history = doc_history(conn, TERMS)
     context = {
-        "values": {s: section_values(terms, s) for s in SECTIONS},
+        "values": {s: section_values(terms, s) for s in SECTIONS}
+        | {MEETINGS: labels.meetings_terms(section_values(terms, MEETINGS))},
         "set": set(terms),
         "history": history,
         "kinds": list(DEFAULT_POINTS),

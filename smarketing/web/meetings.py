@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from domain.errors import InvalidInput
 from domain.meeting import MONTHLY, WEEKLY, clean_period, meeting_id
 from projections import meetings as meetings_model
-from smarketing import meeting_pack
+from smarketing import labels, meeting_pack
 from smarketing.extensions import services
 from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
@@ -45,7 +45,7 @@ def _pack(kind: str, period: str) -> dict[str, Any]:
         "arg": ARG[kind],
         "previous": meeting_pack.previous_period(kind, period),
         "review": (start.astimezone(tz), (review_end - timedelta(seconds=1)).astimezone(tz)),  # inclusive
-        "attendees": sla.meetings[f"{kind}_attendees"],
+        "attendees": labels.attendees(sla.meetings[f"{kind}_attendees"]),
         "minutes": minutes,
         "figures": figures,
         "agenda": agenda,

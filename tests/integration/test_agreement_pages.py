@@ -130,6 +130,26 @@ def test_terms_forms_validate_and_record(manager: FlaskClient) -> None:
     assert manager.get("/agreement/attention").status_code == 200
 
 
+def test_default_attendees_read_in_the_readers_language_a_teams_own_as_written(
+    web_app: Flask, login: LoginFn
+) -> None:
+    spanish = login(web_app.test_client(), "manager", lang="es")
+    monthly = spanish.get("/meetings/monthly?month=2026-10").get_data(as_text=True)
+    assert "Dirección de marketing, dirección de ventas" in monthly and "Sales director" not in monthly
+    form = spanish.get("/agreement/terms").get_data(as_text=True)
+    assert 'value="Responsable de marketing, responsable de ventas, equipo de SDR"' in form
+    english = login(web_app.test_client(), "manager", lang="en")
+    assert "Marketing director, Sales director" in english.get("/meetings/monthly").get_data(as_text=True)
+
+    own = {"weekly_attendees": "Ana, Bea", "weekly_minutes": "20", "monthly_minutes": "45"}
+    own["monthly_attendees"] = "Marketing director, Sales director, both teams' leads"  # the default, kept
+    response = english.post("/agreement/terms/meetings", data=own | {"reason": "Smaller team"}, headers=HX)
+    assert response.status_code == 200, response.data[:300]
+    weekly = spanish.get("/meetings/weekly").get_data(as_text=True)
+    assert "Ana, Bea" in weekly and "20 minutos" in weekly
+    assert "Dirección de marketing" in spanish.get("/meetings/monthly").get_data(as_text=True)
+
+
 def test_meeting_pack_records_and_closes_action_items(web_app: Flask, manager: FlaskClient) -> None:
     form = {"week": "2026-W44", "decision": "Ana owns webinars", "action": "Call the top 10", "owner": "bea"}
     response = manager.post("/meetings/weekly/record", data=form, headers=HX)
