@@ -12,7 +12,7 @@ from domain.errors import DomainError
 from projections import leads_query
 from smarketing import parallel_rebuild
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
-from smarketing.demo_data import demo_leads, demo_targets, target_set_at
+from smarketing.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
 from smarketing.extensions import KEY, services
 from smarketing.timeline_text import describe
 from smarketing.users_cli import create_demo_users, echo_demo_users, users_cli
@@ -58,9 +58,15 @@ def demo_data(if_empty: bool, seed: int, months: int, end_month: str) -> None:
             saved += svc.app.capture_many(batch)
             batch = []
     saved += svc.app.capture_many(batch)
-    for month, metric, value, reason in demo_targets(end_month, months):
+    targets = demo_targets(end_month, months)
+    for month, metric, value, reason in targets:
         at = target_set_at(month, svc.settings.tz, now)
         svc.app.set_target(month, metric, value, reason, occurred_at=at)
+    agreed = target_set_at(targets[0][0], svc.settings.tz, now)  # the vocabulary, with the first SLA
+    for stage, text in CRITERIA_TEXTS.items():
+        svc.app.set_criteria(stage, text, occurred_at=agreed)
+    for name, texts in PERSONA_TEXTS.items():
+        svc.app.save_persona(name, occurred_at=agreed, **texts)
     events = svc.projector.catch_up()
     click.echo(
         f"Loaded {saved} leads ({svc.app.recorder.max_notification_id()} events) "

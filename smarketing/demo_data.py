@@ -90,6 +90,33 @@ CAMPAIGNS = {
     "outbound": ["prospeccion-q"],
 }
 PERSONAS = ["Directora de marketing", "Gerente comercial", "CEO de pyme", ""]
+# The shared vocabulary both teams agreed with the SLA: the personas the leads are
+# tagged with, and what makes a lead an MQL or an SQL.
+PERSONA_TEXTS = {
+    "Directora de marketing": {
+        "description": "Dirige el marketing de una empresa de 50 a 500 empleados; responde ante "
+        "dirección por los ingresos que genera su equipo.",
+        "pains": "No sabe qué campañas acaban en ventas; ventas dice que sus leads no valen.",
+        "signals": "Descarga guías de atribución, asiste a webinars, visita la página de precios.",
+    },
+    "Gerente comercial": {
+        "description": "Lleva un equipo de 3 a 15 comerciales y su previsión de ventas.",
+        "pains": "Su equipo pierde tiempo con leads fríos; no ve el historial de un lead antes de llamarlo.",
+        "signals": "Pide una demo, pregunta por la integración con su CRM o su ERP.",
+    },
+    "CEO de pyme": {
+        "description": "Dirige una empresa de menos de 50 personas y decide la compra él o ella.",
+        "pains": "Marketing y ventas son dos o tres personas que no comparten datos ni objetivos.",
+        "signals": "Llega por recomendación o por una feria; pregunta por el precio en la primera visita.",
+    },
+}
+CRITERIA_TEXTS = {
+    "MQL": "Encaja con un buyer persona (empresa de 10 a 500 empleados en España, con nombre, e-mail de "
+    "empresa y cargo) y ha mostrado interés: pidió una demo o precios, o ha sumado la puntuación "
+    "acordada en el acuerdo (formularios, webinars, visitas a precios) en los últimos 30 días.",
+    "SQL": "Ventas lo ha confirmado en una conversación: necesidad real, presupuesto para este año, "
+    "acceso a quien decide y plazo de compra de menos de seis meses.",
+}
 MARKETERS = ["carmen.ruiz", "andres.soler"]
 REPS = ["lucia.romero", "javier.ortega", "marta.gil", "daniel.vidal"]
 REJECT_REASONS = [

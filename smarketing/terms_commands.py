@@ -51,14 +51,26 @@ class TermsCommands(_Base):
 
     # --- the shared vocabulary --------------------------------------------
 
-    def save_persona(self, name: str, reason: str = "", **text: Any) -> int:
-        return self._change(vocabulary_id(), Vocabulary.start, lambda v: v.save_persona(name, reason, **text))
+    def save_persona(
+        self, name: str, reason: str = "", occurred_at: datetime | None = None, **text: Any
+    ) -> int:
+        return self._change(
+            vocabulary_id(),
+            lambda: Vocabulary.start(occurred_at),
+            lambda v: v.save_persona(name, reason, occurred_at, **text),
+        )
 
     def remove_persona(self, name: str, reason: str) -> int:
         return self._change(vocabulary_id(), Vocabulary.start, lambda v: v.remove_persona(name, reason))
 
-    def set_criteria(self, stage: str, text: str, reason: str = "") -> int:
-        return self._change(vocabulary_id(), Vocabulary.start, lambda v: v.set_criteria(stage, text, reason))
+    def set_criteria(
+        self, stage: str, text: str, reason: str = "", occurred_at: datetime | None = None
+    ) -> int:
+        return self._change(
+            vocabulary_id(),
+            lambda: Vocabulary.start(occurred_at),
+            lambda v: v.set_criteria(stage, text, reason, occurred_at),
+        )
 
     # --- joint meetings ----------------------------------------------------
 

@@ -6,8 +6,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy import select
 
 from app import create_app
+from projections.agreement_docs import CRITERIA, PERSONA, current_docs, doc_history
+from projections.lead_summary import lead_summary
 from smarketing.extensions import services as app_services
 from smarketing.settings import Settings
 
@@ -102,6 +105,16 @@ def test_cli_end_to_end(make_app: Callable[[], Flask]) -> None:
     status = _status(runner)
     assert {"lead_summary", "funnel", "scorecard", "lead_timeline"} <= status.keys()
     assert all(entry == (log, log, 0) for entry in status.values()), status
+
+    # The demo comes with the vocabulary both teams agreed with the first targets:
+    # MQL and SQL criteria, and every persona its leads are tagged with.
+    with svc.read_engine.connect() as conn:
+        criteria, personas = current_docs(conn, CRITERIA), current_docs(conn, PERSONA)
+        tagged = {persona for (persona,) in conn.execute(select(lead_summary.c.persona).distinct())}
+        agreed = min(h["occurred_at"] for h in doc_history(conn, CRITERIA, PERSONA))
+    assert set(criteria) == {"MQL", "SQL"} and all(criteria.values())
+    assert tagged - {""} <= set(personas) and all(p["description"] for p in personas.values())
+    assert agreed.strftime("%Y-%m") == "2026-09"  # with the demo's first targets (--months 2)
 
     assert "Applied 0 events" in _ok(runner, "projections", "catch-up")
     assert re.search(r"Rebuilt from \d+ event applications", _ok(runner, "projections", "rebuild"))
