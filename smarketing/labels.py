@@ -94,6 +94,35 @@ FIELDS = {
     "won_amount": _l("Amount won"),
     "allowed_moves": _l("Possible next stages"),
     "external_key": _l("Source key"),
+    # Fields of the shared vocabulary and of the agreement's standing terms (their history).
+    "description": _l("Description"),
+    "pains": _l("Pains"),
+    "signals": _l("Qualifying signals"),
+    "points": _l("Points"),
+    "half_life_days": _l("Half-life (days)"),
+    "threshold": _l("MQL threshold (points)"),
+    "mode": _l("Mode"),
+    "timezone": _l("Time zone"),
+    "workdays": _l("Working days"),
+    "opens": _l("Opens"),
+    "closes": _l("Closes"),
+    "nights_count": _l("Nights count (hours outside opening time)"),
+    "weekends_count": _l("Weekends count (non-working days)"),
+    "weekly_attendees": _l("Weekly: attendees"),
+    "weekly_minutes": _l("Weekly: minutes"),
+    "monthly_attendees": _l("Monthly: attendees"),
+    "monthly_minutes": _l("Monthly: minutes"),
+}
+
+# What changed in the agreement's documents (projections.agreement_docs kinds and the
+# terms' sections).
+DOCUMENTS = {
+    "persona": _l("Persona"),
+    "criteria": _l("Criteria"),
+    "terms": _l("Terms"),
+    "scoring": _l("Lead scoring"),
+    "calendar": _l("Team calendar for follow-up deadlines"),
+    "meetings": _l("Joint meetings"),
 }
 
 SIDES = {"marketing": _l("Marketing"), "sales": _l("Sales")}
@@ -119,7 +148,7 @@ def meetings_terms(values: dict[str, Any]) -> dict[str, Any]:
 def label(kind: str, key: Any) -> str:
     """The reader's word for ``key``; an empty value means nobody (e.g. no owner yet)."""
     table = {"stage": STAGES, "metric": METRICS, "status": STATUSES, "band": BANDS, "source": SOURCES}
-    table |= {"side": SIDES, "field": FIELDS}
+    table |= {"side": SIDES, "field": FIELDS, "document": DOCUMENTS}
     if key in (None, ""):
         return str(_l("Unassigned") if kind == "owner" else _l("(none)"))
     found = table.get(kind, {}).get(key)

@@ -2,11 +2,13 @@
 access gate: full pages, htmx fragments, 422 errors and role refusals."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from projections.agreement_docs import TERMS, doc_history
 from smarketing.extensions import KEY
 from tests.integration.conftest import LoginFn
 
@@ -118,6 +120,26 @@ def test_vocabulary_edit_history_and_criteria_on_the_lead_page(web_app: Flask, m
     web_app.extensions[KEY].projector.catch_up()
     page = manager.get(f"/leads/{lead_id.replace('-', '')}").get_data(as_text=True)
     assert 'id="stage-criteria"' in page and "Asked for a demo" in page and "Visits pricing" in page
+
+
+def test_change_histories_read_in_the_readers_language_and_time_zone(web_app: Flask, login: LoginFn) -> None:
+    spanish = login(web_app.test_client(), "manager", lang="es")
+    persona = {"name": "Olga", "description": "Jefa de operaciones", "reason": "Nueva"}
+    assert spanish.post("/agreement/vocabulary/persona", data=persona, headers=HX).status_code == 200
+    meetings = {"weekly_attendees": "Ana", "weekly_minutes": "20", "monthly_attendees": "Ana, Bea"}
+    response = spanish.post(
+        "/agreement/terms/meetings", data=meetings | {"monthly_minutes": "45"}, headers=HX
+    )
+    assert response.status_code == 200, response.data[:300]
+    vocabulary = spanish.get("/agreement/vocabulary").get_data(as_text=True)
+    assert "Buyer persona: Olga" in vocabulary and "<b>Descripción</b>: Jefa de operaciones" in vocabulary
+    terms = spanish.get("/agreement/terms").get_data(as_text=True)
+    assert "Condiciones: Reuniones conjuntas" in terms and "<b>Semanal: asistentes</b>: Ana" in terms
+    # Times as on every other page: the team's zone (Europe/Madrid in tests), not UTC.
+    with web_app.extensions[KEY].read_engine.connect() as conn:
+        (change,) = doc_history(conn, TERMS)
+    local = change["occurred_at"].astimezone(ZoneInfo("Europe/Madrid"))
+    assert f"{local:%H:%M}" in terms and f"{local:%d}/{local:%m}" in terms
 
 
 def test_terms_forms_validate_and_record(manager: FlaskClient) -> None:

@@ -1,0 +1,46 @@
+"""The Spanish catalog covers every string the code and templates show.
+
+A string added without a translation reads in English on the Spanish pages (the
+default language); this catches it before a reader does. `make messages` brings
+the catalog up to date; the translation itself is then written by hand.
+"""
+
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT / "translations" / "es" / "LC_MESSAGES" / "messages.po"
+# As `make messages` extracts them (Makefile, babel.cfg).
+SOURCES = ("domain", "smarketing", "projections", "templates")
+METHODS = [("**.py", "python"), ("**.html", "jinja2")]
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+
+
+@pytest.fixture(scope="module")
+def spanish() -> Catalog:
+    with CATALOG.open("rb") as po:
+        return read_po(po)
+
+
+def shown_strings() -> set[str]:
+    found = set()
+    for source in SOURCES:
+        for _filename, _line, message, _comments, _context in extract_from_dir(
+            ROOT / source, METHODS, keywords=KEYWORDS
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def test_every_shown_string_is_in_the_catalog(spanish: Catalog) -> None:
+    missing = sorted(s for s in shown_strings() if s not in spanish)
+    assert not missing, f"run `make messages` and translate: {missing[:10]}"
+
+
+def test_every_catalog_entry_is_translated(spanish: Catalog) -> None:
+    untranslated = [m.id for m in spanish if m.id and (not m.string or m.fuzzy)]
+    assert not untranslated, f"no Spanish for: {untranslated[:10]}"
