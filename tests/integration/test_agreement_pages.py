@@ -1,6 +1,7 @@
 """The agreement and meeting pages on both backends, through the real login and
 access gate: full pages, htmx fragments, 422 errors and role refusals."""
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -140,6 +141,12 @@ def test_change_histories_read_in_the_readers_language_and_time_zone(web_app: Fl
         (change,) = doc_history(conn, TERMS)
     local = change["occurred_at"].astimezone(ZoneInfo("Europe/Madrid"))
     assert f"{local:%H:%M}" in terms and f"{local:%d}/{local:%m}" in terms
+    target = {"month": "2026-10", "metric": "mqls_delivered", "value": "60"}
+    assert spanish.post("/agreement/targets", data=target, headers=HX).status_code == 200
+    targets = spanish.get("/agreement/?month=2026-10").get_data(as_text=True)
+    history = targets[targets.index("Historial del acuerdo") :]
+    assert re.search(r"<td>\d{1,2}/\d{1,2}/\d{2}, \d{1,2}:\d{2}</td>", history)
+    assert not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", history)  # not the stored UTC text
 
 
 def test_terms_forms_validate_and_record(manager: FlaskClient) -> None:
