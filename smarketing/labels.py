@@ -127,6 +127,40 @@ DOCUMENTS = {
 
 SIDES = {"marketing": _l("Marketing"), "sales": _l("Sales")}
 
+# domain.vocabulary's interaction kinds, channels, contact outcomes and teams.
+INTERACTIONS = {
+    "email_sent": _l("E-mail sent"),
+    "email_opened": _l("E-mail opened"),
+    "email_clicked": _l("E-mail link clicked"),
+    "content_viewed": _l("Content viewed"),
+    "content_downloaded": _l("Content downloaded"),
+    "form_submitted": _l("Form submitted"),
+    "web_visit": _l("Web visit"),
+    "webinar": _l("Webinar"),
+    "campaign_touch": _l("Campaign touch"),
+    "call": _l("Call"),
+    "meeting": _l("Meeting"),
+    "note": _l("Note"),
+}
+
+CHANNELS = {
+    "email": _l("E-mail"),
+    "phone": _l("Phone"),
+    "web": _l("Web"),
+    "social": _l("Social"),
+    "event": _l("Event"),
+    "in_person": _l("In person"),
+    "other": _l("Other"),
+}
+
+OUTCOMES = {
+    "no_answer": _l("No answer"),
+    "left_message": _l("Left a message"),
+    "connected": _l("Connected"),
+    "meeting_booked": _l("Meeting booked"),
+    "wrong_contact": _l("Wrong contact"),
+}
+
 # The meetings' attendees until a team writes its own are the app's words, not the
 # team's (domain.agreement_terms.DEFAULTS): shown in the reader's language.
 DEFAULT_ATTENDEES = {
@@ -145,13 +179,27 @@ def meetings_terms(values: dict[str, Any]) -> dict[str, Any]:
     return {k: attendees(v) if k.endswith("_attendees") else v for k, v in values.items()}
 
 
+TABLES: dict[str, dict[str, Any]] = {
+    "stage": STAGES,
+    "metric": METRICS,
+    "status": STATUSES,
+    "band": BANDS,
+    "source": SOURCES,
+    "side": SIDES,
+    "team": SIDES,
+    "field": FIELDS,
+    "document": DOCUMENTS,
+    "interaction": INTERACTIONS,
+    "channel": CHANNELS,
+    "outcome": OUTCOMES,
+}
+
+
 def label(kind: str, key: Any) -> str:
     """The reader's word for ``key``; an empty value means nobody (e.g. no owner yet)."""
-    table = {"stage": STAGES, "metric": METRICS, "status": STATUSES, "band": BANDS, "source": SOURCES}
-    table |= {"side": SIDES, "field": FIELDS, "document": DOCUMENTS}
     if key in (None, ""):
         return str(_l("Unassigned") if kind == "owner" else _l("(none)"))
-    found = table.get(kind, {}).get(key)
+    found = TABLES.get(kind, {}).get(key)
     if found is not None:
         return str(found)
     return str(key).replace("_", " ").capitalize() if kind in ("metric", "source") else str(key)

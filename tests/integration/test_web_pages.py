@@ -92,7 +92,8 @@ def test_new_lead_validation_keeps_input_and_refuses_duplicates(
 def test_lead_page_actions_swap_header_actions_and_timeline(client: FlaskClient) -> None:
     lead = capture(client)
     page = client.get(f"/leads/{lead}")
-    assert page.status_code == 200 and "Captured from webinar" in page.get_data(as_text=True)
+    # A source outside the known list reads as written, capitalised (labels.label).
+    assert page.status_code == 200 and "Captured from Webinar" in page.get_data(as_text=True)
     response = act(client, lead, "stage", HX, to_stage="MQL", expected_version=version_of(client, lead))
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
@@ -110,6 +111,9 @@ def test_lead_page_actions_swap_header_actions_and_timeline(client: FlaskClient)
         assert response.status_code == 200, (action, response.get_data(as_text=True)[:300])
     final = client.get(f"/leads/{lead}").get_data(as_text=True)
     assert "Customer" in final and "€1,200.50" in final and "voicemail" in final
+    # The vocabulary's keys in words, in the timeline, the header and the forms.
+    assert "Contact attempt: Phone · No answer" in final and "Interaction: Meeting · In person" in final
+    assert "lucia (Sales)" in final and '<option value="in_person">In person</option>' in final
 
 
 def test_reject_and_lost_and_full_page_post(client: FlaskClient) -> None:
