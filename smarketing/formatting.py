@@ -22,3 +22,30 @@ def measure(value: Any, unit: str) -> str:
         number = Decimal(value)
         return format_decimal(number, "#,##0" if number == number.to_integral() else "#,##0.0")
     return str(value)
+
+
+# The scorecard's figures (projections.scorecard_query) by unit, for a page listing them all.
+FIGURE_UNITS = {
+    "leads": "count",
+    "mqls": "count",
+    "sqls": "count",
+    "opportunities": "count",
+    "won": "count",
+    "lost": "count",
+    "rejected": "count",
+    "mqls_never_contacted": "count",
+    "attempts_per_mql": "count",
+    "revenue": "eur",
+    "marketing_revenue": "eur",
+    "avg_deal_per_opportunity": "eur",
+    "lead_to_customer": "ratio",
+    "sales_conversion": "ratio",
+    "follow_up_within_target": "ratio",
+    "follow_up_median_hours": "hours",
+    "follow_up_p95_hours": "hours",
+}
+
+
+def figure(key: str, value: Any) -> str:
+    """A scorecard figure as the dashboard shows it (unknown keys as stored)."""
+    return measure(value, FIGURE_UNITS.get(key, ""))

@@ -179,6 +179,44 @@ def meetings_terms(values: dict[str, Any]) -> dict[str, Any]:
     return {k: attendees(v) if k.endswith("_attendees") else v for k, v in values.items()}
 
 
+# The scorecard's figures by their keys (projections.scorecard_query), beside its metrics.
+FIGURES = METRICS | {
+    "leads": _l("Leads"),
+    "mqls": _l("MQLs"),
+    "sqls": _l("SQLs"),
+    "opportunities": _l("Opportunities"),
+    "won": _l("Deals won"),
+    "lost": _l("Deals lost"),
+    "rejected": _l("MQLs rejected by sales"),
+    "revenue": _l("Revenue"),
+    "follow_up_median_hours": _l("Median first follow-up (hours)"),
+    "follow_up_p95_hours": _l("First follow-up, 95th percentile (hours)"),
+    "follow_up_within_target": _l("MQLs followed up in time"),
+    "mqls_never_contacted": _l("MQLs never contacted"),
+}
+
+# A lead's events by their stored type name (the audit replay's steps).
+EVENTS = {
+    "Captured": _l("Captured"),
+    "InteractionRecorded": _l("Interaction"),
+    "ContactAttempted": _l("Contact attempt"),
+    "OwnerAssigned": _l("Owner assigned"),
+    "StageChanged": _l("Stage changed"),
+    "MQLRejected": _l("MQL rejected by sales"),
+    "DealWon": _l("Deal won"),
+    "DealLost": _l("Deal lost"),
+    "PersonalDataErased": _l("Personal data erased"),
+}
+
+# Lead fields whose values are keys of one of the tables below (the rest read as stored).
+FIELD_VALUES = {
+    "stage": "stage",
+    "allowed_moves": "stage",
+    "source": "source",
+    "team": "team",
+    "sourced_by": "team",
+}
+
 TABLES: dict[str, dict[str, Any]] = {
     "stage": STAGES,
     "metric": METRICS,
@@ -192,6 +230,8 @@ TABLES: dict[str, dict[str, Any]] = {
     "interaction": INTERACTIONS,
     "channel": CHANNELS,
     "outcome": OUTCOMES,
+    "event": EVENTS,
+    "figure": FIGURES,
 }
 
 

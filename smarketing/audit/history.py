@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from domain.agreement import SLAAgreement, agreement_id
+from domain.agreement import METRICS, SLAAgreement, agreement_id
 from domain.errors import N_, LeadNotFound
 from domain.lead import Lead
 from projections.log_chain import log_chain
@@ -122,6 +122,7 @@ def agreement_trail(services: Services) -> list[dict[str, Any]]:
             "version": e.originator_version,
             "month": e.month,
             "metric": e.metric,
+            "unit": METRICS[e.metric].unit if e.metric in METRICS else "",
             "old": plain(e.previous_value),
             "new": plain(e.value),
             "reason": e.reason,

@@ -1,6 +1,7 @@
 """Spanish and English: the user's choice (cookie), then the browser's."""
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Flask, redirect, request, url_for
 from flask_babel import (
@@ -14,8 +15,8 @@ from flask_babel import (
 )
 from werkzeug.wrappers import Response
 
-from smarketing.formatting import measure
-from smarketing.labels import label
+from smarketing.formatting import figure, measure
+from smarketing.labels import FIELD_VALUES, label
 
 LANGUAGES = ("es", "en")
 COOKIE = "lang"
@@ -47,6 +48,20 @@ def as_datetime(value: datetime | str) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def shown_value(field: str, value: Any) -> str:
+    """A lead field's value as the audit pages show it: the vocabulary's keys in words,
+    times in the team's zone to the second, lists joined; amounts and text as stored."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(shown_value(field, item) for item in value)
+    if field in FIELD_VALUES:
+        return label(FIELD_VALUES[field], value)
+    if field.endswith("_at") and isinstance(value, str | datetime):
+        return format_datetime(as_datetime(value), "medium")
+    return str(value)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(app.root_path) + "/translations")
     Babel(
@@ -58,7 +73,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["measure"] = measure
+    app.jinja_env.globals["figure"] = figure
     app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["shown_value"] = shown_value
     # Locale-aware formatting in templates; times shown in the team's time zone.
     app.jinja_env.filters.update(
         datetimeformat=lambda value, fmt="medium": format_datetime(as_datetime(value), fmt) if value else "—",

@@ -49,11 +49,14 @@ def test_replay_steps_as_pages_and_fragments(client: FlaskClient, lead: str) -> 
     page = client.get(f"/audit/leads/{lead}?step=2")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "<html" in html and 'id="replay"' in html
-    assert "Step 2 of 3: StageChanged" in html and 'type="range"' in html
+    assert "Step 2 of 3: Stage changed" in html and "<code>StageChanged</code>" in html
+    assert 'type="range"' in html
+    # Values in words and times in the team's zone, not stored keys and ISO text.
+    assert "<td>Lead</td><td>MQL</td>" in html and "+00:00" not in html
     fragment = client.get(f"/audit/leads/{lead}?step=3", headers=FRAGMENT)
     body = fragment.get_data(as_text=True)
     assert "<html" not in body and body.lstrip().startswith('<section id="replay"')
-    assert "OwnerAssigned" in body and "Bea" in body
+    assert "<code>OwnerAssigned</code>" in body and "Bea" in body and "<td>Sales</td>" in body
     assert fragment.headers["HX-Push-Url"].endswith(f"/audit/leads/{lead}?step=3")
     assert "Step 3 of 3" in client.get(f"/audit/leads/{lead}?step=99").get_data(as_text=True)
     assert client.get("/audit/leads/not-a-lead").status_code == 404
@@ -80,6 +83,7 @@ def test_as_of_shows_the_past(client: FlaskClient, services: Services, lead: str
     now = (datetime.now(UTC) + timedelta(minutes=1)).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
     page = client.get(f"/audit/as-of?at={now}&lead_id={lead}").get_data(as_text=True)
     assert "Lead at version 3 of 3" in page and "eve@example.com" in page
+    assert '<th scope="row">Team</th><td>Sales</td>' in page and "+00:00" not in page
     assert client.get("/audit/as-of?at=yesterday").status_code == 422
 
 
@@ -87,8 +91,10 @@ def test_agreement_trail(client: FlaskClient, services: Services) -> None:
     month = datetime.now(services.settings.tz).strftime("%Y-%m")
     services.app.set_target(month, "mqls_delivered", 10)
     services.app.set_target(month, "mqls_delivered", 12, "more budget")
+    services.app.set_target(month, "revenue_goal", "1500.50")
     page = client.get("/audit/agreement").get_data(as_text=True)
     assert "10 → 12" in page and "more budget" in page
+    assert "— → €1,500.50" in page and 'title="— → 1500.50"' in page  # the exact value on hover
 
 
 def test_auditors_cannot_write(client: FlaskClient, lead: str) -> None:
