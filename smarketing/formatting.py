@@ -6,6 +6,9 @@ from typing import Any
 
 from flask_babel import format_currency, format_decimal, format_percent
 
+from domain.agreement import METRICS
+from projections.scorecard_view import ACTUAL_KEY
+
 
 def measure(value: Any, unit: str) -> str:
     if value is None or value == "":
@@ -24,28 +27,13 @@ def measure(value: Any, unit: str) -> str:
     return str(value)
 
 
-# The scorecard's figures (projections.scorecard_query) by unit, for a page listing them all.
-FIGURE_UNITS = {
-    "leads": "count",
-    "mqls": "count",
-    "sqls": "count",
-    "opportunities": "count",
-    "won": "count",
-    "lost": "count",
-    "rejected": "count",
-    "mqls_never_contacted": "count",
-    "attempts_per_mql": "count",
-    "revenue": "eur",
-    "marketing_revenue": "eur",
-    "avg_deal_per_opportunity": "eur",
-    "lead_to_customer": "ratio",
-    "sales_conversion": "ratio",
-    "follow_up_within_target": "ratio",
-    "follow_up_median_hours": "hours",
-    "follow_up_p95_hours": "hours",
-}
+# The scorecard's figures (projections.scorecard_query) by unit, for a page listing them
+# all: a scored metric's figure in its metric's unit, the rest counts but one.
+FIGURE_UNITS = {ACTUAL_KEY[name]: metric.unit for name, metric in METRICS.items() if name in ACTUAL_KEY}
+FIGURE_UNITS["follow_up_p95_hours"] = "hours"
 
 
 def figure(key: str, value: Any) -> str:
-    """A scorecard figure as the dashboard shows it (unknown keys as stored)."""
-    return measure(value, FIGURE_UNITS.get(key, ""))
+    """A scorecard figure as the dashboard shows it: a number of no known unit is a count."""
+    counted = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    return measure(value, FIGURE_UNITS.get(key, "count" if counted else ""))

@@ -4,6 +4,7 @@ as-of, exports (CSV formula injection defeated) and no writes."""
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -84,6 +85,9 @@ def test_as_of_shows_the_past(client: FlaskClient, services: Services, lead: str
     page = client.get(f"/audit/as-of?at={now}&lead_id={lead}").get_data(as_text=True)
     assert "Lead at version 3 of 3" in page and "eve@example.com" in page
     assert '<th scope="row">Team</th><td>Sales</td>' in page and "+00:00" not in page
+    # The month's figures formatted as on the dashboard (the exact value on hover).
+    assert re.search(r'<th scope="row">Revenue</th><td title="0(\.00)?">€0\.00</td>', page), page[-3000:]
+    assert '<th scope="row">MQLs</th><td title="1">1</td>' in page
     assert client.get("/audit/as-of?at=yesterday").status_code == 422
 
 
