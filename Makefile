@@ -10,7 +10,12 @@ PYTEST_ARGS ?=
 VENV := .venv
 BIN  := $(VENV)/bin
 
-.PHONY: setup run test serve clean messages
+# The instants .ci/run also tests at (SMARKETING_TEST_NOW): 00:30 in Madrid on a month's
+# first day (still the previous month in UTC), 23:30 on its last day, and the mornings of
+# the spring-forward and fall-back days.
+CLOCKS ?= 2026-12-01T00:30+01:00 2026-11-30T23:30+01:00 2026-03-29T01:30+01:00 2026-10-25T02:30+02:00
+
+.PHONY: setup run test test-clocks serve clean messages
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js translations/es/LC_MESSAGES/messages.mo
 
@@ -42,6 +47,14 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The SQLite half of the unit and integration tests at each of CLOCKS.
+test-clocks: setup
+	@for now in $(CLOCKS); do \
+	  echo "== clock starts at $$now"; \
+	  SMARKETING_TEST_NOW=$$now $(BIN)/pytest -q -p no:cacheprovider -m "not slow" -k "not postgres" \
+	    tests/unit tests/integration $(PYTEST_ARGS) || exit 1; \
+	done
 
 # Production-like: DATABASE_URL (PostgreSQL), WORKERS and PORT from the environment.
 # Schema once, before any worker; then one projector process beside gunicorn,

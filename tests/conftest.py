@@ -1,20 +1,54 @@
 """Fixtures shared by every layer: a fresh store per test, on SQLite and on
-PostgreSQL (a uniquely named database per test, dropped afterwards)."""
+PostgreSQL (a uniquely named database per test, dropped afterwards).
+
+PostgreSQL: SMARKETING_TEST_POSTGRES_URL names a server (``.ci/run`` gives the local
+one); without it the session starts a throwaway server of its own
+(``tests/throwaway_postgres.py``) when the machine has PostgreSQL's programs.
+
+SMARKETING_TEST_NOW (an ISO time with its offset, e.g. ``2026-12-01T00:30+01:00``)
+starts the whole session's clock there, ticking on: ``.ci/run`` runs the suite at the
+hours where a test that reads the wall clock or the machine's zone would fail.
+"""
 
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
+import time_machine
+
+from tests import throwaway_postgres
 
 from smarketing.bootstrap import Services, bootstrap, init_schema
 from smarketing.settings import Settings
 
 POSTGRES_URL = os.environ.get("SMARKETING_TEST_POSTGRES_URL", "")
+POSTGRES_MISSING = "PostgreSQL tests need a server: install Debian's 'postgresql' package or set SMARKETING_TEST_POSTGRES_URL"
+_SESSION_ENDS: list[Callable[[], object]] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global POSTGRES_URL
+    now = os.environ.get("SMARKETING_TEST_NOW")
+    if now:
+        traveller = time_machine.travel(datetime.fromisoformat(now), tick=True)
+        traveller.start()
+        _SESSION_ENDS.append(traveller.stop)
+    if not POSTGRES_URL and throwaway_postgres.server_binaries() is not None:
+        POSTGRES_URL, stop = throwaway_postgres.start()
+        # Modules that read the variable themselves (the library's contract tests) see it too.
+        os.environ["SMARKETING_TEST_POSTGRES_URL"] = POSTGRES_URL
+        _SESSION_ENDS.append(stop)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _SESSION_ENDS:
+        _SESSION_ENDS.pop()()
 BACKENDS = ["sqlite", "postgres"]
 _RUN = uuid.uuid4().hex[:8]
 _COUNTER = itertools.count()
@@ -41,7 +75,7 @@ def drop_postgres_database(url: str) -> None:
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres" and not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need SMARKETING_TEST_POSTGRES_URL (set by .ci/run)")
+        pytest.skip(POSTGRES_MISSING)
     return request.param
 
 

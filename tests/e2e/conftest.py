@@ -2,6 +2,7 @@
 Playwright in Debian's chromium (no browser download: explicit executable)."""
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,14 +15,15 @@ from app import create_app
 from smarketing.bootstrap import init_schema
 from smarketing.settings import Settings
 
-CHROMIUM = os.environ.get("SMARKETING_CHROMIUM", "")
+# Debian's chromium on the PATH, unless SMARKETING_CHROMIUM names another build.
+CHROMIUM = os.environ.get("SMARKETING_CHROMIUM") or shutil.which("chromium") or ""
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMIUM or not Path(CHROMIUM).exists():
-        pytest.skip("browser tests need SMARKETING_CHROMIUM pointing at Debian's chromium (set by .ci/run)")
+        pytest.skip("browser tests need Chromium: install Debian's 'chromium' package (or set SMARKETING_CHROMIUM)")
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
     init_schema(Settings(database_url=database_url))
     # Plain http on loopback, as `make run`: the session cookie cannot be Secure.

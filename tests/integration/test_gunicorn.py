@@ -51,9 +51,8 @@ def test_a_write_is_visible_on_the_next_request_to_any_worker(services: Services
 
 
 @pytest.mark.slow
-def test_soak_mixed_requests_over_workers_on_postgres(services: Services, backend: str) -> None:
-    if backend != "postgres":
-        pytest.skip("the soak runs against PostgreSQL")
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_soak_mixed_requests_over_workers_on_postgres(services: Services) -> None:
     leads = list(demo_leads("2026-10", _now(), services.settings.tz, seed=9, months=3))
     services.app.capture_many(leads)
     services.projector.catch_up()

@@ -25,10 +25,13 @@ from tests.integration.stored_rows import (
 )
 
 
+# The one-round-trip recorder is PostgreSQL's: these tests run on that backend alone.
+pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+
 @pytest.fixture
 def pg(services: Services) -> Services:
-    if not services.settings.is_postgres:
-        pytest.skip("the one-round-trip recorder is PostgreSQL's")
+    assert services.settings.is_postgres
     return services
 
 

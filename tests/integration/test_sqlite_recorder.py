@@ -20,10 +20,13 @@ from tests.integration.stored_rows import (
 )
 
 
+# The lean recorder is SQLite's: these tests run on that backend alone.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
 def lite(services: Services) -> Services:
-    if services.settings.is_postgres:
-        pytest.skip("the lean recorder is SQLite's")
+    assert not services.settings.is_postgres
     return services
 
 

@@ -40,7 +40,7 @@ class SQLiteTrackingRecorderContract(TrackingRecorderTestCase):
         return SQLAlchemyTrackingRecorder(self.engines[0])
 
 
-@unittest.skipUnless(POSTGRES_URL, "PostgreSQL tests need SMARKETING_TEST_POSTGRES_URL")
+@unittest.skipUnless(POSTGRES_URL, "PostgreSQL tests need a server: install Debian's 'postgresql' package or set SMARKETING_TEST_POSTGRES_URL")
 class PostgresTrackingRecorderContract(TrackingRecorderTestCase):
     def setUp(self) -> None:
         self.url = postgres_database()

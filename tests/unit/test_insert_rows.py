@@ -61,7 +61,7 @@ def test_postgresql_copy_stores_what_sqlalchemy_stores() -> None:
     """The PostgreSQL path (COPY) against SQLAlchemy's own inserts, same rows read back."""
     url = os.environ.get("SMARKETING_TEST_POSTGRES_URL", "")
     if not url:
-        pytest.skip("PostgreSQL tests need SMARKETING_TEST_POSTGRES_URL (set by .ci/run)")
+        pytest.skip("PostgreSQL tests need a server: install Debian's 'postgresql' package or set SMARKETING_TEST_POSTGRES_URL")
     database = postgres_database()
     engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
