@@ -22,13 +22,15 @@ import psycopg
 import pytest
 import time_machine
 
-from tests import throwaway_postgres
-
 from smarketing.bootstrap import Services, bootstrap, init_schema
 from smarketing.settings import Settings
+from tests import throwaway_postgres
 
 POSTGRES_URL = os.environ.get("SMARKETING_TEST_POSTGRES_URL", "")
-POSTGRES_MISSING = "PostgreSQL tests need a server: install Debian's 'postgresql' package or set SMARKETING_TEST_POSTGRES_URL"
+POSTGRES_MISSING = (
+    "PostgreSQL tests need a server: install Debian's 'postgresql' package "
+    "or set SMARKETING_TEST_POSTGRES_URL"
+)
 _SESSION_ENDS: list[Callable[[], object]] = []
 
 
@@ -49,6 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     while _SESSION_ENDS:
         _SESSION_ENDS.pop()()
+
+
 BACKENDS = ["sqlite", "postgres"]
 _RUN = uuid.uuid4().hex[:8]
 _COUNTER = itertools.count()

@@ -23,7 +23,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMIUM or not Path(CHROMIUM).exists():
-        pytest.skip("browser tests need Chromium: install Debian's 'chromium' package (or set SMARKETING_CHROMIUM)")
+        pytest.skip(
+            "browser tests need Chromium: install Debian's 'chromium' package or set SMARKETING_CHROMIUM"
+        )
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
     init_schema(Settings(database_url=database_url))
     # Plain http on loopback, as `make run`: the session cookie cannot be Secure.

@@ -24,7 +24,6 @@ from tests.integration.stored_rows import (
     stored_events,
 )
 
-
 # The one-round-trip recorder is PostgreSQL's: these tests run on that backend alone.
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 

@@ -19,7 +19,6 @@ from tests.integration.stored_rows import (
     stored_events,
 )
 
-
 # The lean recorder is SQLite's: these tests run on that backend alone.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 

@@ -15,6 +15,7 @@ from projections.schema import metadata
 from projections.tracking import SQLAlchemyTrackingRecorder
 from smarketing.bootstrap import build_engines
 from smarketing.settings import Settings
+from tests.conftest import POSTGRES_MISSING
 
 try:
     from tests.conftest import drop_postgres_database, postgres_database
@@ -40,7 +41,7 @@ class SQLiteTrackingRecorderContract(TrackingRecorderTestCase):
         return SQLAlchemyTrackingRecorder(self.engines[0])
 
 
-@unittest.skipUnless(POSTGRES_URL, "PostgreSQL tests need a server: install Debian's 'postgresql' package or set SMARKETING_TEST_POSTGRES_URL")
+@unittest.skipUnless(POSTGRES_URL, POSTGRES_MISSING)
 class PostgresTrackingRecorderContract(TrackingRecorderTestCase):
     def setUp(self) -> None:
         self.url = postgres_database()

@@ -9,7 +9,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, creat
 from sqlalchemy.exc import DBAPIError
 
 from projections.rows import insert_rows, insert_tuples
-from tests.conftest import drop_postgres_database, postgres_database
+from tests.conftest import POSTGRES_MISSING, drop_postgres_database, postgres_database
 
 meta = MetaData()
 
@@ -61,7 +61,7 @@ def test_postgresql_copy_stores_what_sqlalchemy_stores() -> None:
     """The PostgreSQL path (COPY) against SQLAlchemy's own inserts, same rows read back."""
     url = os.environ.get("SMARKETING_TEST_POSTGRES_URL", "")
     if not url:
-        pytest.skip("PostgreSQL tests need a server: install Debian's 'postgresql' package or set SMARKETING_TEST_POSTGRES_URL")
+        pytest.skip(POSTGRES_MISSING)
     database = postgres_database()
     engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
