@@ -93,6 +93,7 @@ EXTRA_NAV = [
     {"endpoint": "agreement.index", "prefix": "agreement", "label": lazy_gettext("Agreement")},
     {"endpoint": "imports.index", "prefix": "imports", "label": lazy_gettext("Import")},
     {"endpoint": "audit.index", "prefix": "audit", "label": lazy_gettext("Audit")},
+    {"endpoint": "integrations.index", "prefix": "integrations", "label": lazy_gettext("Integrations")},
 ]
 
 

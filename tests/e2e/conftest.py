@@ -80,10 +80,11 @@ def log_in(page: object, base: str, username: str = "demo-manager") -> None:
     page.goto(f"{base}/login")  # type: ignore[attr-defined]
     if "/login" not in page.url:  # type: ignore[attr-defined]
         return  # already logged in: /login sent us on
-    page.get_by_label("User name").fill(username)  # type: ignore[attr-defined]
-    page.get_by_label("Password").fill(username)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Log in").click()  # type: ignore[attr-defined]
-    page.wait_for_url(f"{base}/")  # type: ignore[attr-defined]
+    # By field name, not label: the form speaks the browser's language.
+    page.locator("input[name=username]").fill(username)  # type: ignore[attr-defined]
+    page.locator("input[name=password]").fill(username)  # type: ignore[attr-defined]
+    page.locator("main form button[type=submit]").click()  # type: ignore[attr-defined]
+    page.wait_for_url(lambda url: "/login" not in url)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

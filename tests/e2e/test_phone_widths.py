@@ -1,0 +1,76 @@
+"""Every page a demo role can reach, in Spanish on a 390 px phone: nothing wider than
+the screen (a wide table scrolls inside its card), and one menu item marked current."""
+
+import re
+from collections import deque
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.conftest import log_in
+
+pytestmark = pytest.mark.e2e
+
+ROLES = ["demo-marketing", "demo-sales", "demo-manager", "demo-auditor", "demo-admin"]
+PHONE = {"width": 390, "height": 844}
+# Files and actions, not pages: downloads, the language switch, signing out.
+NOT_A_PAGE = re.compile(r"\.(csv|json|pdf|ics|js|css)(\?|$)|^/(static|logout|lang|login)")
+# One page stands for all of its kind: a lead, a month, a week, a page of a list.
+KIND = re.compile(r"[0-9a-f]{32}|\d{4}-W?\d{2}(-\d{2})?|(after|page|q|cursor)=[^&]*")
+MAX_PAGES = 45
+
+
+def _crawl(page: object, base: str) -> list[tuple[str, int, int]]:
+    """Breadth-first over same-site links from the dashboard: (path, width, current items)."""
+    seen_kinds: set[str] = set()
+    queue, measured = deque(["/"]), []
+    while queue and len(measured) < MAX_PAGES:
+        path = queue.popleft()
+        kind = KIND.sub("*", path)
+        if kind in seen_kinds:
+            continue
+        seen_kinds.add(kind)
+        response = page.goto(base + path)  # type: ignore[attr-defined]
+        assert response is not None and response.status < 500, (path, response and response.status)
+        width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+        current = page.locator('header nav a[aria-current="page"]').count()  # type: ignore[attr-defined]
+        measured.append((path, width, current))
+        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):  # type: ignore[attr-defined]
+            parts = urlsplit(href)
+            if parts.netloc or not parts.path.startswith("/") or NOT_A_PAGE.search(parts.path):
+                continue
+            queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return measured
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_every_page_fits_a_phone_in_spanish(
+    browser: object, live_server: str, username: str, screenshot
+) -> None:
+    context = browser.new_context(viewport=PHONE, locale="es-ES")  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        log_in(page, live_server, username)
+        measured = _crawl(page, live_server)
+        assert len(measured) >= (3 if username == "demo-admin" else 10), measured
+        too_wide = [(path, width) for path, width, _ in measured if width > PHONE["width"]]
+        assert not too_wide, too_wide
+        several_current = [(path, n) for path, _, n in measured if n > 1]
+        assert not several_current, several_current
+        page.goto(f"{live_server}/")
+        screenshot(page, f"phone-{username}")  # type: ignore[operator]
+    finally:
+        context.close()
+
+
+def test_the_new_lead_page_marks_only_itself(browser: object, live_server: str) -> None:
+    context = browser.new_context(viewport=PHONE, locale="es-ES")  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        log_in(page, live_server, "demo-manager")
+        page.goto(f"{live_server}/leads/new")
+        current = page.locator('header nav a[aria-current="page"]')
+        assert current.count() == 1
+        assert current.get_attribute("href") == "/leads/new"
+    finally:
+        context.close()
