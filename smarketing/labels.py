@@ -4,8 +4,12 @@ Lazy strings: resolved when rendered, so the locale forced for the PDF applies.
 Unknown keys fall back to a readable form of the key rather than failing.
 """
 
+from datetime import date
 from typing import Any
 
+from babel.dates import format_skeleton
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from domain import agreement as a
@@ -195,6 +199,15 @@ FIGURES = METRICS | {
     "mqls_never_contacted": _l("MQLs never contacted"),
 }
 
+# The people's roles (smarketing.users.ROLES), as the menu and the Users page name them.
+ROLES = {
+    "marketing": _l("Marketing"),
+    "sales": _l("Sales"),
+    "manager": _l("Manager"),
+    "auditor": _l("Auditor"),
+    "admin": _l("Administrator"),
+}
+
 # A lead's events by their stored type name (the audit replay's steps).
 EVENTS = {
     "Captured": _l("Captured"),
@@ -232,6 +245,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "outcome": OUTCOMES,
     "event": EVENTS,
     "figure": FIGURES,
+    "role": ROLES,
 }
 
 
@@ -243,3 +257,15 @@ def label(kind: str, key: Any) -> str:
     if found is not None:
         return str(found)
     return str(key).replace("_", " ").capitalize() if kind in ("metric", "source") else str(key)
+
+
+def period_name(kind: str, period: str) -> str:
+    """A meeting's period in words: ``2026-W50`` is "semana 50 de 2026", ``2026-12`` "diciembre de 2026"."""
+    if "-W" in period:
+        year, week = period.split("-W")
+        return _("week %(week)d of %(year)s", week=int(week), year=year)
+    try:
+        first = date.fromisoformat(period + "-01")
+    except ValueError:
+        return period  # not a period this app wrote: as it was given
+    return format_skeleton("yMMMM", first, locale=get_locale())

@@ -5,7 +5,9 @@ and MQL/SQL criteria), the standing terms (scoring, calendar, meetings), the
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from babel.dates import format_datetime, get_day_names
 from flask import redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
@@ -27,8 +29,12 @@ from smarketing.web.agreement import bp
 from smarketing.web.hx import HX_REQUEST
 
 ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-MINUTE = "%Y-%m-%d %H:%M"  # how the attention lists show a time
+
+
+def weekdays() -> list[str]:
+    """Monday to Sunday, abbreviated in the reader's language (Babel: 0 is Monday)."""
+    names = get_day_names("abbreviated", locale=get_locale())
+    return [names[day] for day in range(7)]
 
 
 def _page(page: str, body: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -102,7 +108,7 @@ def _terms(status: int = 200, **extra: Any) -> tuple[str, int]:
         "history": history,
         "kinds": list(DEFAULT_POINTS),
         "modes": MODES,
-        "weekdays": WEEKDAYS,
+        "weekdays": weekdays(),
         "errors": {},
         "tz_default": services().settings.timezone,
     } | extra
@@ -163,16 +169,16 @@ def _attention_rows(leads: list[dict[str, Any]], tz: tzinfo) -> list[dict[str, A
     """The leads with the link and local times the rows partial prints.
 
     Made here once per row rather than by three or four template calls each (url_for,
-    astimezone, strftime): the overview shows 80 rows, and those calls were a third of
+    astimezone, Babel): the overview shows 80 rows, and those calls were a third of
     its render."""
-    shown = []
+    shown, locale = [], get_locale()
     for lead in leads:
         row = lead | {
             "href": url_for("lead_page.show", lead_id=lead["lead_id"]),
-            "since": lead["mql_at"].astimezone(tz).strftime(MINUTE),
+            "since": format_datetime(lead["mql_at"], "short", tzinfo=tz, locale=locale),
         }
         if "due" in lead:
-            row["was_due"] = lead["due"].astimezone(tz).strftime(MINUTE)
+            row["was_due"] = format_datetime(lead["due"], "short", tzinfo=tz, locale=locale)
         shown.append(row)
     return shown
 

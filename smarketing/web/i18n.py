@@ -7,6 +7,7 @@ from flask import Blueprint, Flask, redirect, request, url_for
 from flask_babel import (
     Babel,
     format_currency,
+    format_date,
     format_datetime,
     format_decimal,
     format_percent,
@@ -16,7 +17,7 @@ from flask_babel import (
 from werkzeug.wrappers import Response
 
 from smarketing.formatting import figure, measure
-from smarketing.labels import FIELD_VALUES, label
+from smarketing.labels import FIELD_VALUES, label, period_name
 
 LANGUAGES = ("es", "en")
 COOKIE = "lang"
@@ -75,10 +76,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["measure"] = measure
     app.jinja_env.globals["figure"] = figure
     app.jinja_env.globals["label"] = label
+    app.jinja_env.globals["period_name"] = period_name
     app.jinja_env.globals["shown_value"] = shown_value
     # Locale-aware formatting in templates; times shown in the team's time zone.
     app.jinja_env.filters.update(
         datetimeformat=lambda value, fmt="medium": format_datetime(as_datetime(value), fmt) if value else "—",
+        dateformat=lambda value, fmt="medium": format_date(value, fmt) if value else "—",
         currencyformat=lambda value, currency="EUR": format_currency(value, currency or "EUR"),
         percentformat=lambda value: format_percent(value, "#,##0.0%"),
         decimalformat=lambda value, fmt=None: format_decimal(value, fmt),

@@ -4,7 +4,7 @@ back the header, the actions (new version, new legal moves) and the timeline."""
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
 from projections import leads_query
@@ -84,13 +84,13 @@ COMMANDS = {
 }
 
 DONE = {
-    "interaction": "Interaction recorded.",
-    "attempt": "Contact attempt logged.",
-    "owner": "Owner assigned.",
-    "stage": "Stage changed.",
-    "reject": "MQL rejected back to marketing.",
-    "won": "Deal marked as won.",
-    "lost": "Deal marked as lost.",
+    "interaction": _l("Interaction recorded."),
+    "attempt": _l("Contact attempt logged."),
+    "owner": _l("Owner assigned."),
+    "stage": _l("Stage changed."),
+    "reject": _l("MQL rejected back to marketing."),
+    "won": _l("Deal marked as won."),
+    "lost": _l("Deal marked as lost."),
 }
 
 
@@ -104,7 +104,7 @@ def act(lead_id: str, action: str) -> Response | str:
         lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **_fields()[action]()
     )
     svc.projector.catch_up()  # read-your-writes: the timeline shows the new event now
-    context = _context(lead_id) | {"message": _(DONE[action])}
+    context = _context(lead_id) | {"message": str(DONE[action])}
     if request.headers.get(HX_REQUEST):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)
