@@ -3,6 +3,8 @@ import types lands on the vocabulary's key; unknown values wait as new sources;
 accept and merge are events; merged leads count under the target everywhere,
 except in a sealed month's report; filters show labels in either language."""
 
+import csv
+import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -188,3 +190,9 @@ def test_filters_show_labels_in_spanish_and_english(
                 assert ">organic_search</option>" not in html
             chart = client.get(f"/?month={MONTH}&source=organic_search").get_data(as_text=True)
             assert f'value="organic_search" selected>{words[0]}</option>' in chart
+            # The export keeps the key for machines and adds the words for people.
+            rows = list(csv.DictReader(io.StringIO(client.get("/leads/export.csv").get_data(as_text=True))))
+            assert {(r["source"], r["source_label"]) for r in rows} == {
+                ("organic_search", words[0]),
+                ("events", words[1]),
+            }
