@@ -196,3 +196,23 @@ def test_filters_show_labels_in_spanish_and_english(
                 ("organic_search", words[0]),
                 ("events", words[1]),
             }
+
+
+def test_a_campaign_gets_labels_and_the_lists_show_them(
+    web_app: Flask, services: Services, manager: FlaskClient
+) -> None:
+    _capture(services, 1, "events", campaign="feria-digital")
+    services.projector.catch_up()
+    # Typed differently later, it is written as the campaign the leads already carry.
+    web = manager.post(
+        "/leads/new",
+        data={"name": "Bea", "email": "b@example.com", "source": "events", "campaign": "Feria Digital"},
+    )
+    assert web.status_code == 303
+    assert {lead["campaign"] for lead in _all_leads(services)} == {"feria-digital"}
+    form = {"key": "feria-digital", "label_es": "Feria digital 2026", "label_en": "Digital fair 2026"}
+    assert manager.post("/agreement/vocabulary/campaign", data=form).status_code == 303
+    assert _book(services)[-1] == "CampaignLabelled"
+    assert ">Digital fair 2026</option>" in manager.get("/leads/").get_data(as_text=True)
+    spanish = manager.get("/leads/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert ">Feria digital 2026</option>" in spanish and ">feria-digital</option>" not in spanish
