@@ -188,6 +188,10 @@ def test_filters_show_labels_in_spanish_and_english(
                 for word in words:
                     assert f">{word}</option>" in html, (lang, url, word)
                 assert ">organic_search</option>" not in html
+            vocabulary = client.get("/agreement/vocabulary").get_data(as_text=True)
+            assert ("Orígenes de los leads" in vocabulary) == (
+                lang == "es"
+            ) and "Búsqueda orgánica" in vocabulary
             chart = client.get(f"/?month={MONTH}&source=organic_search").get_data(as_text=True)
             assert f'value="organic_search" selected>{words[0]}</option>' in chart
             # The export keeps the key for machines and adds the words for people.
