@@ -31,7 +31,8 @@ from domain.validation import (
     clean_occurred_at,
     clean_text,
 )
-from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Stage, Team, sourced_by
+from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Stage, Team
+from domain.vocabulary import sourced_by as source_team
 
 
 def utc_now() -> datetime:
@@ -69,7 +70,10 @@ class Lead(Aggregate):
         persona: str = "",
         external_key: str = "",
         occurred_at: datetime | None = None,
+        sourced_by: str | None = None,
     ) -> "Lead":
+        """``sourced_by``: the team the vocabulary credits the source to (service layer,
+        domain.sources); by default the built-in rule (domain.vocabulary.sourced_by)."""
         source = clean_text(source, "source", max_len=SHORT_MAX, required=True).lower()
         personal = {
             "name": clean_text(name, "name", max_len=NAME_MAX, required=True),
@@ -82,7 +86,9 @@ class Lead(Aggregate):
             personal=personal,
             company=clean_text(company, "company", max_len=NAME_MAX),
             source=source,
-            sourced_by=sourced_by(source).value,
+            sourced_by=clean_choice(sourced_by, "sourced_by", Team)
+            if sourced_by
+            else source_team(source).value,
             campaign=clean_text(campaign, "campaign", max_len=SHORT_MAX),
             landing_page=clean_text(landing_page, "landing_page", max_len=SHORT_MAX),
             persona=clean_text(persona, "persona", max_len=SHORT_MAX),

@@ -14,9 +14,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import current_actor
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
+from domain.sources import BUILT_IN, LANGUAGES, normalise
 from domain.validation import SHORT_MAX, TEXT_MAX, clean_occurred_at, clean_text
-from domain.vocabulary import Stage
+from domain.vocabulary import Stage, Team
 
 # The stages whose entry the teams defined in words.
 CRITERIA_STAGES = (Stage.MQL.value, Stage.SQL.value)
@@ -48,6 +49,9 @@ class Vocabulary(Aggregate):
     def __init__(self, id: UUID, occurred_at: datetime) -> None:  # noqa: A002 - library's name
         self.personas: dict[str, dict[str, str]] = {}
         self.criteria: dict[str, str] = {}
+        self.sources: dict[str, dict[str, str]] = {}  # accepted: key -> es, en, sourced_by
+        self.merged: dict[str, str] = {}  # new source key -> the known source it counts as
+        self.campaigns: dict[str, dict[str, str]] = {}  # campaign -> es, en
 
     def save_persona(
         self, name: object, reason: object = "", occurred_at: datetime | None = None, **text: object
@@ -120,6 +124,109 @@ class Vocabulary(Aggregate):
     ) -> None:
         self.criteria[stage] = text
 
+    # --- sources and campaigns (domain.sources) ---------------------------------
+
+    def known_source(self, key: str) -> bool:
+        return key in BUILT_IN or key in self.sources
+
+    def accept_source(
+        self,
+        key: object,
+        labels: dict[str, object],
+        sourced_by: object = Team.MARKETING.value,
+        reason: object = "",
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """A new source becomes known, with its labels and the team it credits."""
+        key = normalise(clean_text(key, "source", max_len=SHORT_MAX, required=True))
+        if not key or self.known_source(key):
+            raise InvalidInput("source", N_("%(source)s is already a known source"), source=key)
+        if key in self.merged:
+            raise InvalidInput(
+                "source", N_("%(source)s was merged into %(into)s"), source=key, into=self.merged[key]
+            )
+        words = {
+            lang: clean_text(labels.get(lang), f"label_{lang}", max_len=SHORT_MAX, required=True)
+            for lang in LANGUAGES
+        }
+        team = str(sourced_by or "").strip()
+        if team not in (Team.MARKETING.value, Team.SALES.value):
+            raise InvalidInput("sourced_by", N_("must be marketing or sales"))
+        self._source_accepted(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            key=key,
+            labels=words,
+            sourced_by=team,
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+        )
+
+    @event("SourceAccepted")
+    def _source_accepted(
+        self, occurred_at: datetime, key: str, labels: dict[str, str], sourced_by: str, reason: str
+    ) -> None:
+        self.sources[key] = dict(labels) | {"sourced_by": sourced_by}
+
+    def merge_source(
+        self, key: object, into: object, reason: object = "", occurred_at: datetime | None = None
+    ) -> None:
+        """A new source's leads count, from now on, as the known source ``into``'s."""
+        key = normalise(clean_text(key, "source", max_len=SHORT_MAX, required=True))
+        into = normalise(clean_text(into, "into", max_len=SHORT_MAX, required=True))
+        if key in BUILT_IN or key in self.sources:
+            raise InvalidInput(
+                "source", N_("%(source)s is a known source; only new ones are merged"), source=key
+            )
+        if key in self.merged:
+            raise InvalidInput(
+                "source", N_("%(source)s was merged into %(into)s"), source=key, into=self.merged[key]
+            )
+        if not self.known_source(into):
+            raise InvalidInput("into", N_("%(source)s is not a known source"), source=into)
+        self._source_merged(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            key=key,
+            into=into,
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+        )
+
+    @event("SourceMerged")
+    def _source_merged(self, occurred_at: datetime, key: str, into: str, reason: str) -> None:
+        self.merged[key] = into
+
+    def label_campaign(
+        self,
+        name: object,
+        labels: dict[str, object],
+        reason: object = "",
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """The words a campaign is shown with (the campaign itself stays as the leads carry it)."""
+        name = clean_text(name, "campaign", max_len=SHORT_MAX, required=True)
+        words = {
+            lang: clean_text(labels.get(lang), f"label_{lang}", max_len=SHORT_MAX, required=True)
+            for lang in LANGUAGES
+        }
+        if self.campaigns.get(name) == words:
+            raise InvalidInput("campaign", N_("%(campaign)s already reads like this"), campaign=name)
+        self._campaign_labelled(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            name=name,
+            labels=words,
+            previous_labels=self.campaigns.get(name),
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+        )
+
+    @event("CampaignLabelled")
+    def _campaign_labelled(
+        self,
+        occurred_at: datetime,
+        name: str,
+        labels: dict[str, str],
+        previous_labels: dict[str, str] | None,
+        reason: str,
+    ) -> None:
+        self.campaigns[name] = dict(labels)
+
 
 def vocabulary_change(event: Any) -> dict[str, Any] | None:
     """One change as (kind, key, value, previous), for the history read model."""
@@ -134,4 +241,16 @@ def vocabulary_change(event: Any) -> dict[str, Any] | None:
         return {"kind": "persona", "key": event.name, "value": None, "previous": event.previous_values}
     if isinstance(event, Vocabulary.CriteriaSet):
         return {"kind": "criteria", "key": event.stage, "value": event.text, "previous": event.previous_text}
+    if isinstance(event, Vocabulary.SourceAccepted):
+        value = dict(event.labels) | {"sourced_by": event.sourced_by}
+        return {"kind": "source", "key": event.key, "value": value, "previous": None}
+    if isinstance(event, Vocabulary.SourceMerged):
+        return {"kind": "source_merge", "key": event.key, "value": {"into": event.into}, "previous": None}
+    if isinstance(event, Vocabulary.CampaignLabelled):
+        return {
+            "kind": "campaign",
+            "key": event.name,
+            "value": event.labels,
+            "previous": event.previous_labels,
+        }
     return None

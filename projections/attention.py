@@ -102,7 +102,7 @@ def follow_up_breaches(
     **filters: str,
 ) -> int:
     """See the module docstring; ``now`` None counts every deadline as run out."""
-    return _breaches(conn, MqlEntries(month, filters), follow_up_hours, now, calendar)
+    return _breaches(conn, MqlEntries(month, filters, conn=conn), follow_up_hours, now, calendar)
 
 
 def breaches_between(

@@ -26,6 +26,7 @@ from projections.funnel import funnel_months
 from projections.funnel_query import funnel
 from projections.marked_cache import MarkedCache
 from projections.scorecard_cache import enabled
+from projections.source_merges import merges, signature
 
 # Per store, at most 256 entries; an entry is a small dict.
 _cache = MarkedCache((funnel_months,), max_entries=256)
@@ -40,7 +41,8 @@ def cohort_funnel(conn: Connection, month: str, **filters: str) -> dict[str, Any
     mark = None
     if enabled() and _cache.usable(engine):
         mark = conn.execute(select(funnel_months.c.position).where(funnel_months.c.month == month)).scalar()
-    key = (month, tuple(sorted((k, v) for k, v in filters.items() if v)), mark)
+    merged = signature(merges(conn)) if filters.get("source") else ()  # a merge moves a source's leads
+    key = (month, tuple(sorted((k, v) for k, v in filters.items() if v)), mark, merged)
     found = _cache.get(engine, key) if mark is not None else None
     if found is not None:
         return deepcopy(found)

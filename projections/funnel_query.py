@@ -7,16 +7,20 @@ from sqlalchemy import Connection, and_, func, select, true
 from domain.vocabulary import FUNNEL
 from projections import distinct
 from projections.funnel import REACHED, funnel_leads, funnel_stage_times
+from projections.source_merges import merges, source_clause, source_group
 from projections.stats import median, ratio
 
 DIMENSIONS = ("source", "campaign", "owner")
 
 
-def _where(month: str | None, filters: dict[str, str]) -> list[Any]:
+def _where(month: str | None, filters: dict[str, str], merged: dict[str, str] | None = None) -> list[Any]:
     clauses = [] if not month else [funnel_leads.c.cohort_month == month]
     for dimension in DIMENSIONS:
         if filters.get(dimension):
-            clauses.append(funnel_leads.c[dimension] == filters[dimension])
+            if dimension == "source":  # merged sources count as their target (source_merges)
+                clauses.append(source_clause(funnel_leads.c.source, filters[dimension], merged or {}))
+            else:
+                clauses.append(funnel_leads.c[dimension] == filters[dimension])
     return clauses
 
 
@@ -28,7 +32,7 @@ def _counts() -> list[Any]:
 
 def funnel(conn: Connection, month: str | None = None, **filters: str) -> dict[str, Any]:
     """Cohort funnel: leads captured in ``month`` and how far they got."""
-    where = _where(month, filters)
+    where = _where(month, filters, merges(conn) if filters.get("source") else None)
     counts = (
         conn.execute(
             select(
@@ -116,10 +120,13 @@ def funnel_breakdown(
     """One funnel row per value of ``dimension`` (source, campaign or owner)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"Unknown dimension {dimension!r}")
-    column = funnel_leads.c[dimension]
+    merged = merges(conn)
+    column = (
+        source_group(funnel_leads.c.source, merged) if dimension == "source" else funnel_leads.c[dimension]
+    )
     rows = conn.execute(
         select(column.label("value"), *_counts())
-        .where(and_(True, *_where(month, filters)))
+        .where(and_(True, *_where(month, filters, merged)))
         .group_by(column)
         .order_by(func.count().desc(), column)
     ).all()

@@ -25,6 +25,7 @@ from domain.business_hours import ALWAYS, Calendar, latest_start
 from projections import distinct, lead_search
 from projections.lead_summary import UNCONTACTED_MQL, lead_summary
 from projections.schema import from_db, to_db
+from projections.source_merges import counted_as, merges, source_clause
 from projections.timeline import lead_timeline
 
 SORTS = {
@@ -82,6 +83,10 @@ def list_leads(
         else:  # PostgreSQL (pg_trgm index serves LIKE), a short term or a common one
             clauses.append(lead_summary.c.search_text.contains(term, autoescape=True))
     equal = {name: getattr(query, name) for name in FILTERS if getattr(query, name)}
+    if query.source:  # a merged source's leads list under its target (projections.source_merges)
+        merged = merges(conn)
+        if merged and any(counted_as(merged, k) == counted_as(merged, query.source) for k in merged):
+            clauses.append(source_clause(lead_summary.c.source, equal.pop("source"), merged))
     if query.overdue:
         clauses += _overdue(conn, now, follow_up_hours, calendar)
     after = _after(query, column, descending)

@@ -26,6 +26,7 @@ from projections.marked_cache import MarkedCache
 from projections.scorecard import sla_fact_months
 from projections.scorecard_follow_up import sfu_months
 from projections.scorecard_query import scorecard_actuals
+from projections.source_merges import merges, signature
 
 ENV = "SMARKETING_SCORECARD_CACHE"
 # Per store, at most 512 entries; an entry is a few kB (the month's delays).
@@ -54,10 +55,11 @@ def month_actuals(
     if not enabled() or not _cache.usable(engine):
         return [_compute(conn, request, calendar, chosen) for request in requests]
     versions = _marks(conn, [month for month, _, _ in requests])
+    merged = signature(merges(conn))  # a merge changes who a source's revenue credits
     results = []
     for request in requests:
         version = versions.get(request[0])
-        key = (request, calendar, chosen, version)
+        key = (request, calendar, chosen, version, merged)
         found = _cache.get(engine, key) if version is not None else None
         if found is None:
             found = _compute(conn, request, calendar, chosen)

@@ -23,16 +23,31 @@ from domain.business_hours import ALWAYS, Calendar, deadline
 from projections.schema import from_db
 from projections.scorecard import sla_facts
 from projections.scorecard_follow_up import sfu_delays, sfu_entries
+from projections.source_merges import credited_team, merges, source_clause
 from projections.stats import cents_to_money, median, percentile, ratio
 
 DIMENSIONS = ("source", "campaign", "owner", "sourced_by")
 
 
-def _where(month: str, filters: dict[str, str]) -> list[Any]:
-    clauses = [sla_facts.c.month == month]
+def _where(month: str, filters: dict[str, str], conn: Connection | None = None) -> list[Any]:
+    return [sla_facts.c.month == month, *_attribution(sla_facts, filters, conn)]
+
+
+def _attribution(table: Any, filters: dict[str, str], conn: Connection | None) -> list[Any]:
+    """Filter clauses; merged sources count as their target's (projections.source_merges)."""
+    merged = merges(conn) if conn is not None and (filters.get("source") or filters.get("sourced_by")) else {}
+    clauses = []
     for dimension in DIMENSIONS:
-        if filters.get(dimension):
-            clauses.append(sla_facts.c[dimension] == filters[dimension])
+        value = filters.get(dimension)
+        if not value:
+            continue
+        if dimension == "source":
+            clauses.append(source_clause(table.c.source, value, merged))
+        elif dimension == "sourced_by" and merged:
+            assert conn is not None
+            clauses.append(credited_team(conn, table.c.source, table.c.sourced_by, merged) == value)
+        else:
+            clauses.append(table.c[dimension] == value)
     return clauses
 
 
@@ -51,6 +66,8 @@ def _facts(conn: Connection, where: list[Any]) -> dict[str, int]:
         total = func.coalesce(func.sum(sla_facts.c.amount_cents), 0)
         return select(total).where(*where, sla_facts.c.kind == "won", *extra).scalar_subquery()
 
+    merged = merges(conn)
+    team = credited_team(conn, sla_facts.c.source, sla_facts.c.sourced_by, merged)
     row = conn.execute(
         select(
             count("captured").label("leads"),
@@ -61,7 +78,7 @@ def _facts(conn: Connection, where: list[Any]) -> dict[str, int]:
             count("lost").label("lost"),
             count("rejected").label("rejected"),
             revenue().label("revenue"),
-            revenue(sla_facts.c.sourced_by == "marketing").label("marketing_revenue"),
+            revenue(team == "marketing").label("marketing_revenue"),
         )
     ).one()
     return {key: int(value) for key, value in row._mapping.items()}
@@ -84,9 +101,11 @@ def scorecard_actuals(
     calendar: Calendar = ALWAYS,
     **filters: str,
 ) -> dict[str, Any]:
-    facts = _facts(conn, _where(month, filters))
+    facts = _facts(conn, _where(month, filters, conn))
     won, lost, revenue = facts["won"], facts["lost"], facts["revenue"]
-    follow_up = _follow_up(conn, MqlEntries(month, filters), follow_up_hours, attempts_window_days, calendar)
+    follow_up = _follow_up(
+        conn, MqlEntries(month, filters, conn=conn), follow_up_hours, attempts_window_days, calendar
+    )
     return {
         "month": month,
         "filters": {k: v for k, v in filters.items() if v},
@@ -100,13 +119,12 @@ def scorecard_actuals(
     }
 
 
-def entry_where(table: Any, month: str | None, filters: dict[str, str]) -> list[Any]:
+def entry_where(
+    table: Any, month: str | None, filters: dict[str, str], conn: Connection | None = None
+) -> list[Any]:
     """``_where`` for ``sfu_entries`` (same month and attribution stamps as the MQL facts)."""
     clauses = [] if month is None else [table.c.month == month]
-    for dimension in DIMENSIONS:
-        if filters.get(dimension):
-            clauses.append(table.c[dimension] == filters[dimension])
-    return clauses
+    return clauses + _attribution(table, filters, conn)
 
 
 def first_entries(where: Callable[[Any], list[Any]]) -> tuple[Any, list[Any]]:
@@ -143,6 +161,7 @@ class MqlEntries:
         month: str | None = None,
         filters: dict[str, str] | None = None,
         where: Callable[[Any], list[Any]] | None = None,
+        conn: Connection | None = None,  # to read merged sources when filtered by source
     ) -> None:
         filters = {k: v for k, v in (filters or {}).items() if v}
         self.month = month if month is not None and where is None and not filters else None
@@ -150,7 +169,7 @@ class MqlEntries:
             self.entry: Any = sfu_entries
             self.chosen = [sfu_entries.c.month == month, sfu_entries.c.first_in_month == 1]
         else:
-            self.entry, self.chosen = first_entries(where or (lambda t: entry_where(t, month, filters)))
+            self.entry, self.chosen = first_entries(where or (lambda t: entry_where(t, month, filters, conn)))
 
     def count(self, conn: Connection, *conditions: Any) -> int:
         return int(

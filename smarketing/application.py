@@ -139,8 +139,17 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
 
     # --- commands -------------------------------------------------------
 
-    def capture_lead(self, *, lead_id: UUID | None = None, **fields: Any) -> str:
+    def capture_lead(
+        self, *, lead_id: UUID | None = None, known_campaigns: Iterable[str] = (), **fields: Any
+    ) -> str:
+        """``source`` is matched to the vocabulary (domain.sources): a known source by key or
+        label, else kept as a new source; ``campaign`` to ``known_campaigns`` the same way."""
         email = clean_email(fields.get("email"))
+        if fields.get("source") and str(fields["source"]).strip():
+            resolver = self.source_resolver(known_campaigns)
+            resolved = resolver.source(fields["source"])
+            fields["source"], fields["sourced_by"] = resolved.key or fields["source"], resolved.sourced_by
+            fields["campaign"] = resolver.campaign(fields.get("campaign"))
         index = self._email_index(email)
         if index is not None and index.is_taken:
             raise DuplicateEmail(N_("A lead with the e-mail %(email)s already exists."), email=email)

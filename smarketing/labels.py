@@ -8,12 +8,14 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_skeleton
+from flask import current_app, g, has_app_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from domain import agreement as a
 from domain.agreement_terms import DEFAULTS, MEETINGS
+from domain.sources import BUILT_IN
 
 STAGES = {
     "Lead": _l("Lead"),
@@ -52,16 +54,9 @@ BANDS = {
     ">24h": _l("More than 24 hours"),
 }
 
-SOURCES = {
-    "organic_search": _l("Organic search"),
-    "paid_search": _l("Paid search"),
-    "social": _l("Social"),
-    "email": _l("E-mail"),
-    "referral": _l("Referral"),
-    "events": _l("Events"),
-    "outbound": _l("Outbound"),
-    "sales_referral": _l("Sales referral"),
-}
+# Sources: the vocabulary's words (domain.sources.BUILT_IN, and those a manager
+# accepted), in the reader's language: ``source_label``.
+SOURCES = BUILT_IN
 
 FIELDS = {
     "name": _l("Name"),
@@ -116,6 +111,12 @@ FIELDS = {
     "weekly_minutes": _l("Weekly: minutes"),
     "monthly_attendees": _l("Monthly: attendees"),
     "monthly_minutes": _l("Monthly: minutes"),
+    # The vocabulary's sources and campaigns (their history and form errors).
+    "es": _l("Spanish label"),
+    "en": _l("English label"),
+    "label_es": _l("Spanish label"),
+    "label_en": _l("English label"),
+    "into": _l("Merge into"),
 }
 
 # What changed in the agreement's documents (projections.agreement_docs kinds and the
@@ -127,6 +128,9 @@ DOCUMENTS = {
     "scoring": _l("Lead scoring"),
     "calendar": _l("Team calendar for follow-up deadlines"),
     "meetings": _l("Joint meetings"),
+    "source": _l("Source"),
+    "source_merge": _l("Source merged"),
+    "campaign": _l("Campaign"),
 }
 
 SIDES = {"marketing": _l("Marketing"), "sales": _l("Sales")}
@@ -253,6 +257,10 @@ def label(kind: str, key: Any) -> str:
     """The reader's word for ``key``; an empty value means nobody (e.g. no owner yet)."""
     if key in (None, ""):
         return str(_l("Unassigned") if kind == "owner" else _l("(none)"))
+    if kind == "source":
+        return source_label(str(key))
+    if kind == "campaign":
+        return campaign_label(str(key))
     found = TABLES.get(kind, {}).get(key)
     if found is not None:
         return str(found)
@@ -269,3 +277,45 @@ def period_name(kind: str, period: str) -> str:
     except ValueError:
         return period  # not a period this app wrote: as it was given
     return format_skeleton("yMMMM", first, locale=get_locale())
+
+
+# --- the vocabulary's own words (sources and campaigns) ------------------------------
+
+# app.extensions key of a callable giving the vocabulary's accepted sources and labelled
+# campaigns ({"source": {key: {es, en, sourced_by}}, "campaign": {name: {es, en}}});
+# registered by the web app (smarketing.source_words), read once per request.
+VOCABULARY_LOADER = "smarketing.vocabulary_words"
+
+
+def language() -> str:
+    """The reader's language among the vocabulary's (es, en)."""
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "es"
+
+
+def _vocabulary_words() -> dict[str, dict[str, dict[str, str]]]:
+    if not has_app_context():
+        return {}
+    words = g.get("vocabulary_words")
+    if words is None:
+        loader = current_app.extensions.get(VOCABULARY_LOADER)
+        words = g.vocabulary_words = loader() if loader is not None else {}
+    return words
+
+
+def source_label(key: str) -> str:
+    """A source in the reader's language: built-in or accepted; a new source as typed, capitalised."""
+    lang = language()
+    builtin = BUILT_IN.get(key)
+    if builtin is not None:
+        return builtin.label(lang)
+    accepted = _vocabulary_words().get("source", {}).get(key)
+    if accepted:
+        return accepted.get(lang) or accepted.get("es") or key
+    return key.replace("_", " ").capitalize()
+
+
+def campaign_label(name: str) -> str:
+    """A campaign as the vocabulary labels it in the reader's language, else as the leads carry it."""
+    labelled = _vocabulary_words().get("campaign", {}).get(name)
+    return (labelled.get(language()) or name) if labelled else name

@@ -1,7 +1,7 @@
 """Service commands for the agreement's standing terms, the shared vocabulary,
 the joint meetings and the lead-scoring rule; mixed into ``SmarketingApplication``."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -17,6 +17,7 @@ from domain.errors import InvalidInput
 from domain.lead import Lead
 from domain.meeting import Meeting, clean_period, meeting_id
 from domain.scoring import AUTO_PROMOTE, RULE_ACTOR, is_ready, score
+from domain.sources import SourceResolver
 from domain.vocabulary import Stage
 from domain.vocabulary_book import Vocabulary, vocabulary_id
 
@@ -71,6 +72,34 @@ class TermsCommands(_Base):
             lambda: Vocabulary.start(occurred_at),
             lambda v: v.set_criteria(stage, text, reason, occurred_at),
         )
+
+    def accept_source(
+        self, key: str, labels: dict[str, str], sourced_by: str = "marketing", reason: str = ""
+    ) -> int:
+        return self._change(
+            vocabulary_id(),
+            Vocabulary.start,
+            lambda v: v.accept_source(key, dict(labels), sourced_by, reason),
+        )
+
+    def merge_source(self, key: str, into: str, reason: str = "") -> int:
+        return self._change(vocabulary_id(), Vocabulary.start, lambda v: v.merge_source(key, into, reason))
+
+    def label_campaign(self, name: str, labels: dict[str, str], reason: str = "") -> int:
+        return self._change(
+            vocabulary_id(), Vocabulary.start, lambda v: v.label_campaign(name, dict(labels), reason)
+        )
+
+    def source_resolver(self, campaigns: Iterable[str] = ()) -> SourceResolver:
+        """Typed sources and campaigns to the vocabulary's words, as it reads now (write model).
+
+        ``campaigns``: those the leads already carry (the caller reads them), matched
+        like sources so "Feria Digital" is written as the existing "feria-digital"."""
+        book = self._peek(vocabulary_id())
+        accepted = getattr(book, "sources", {}) or {}
+        merged = getattr(book, "merged", {}) or {}
+        labelled = list(getattr(book, "campaigns", {}) or {})
+        return SourceResolver(accepted, merged, [*labelled, *campaigns])
 
     # --- joint meetings ----------------------------------------------------
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from projections.agreement_docs import AgreementDocsProjection
 from projections.funnel import FunnelProjection
 from projections.funnel_query import funnel
 from projections.schema import month_of
@@ -69,6 +70,7 @@ def _replayed(services: Services, position: int, month: str) -> dict[str, Any]:
     # Replay (never the live read models): they may lag, or have been rebuilt by newer code.
     # Only the read models these figures come from.
     projections = [FunnelProjection(tz), ScorecardProjection(tz), ScorecardFollowUpProjection(tz)]
+    projections.append(AgreementDocsProjection())  # merged sources as they stood (source_merges)
     engine = replay_engine(services, position, projections)
     try:
         with engine.connect() as conn:

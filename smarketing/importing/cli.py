@@ -13,6 +13,7 @@ from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import ImportFileError, read_csv, zone
 from smarketing.importing.plan import make_plan
 from smarketing.importing.run import ImportResult, run_plan, save_rejects
+from smarketing.source_words import resolver
 
 import_cli = AppGroup("import", help="Import leads and their history from CSV files.")
 SHOWN = 20  # rows of errors and warnings printed; the rejects file has them all
@@ -30,7 +31,7 @@ def _import(kind: str, file: str, mapping_spec: str, tz_name: str, dry_run: bool
         sys.exit(2)
     started = time.perf_counter()
     with click.progressbar(length=len(data.rows), label="Checking rows", file=sys.stderr) as bar:
-        plan = make_plan(data, mapping, tz, progress=bar.update)
+        plan = make_plan(data, mapping, tz, progress=bar.update, sources=resolver())
     with click.progressbar(length=len(data.rows), label="Importing   ", file=sys.stderr) as bar:
         result = run_plan(svc.app, plan, dry_run=dry_run, progress=bar.update)
     imported_in = time.perf_counter() - started

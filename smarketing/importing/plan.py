@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from domain.errors import DomainError, InvalidInput
 from domain.lead import Lead
+from domain.sources import SourceResolver
 from domain.validation import (
     SHORT_MAX,
     clean_amount,
@@ -79,8 +80,16 @@ class _RowRejected(Exception):
 class _Row:
     """Cell access through the mapping, with errors naming the CSV column."""
 
-    def __init__(self, mapping: Mapping, values: dict[str, str], tz: ZoneInfo, now: datetime) -> None:
+    def __init__(
+        self,
+        mapping: Mapping,
+        values: dict[str, str],
+        tz: ZoneInfo,
+        now: datetime,
+        sources: SourceResolver | None = None,
+    ) -> None:
         self.mapping, self.values, self.tz, self.now = mapping, values, tz, now
+        self.sources = sources or SourceResolver()
 
     def column(self, target: str) -> str:
         return self.mapping.column(target) or f"({target})"
@@ -132,6 +141,10 @@ def _lead_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
     args["name"] = args["name"] or mapping.name_template.format(**fill)
     args["email"] = args["email"] or mapping.email_template.format(**fill)
     args["external_key"] = key[:SHORT_MAX]
+    if args["source"]:  # to the vocabulary's key ("Eventos" -> events), or kept as a new source
+        resolved = row.sources.source(args["source"])
+        args["source"], args["sourced_by"] = resolved.key or args["source"], resolved.sourced_by
+    args["campaign"] = row.sources.campaign(args["campaign"])
     at = row.time("captured_at")
     steps = [Step("capture", at, args)]
     if mapping.initial_stage:
@@ -221,7 +234,9 @@ def make_plan(
     tz: ZoneInfo,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    sources: SourceResolver | None = None,
 ) -> Plan:
+    """``sources``: the vocabulary's words (``app.source_resolver()``); built-in only by default."""
     mapping = fit_to_header(mapping, data.header)
     now = now or datetime.now(UTC)
     plan = Plan(mapping, tz, data.header, [], [], [], len(data.rows))
@@ -231,7 +246,7 @@ def make_plan(
         try:
             if values.pop("\0extra", None):
                 raise _RowRejected("", "has more cells than the header has columns")
-            planned = planner(_Row(mapping, values, tz, now), number, seen)
+            planned = planner(_Row(mapping, values, tz, now, sources), number, seen)
         except _RowRejected as rejected:
             plan.errors.append(RowError(number, rejected.column, rejected.reason, values))
         else:

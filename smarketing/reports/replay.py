@@ -23,6 +23,8 @@ from projections.funnel_query import funnel, funnel_breakdown
 from projections.projector import Projection, Projector
 from projections.schema import metadata, tracking
 from projections.scorecard_query import scorecard_actuals
+from projections.source_merges import merges_until
+from smarketing.audit.chain import seal_for
 from smarketing.bootstrap import Services, build_projections
 from smarketing.reports import month_digest, sections
 from smarketing.reports.month_digest import replica_metadata
@@ -120,9 +122,13 @@ def monthly_figures(
     if log_position is not None:
         log_position = check_position(services, log_position)
     settings, app = services.settings, services.app
+    cutoff = sealed_merges_cutoff(services, month)
     replica = open_replica(settings, app.recorder, app.mapper)
     try:
-        figures = replica.read_at(log_position, lambda conn, at: read_figures(conn, month, at, today), budget)
+        with merges_until(cutoff):
+            figures = replica.read_at(
+                log_position, lambda conn, at: read_figures(conn, month, at, today), budget
+            )
     except ReplicaBehind as behind:
         raise ReportNotReady(
             f"The report's figures are being prepared from the event log ({behind.done:,} of "
@@ -136,12 +142,20 @@ def monthly_figures(
         position = check_position(services, log_position)
         engine = replay_engine(services, position, report_projections(settings))
         try:
-            with engine.connect() as conn:
+            with engine.connect() as conn, merges_until(cutoff):
                 figures = read_figures(conn, month, position, today)
         finally:
             engine.dispose()
     figures.discuss = sections.discuss(figures)
     return figures
+
+
+def sealed_merges_cutoff(services: Services, month: str) -> int | None:
+    """A sealed month's report applies only the source merges recorded by its seal
+    (projections.source_merges): a later merge must not change a closed month's PDF."""
+    with services.read_engine.connect() as conn:
+        seal = seal_for(conn, month)
+    return None if seal is None else seal.position
 
 
 def read_figures(conn: Connection, month: str, position: int, today: date) -> MonthlyFigures:

@@ -21,11 +21,13 @@ from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, d
 from projections.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
 from projections.ready_query import ready_page, warming_up
 from projections.scoring import lead_scores
-from smarketing import labels
+from smarketing import labels, source_words
 from smarketing.extensions import services
 from smarketing.sla_terms import sla_in_force
+from smarketing.source_words import SOURCE_KINDS, SOURCE_PARTS
 from smarketing.web import forms
 from smarketing.web.agreement import bp
+from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
 
 ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}
@@ -50,9 +52,9 @@ def _vocabulary_context() -> dict[str, Any]:
         return {
             "personas": current_docs(conn, PERSONA),
             "criteria": current_docs(conn, CRITERIA),
-            "history": doc_history(conn, PERSONA, CRITERIA),
+            "history": doc_history(conn, PERSONA, CRITERIA, *SOURCE_KINDS),
             "stages": CRITERIA_STAGES,
-        }
+        } | source_words.vocabulary_context(conn)
 
 
 def _vocabulary(status: int = 200, **extra: Any) -> tuple[str, int]:
@@ -71,6 +73,8 @@ def vocabulary_write(part: str) -> BaseResponse | tuple[str, int]:
     fields = {
         k: forms.text(form, k) for k in ("name", "description", "pains", "signals", "stage", "text", "reason")
     }
+    if part in SOURCE_PARTS:
+        fields = source_words.typed(form)
     try:
         if part == "criteria":
             app.set_criteria(fields["stage"], fields["text"], fields["reason"])
@@ -84,10 +88,13 @@ def vocabulary_write(part: str) -> BaseResponse | tuple[str, int]:
             )
         elif part == "persona-remove":
             app.remove_persona(fields["name"], fields["reason"])
+        elif part in SOURCE_PARTS:
+            source_words.write(app, part, fields)
         else:
             raise InvalidInput("part", "must be criteria, persona or persona-remove")
     except InvalidInput as error:
-        return _vocabulary(422, errors={part: f"{error.field}: {error.message}"}, form={part: fields})
+        message = translated(error) if part in SOURCE_PARTS else f"{error.field}: {error.message}"
+        return _vocabulary(422, errors={part: message}, form={part: fields})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.vocabulary"), code=303)

@@ -18,7 +18,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from domain.actor import current_actor
 from domain.errors import DomainError
 from smarketing import integrations
-from smarketing.extensions import services
+from smarketing.extensions import Services, services
+from smarketing.source_words import campaigns
 from smarketing.web.errors import status_for
 from smarketing.web.openapi import OPENAPI
 
@@ -166,16 +167,28 @@ def _run(action: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[Response, in
     return response, status
 
 
+def campaigns_of(svc: Services) -> list[str]:
+    with svc.read_engine.connect() as conn:
+        return campaigns(conn)
+
+
 @bp.post("/leads")
 def create_lead() -> Response:
     values = _body(LEAD_FIELDS)
 
     def capture() -> tuple[int, dict[str, Any]]:
         svc = services()
-        lead_id = svc.app.capture_lead(**values)
+        # The source as the vocabulary names it ("Eventos" -> events; unknown: a new source).
+        lead_id = svc.app.capture_lead(**values, known_campaigns=campaigns_of(svc))
         svc.projector.catch_up()
         location = url_for("api.create_interaction", lead_id=lead_id)
-        return 201, {"id": lead_id, "version": svc.app.get_lead(lead_id)["version"], "location": location}
+        lead = svc.app.get_lead(lead_id)
+        return 201, {
+            "id": lead_id,
+            "version": lead["version"],
+            "source": lead["source"],
+            "location": location,
+        }
 
     return _idempotent(capture)
 

@@ -15,6 +15,7 @@ from smarketing.extensions import services
 from smarketing.formatting import measure
 from smarketing.labels import label
 from smarketing.sla_terms import agreement_counts
+from smarketing.source_words import campaign_choices, source_choices
 from smarketing.web.hx import page_or_fragment
 
 bp = Blueprint("dashboard", __name__)
@@ -57,7 +58,11 @@ def index() -> Response:
         # Follow-up deadlines run on the agreement's calendar, and only up to now.
         follow_up = agreement_counts(conn, now, svc.settings.tz)
         card = scorecard(conn, month, today=today.date(), now=now, calendar=follow_up["calendar"], **filters)
-        choices = {d: funnel_query.dimension_values(conn, d) for d in funnel_query.DIMENSIONS}
+        choices = {  # (value, words): sources and campaigns as the vocabulary names them
+            "source": source_choices(conn, funnel_query.dimension_values(conn, "source")),
+            "campaign": campaign_choices(funnel_query.dimension_values(conn, "campaign")),
+            "owner": [(v, v) for v in funnel_query.dimension_values(conn, "owner")],
+        }
         months = funnel_query.cohort_months(conn)
         hours = float(card["terms"]["follow_up_hours"])
     return page_or_fragment(

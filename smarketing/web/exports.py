@@ -17,6 +17,7 @@ from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.exporting import csv_lines, csv_text
 from smarketing.extensions import services
+from smarketing.labels import label
 from smarketing.sla_terms import overdue_terms
 from smarketing.web.leads import _query_from_args
 
@@ -27,6 +28,8 @@ LEAD_COLUMNS = (
     "owner", "team", "captured_at", "stage_entered_at", "last_activity_at", "mql_at",
     "first_contact_at", "last_contact_at", "attempts", "interactions", "won_amount", "currency",
 )  # fmt: skip
+# Beside the machine keys (source, campaign), the words people read, in the reader's language.
+LABEL_COLUMNS = ("source_label", "campaign_label")
 PAGE = 1000  # rows fetched per query while streaming
 
 
@@ -51,12 +54,13 @@ def leads_csv() -> Response:
                 for lead in page["leads"]:
                     cents = lead["won_amount_cents"]
                     lead["won_amount"] = None if cents is None else cents_to_money(cents)
-                    yield [lead[c] for c in LEAD_COLUMNS]
+                    words = [label("source", lead["source"]), label("campaign", lead["campaign"] or "")]
+                    yield [lead[c] for c in LEAD_COLUMNS] + words
                 if not page["next"]:
                     return
                 query.after = page["next"]  # keyset paging: no row skipped or repeated
 
-    lines = csv_lines(list(LEAD_COLUMNS), rows(), svc.settings.tz)
+    lines = csv_lines([*LEAD_COLUMNS, *LABEL_COLUMNS], rows(), svc.settings.tz)
     return _csv(stream_with_context(lines), "leads.csv")
 
 

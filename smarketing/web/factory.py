@@ -116,4 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from smarketing.web import agreement, meetings
 
     agreement.init_app(app)  # targets, vocabulary, terms, attention lists; and `flask scoring`
+    from smarketing import source_words
+
+    source_words.init_app(app)  # sources and campaigns in words, for labels, filters and forms
     meetings.init_app(app)

@@ -31,6 +31,7 @@ from smarketing.importing.parse import (
 )
 from smarketing.importing.plan import describe, make_plan
 from smarketing.importing.run import ImportResult, run_plan, save_rejects
+from smarketing.source_words import resolver
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
@@ -128,7 +129,7 @@ def mapping(upload: str) -> ResponseReturnValue:
         context |= {"error": str(error), "fields": mappings.FIELDS[preset.kind], "columns": preset.columns}
         return render_template("imports/mapping.html", preview=[], **context), 422
     sample = CsvData(data.header, data.rows[:PREVIEW_ROWS])
-    plan = make_plan(sample, chosen, tz)
+    plan = make_plan(sample, chosen, tz, sources=resolver())
     planned = {p.row: describe(p, tz) for p in plan.rows}
     errors = {e.row: f"{e.column}: {e.reason}" for e in plan.errors}
     preview = [
@@ -169,7 +170,7 @@ def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: Zon
     with app.app_context():
         svc = services(app)
         try:
-            plan = make_plan(data, chosen, tz, progress=advance)
+            plan = make_plan(data, chosen, tz, progress=advance, sources=resolver())
             result = run_plan(svc.app, plan, progress=advance)
             if result.errors:
                 save_rejects(_folder() / f"{job.upload}.rejects.csv", data.header, result.errors)

@@ -13,6 +13,7 @@ from projections import leads_query
 from projections.leads_query import SORTS, LeadQuery
 from smarketing.extensions import services
 from smarketing.sla_terms import overdue_terms
+from smarketing.source_words import campaign_choices, campaigns, source_choices
 from smarketing.web import forms
 from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST, page_or_fragment
@@ -48,7 +49,11 @@ def index() -> Response:
             page = leads_query.list_leads(conn, query, now, **terms)
         except (ValueError, TypeError):
             raise InvalidInput("after", "is not a valid page cursor") from None
-        choices = {name: leads_query.distinct_values(conn, name) for name in ("owner", "source", "campaign")}
+        choices = {
+            "owner": [(v, v) for v in leads_query.distinct_values(conn, "owner")],
+            "source": source_choices(conn, leads_query.distinct_values(conn, "source")),
+            "campaign": campaign_choices(leads_query.distinct_values(conn, "campaign")),
+        }
     next_args = {k: v for k, v in request.args.items() if k != "after"} | {"after": page["next"]}
     return page_or_fragment(
         "leads.html",
@@ -74,8 +79,12 @@ def create() -> BaseResponse | tuple[str, int]:
     svc = services()
     values = {name: forms.text(request.form, name) for name in LEAD_FIELDS}
     try:
+        with svc.read_engine.connect() as conn:
+            known_campaigns = campaigns(conn)  # "Feria Digital" is written as the existing "feria-digital"
         lead_id = svc.app.capture_lead(
-            **values, occurred_at=forms.business_time(request.form, svc.settings.tz)
+            **values,
+            occurred_at=forms.business_time(request.form, svc.settings.tz),
+            known_campaigns=known_campaigns,
         )
     except InvalidInput as error:
         return _form_again(values, {error.field: field_message(error)}, 422)

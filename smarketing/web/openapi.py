@@ -71,7 +71,14 @@ OPENAPI: dict[str, Any] = {
                 "properties": {
                     "name": {**_STRING, "maxLength": 200},
                     "email": {**_STRING, "format": "email", "maxLength": 254},
-                    "source": {**_STRING, "maxLength": 100, "examples": ["paid_search", "webinar"]},
+                    "source": {
+                        **_STRING,
+                        "maxLength": 100,
+                        "examples": ["paid_search", "Eventos"],
+                        "description": "A source of the shared vocabulary, by key or label in Spanish or "
+                        "English, case and accents ignored; any other value is kept as a new source "
+                        "for a manager to accept or merge.",
+                    },
                     "phone": {**_STRING, "maxLength": 40},
                     "company": {**_STRING, "maxLength": 200},
                     "campaign": {**_STRING, "maxLength": 100},
@@ -110,7 +117,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "201": {
-                        "description": "Lead captured.",
+                        "description": "Lead captured; ``source``: the vocabulary's key it was stored with.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Written"}}},
                     },
                     **_errors("400", "401", "409", "413", "415", "422"),
