@@ -32,7 +32,7 @@ def test_capture_qualify_win_and_see_it_counted(live_server: str, page: object, 
 
     page.get_by_label("Name *").fill("Nuria <b>Test</b> Alonso")
     page.get_by_label("E-mail *").fill("nuria.e2e@example.com")
-    page.get_by_label("Source *").fill("webinar")
+    page.get_by_label("Source *").select_option("social")
     page.get_by_label("Company").fill("E2E Ibérica")
     page.get_by_role("button", name="Capture lead").click()
     page.wait_for_url(re.compile(r"/leads/[0-9a-f]{32}$"))
@@ -67,7 +67,7 @@ def test_illegal_move_is_not_offered_and_stale_form_is_refused(
     first.goto(f"{live_server}/leads/new")
     first.get_by_label("Name *").fill("Stale Form")
     first.get_by_label("E-mail *").fill("stale.e2e@example.com")
-    first.get_by_label("Source *").fill("events")
+    first.get_by_label("Source *").select_option("events")
     first.get_by_role("button", name="Capture lead").click()
     first.wait_for_url(re.compile(r"/leads/[0-9a-f]{32}$"))
     options = first.locator("#lead-actions select[name=to_stage] option").all_inner_texts()
