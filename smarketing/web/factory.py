@@ -93,6 +93,7 @@ EXTRA_NAV = [
     {"endpoint": "agreement.index", "prefix": "agreement", "label": lazy_gettext("Agreement")},
     {"endpoint": "imports.index", "prefix": "imports", "label": lazy_gettext("Import")},
     {"endpoint": "audit.index", "prefix": "audit", "label": lazy_gettext("Audit")},
+    {"endpoint": "data_quality.index", "prefix": "data_quality", "label": lazy_gettext("Data quality")},
 ]
 
 
@@ -112,6 +113,9 @@ def _register_blueprints(app: Flask) -> None:
     from smarketing.web import audit
 
     audit.init_app(app)  # the audit pages and `flask audit`
+    from smarketing.web import data_quality
+
+    data_quality.init_app(app)  # flags of history recorded out of order
     from smarketing.web import agreement, meetings
 
     agreement.init_app(app)  # targets, vocabulary, terms, attention lists; and `flask scoring`
