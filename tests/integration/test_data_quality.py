@@ -95,9 +95,9 @@ def test_lead_page_export_and_data_quality_page(web_app: Flask, services: Servic
     early, back, fine = _out_of_order(services)
     manager = login(web_app.test_client(), "manager")
     page = manager.get(f"/leads/{early}").get_data(as_text=True)
-    assert 'id="lead-data-quality"' in page and "Won before the lead&#39;s first contact" in page
+    assert 'id="lead-dq-h"' in page and "Won before the lead&#39;s first contact" in page
     assert page.count('class="data-quality-mark"') == 1  # on the win's timeline entry only
-    assert 'id="lead-data-quality"' not in manager.get(f"/leads/{fine}").get_data(as_text=True)
+    assert 'id="lead-dq-h"' not in manager.get(f"/leads/{fine}").get_data(as_text=True)
     rows = _export(manager)
     assert rows["Early"]["data_quality"] == dq.WON_BEFORE_FIRST_CONTACT
     assert rows["Back"]["data_quality"] == dq.STAGE_DATES_BACKWARDS
@@ -118,6 +118,20 @@ def test_lead_page_export_and_data_quality_page(web_app: Flask, services: Servic
         client = login(web_app.test_client(), role)
         assert client.get("/data-quality/").status_code == 403
         assert 'href="/data-quality/"' not in client.get("/").get_data(as_text=True)
+
+
+def test_a_back_dated_change_on_the_page_is_flagged_at_once(
+    web_app: Flask, services: Services, login: Login
+) -> None:
+    lead = _lead(services, "Later")
+    services.app.change_stage(lead, to_stage="MQL", occurred_at=T0 + timedelta(days=4))
+    services.projector.catch_up()
+    manager = login(web_app.test_client(), "manager")
+    headers = {"HX-Request": "true", "HX-Target": "action-result"}
+    back_dated = {"to_stage": "SQL", "occurred_at": "2025-03-12T10:00"}  # before the MQL of the 14th
+    fragment = manager.post(f"/leads/{lead}/stage", data=back_dated, headers=headers).get_data(as_text=True)
+    assert '<div id="lead-data-quality" hx-swap-oob="true">' in fragment
+    assert "Stage dates going backwards" in fragment and 'class="data-quality-mark"' in fragment
 
 
 def test_pages_in_spanish(web_app: Flask, services: Services, login: Login) -> None:
@@ -230,7 +244,7 @@ def test_olist_deal_won_before_first_contact_is_flagged_everywhere(
     assert flag["lead_id"] == lead_id
     manager = login(web_app.test_client(), "manager")
     page = manager.get(f"/leads/{lead_id}").get_data(as_text=True)
-    assert 'id="lead-data-quality"' in page and 'class="data-quality-mark"' in page
+    assert 'id="lead-dq-h"' in page and 'class="data-quality-mark"' in page
     export = _export(manager)
     flagged = [name for name, row in export.items() if row["data_quality"]]
     assert flagged == [name for name, row in export.items() if row["lead_id"] == lead_id]
