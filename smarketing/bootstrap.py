@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 import smarketing.integrations  # noqa: F401 - registers the API tables for init_schema
 from projections import lead_search
 from projections.agreement_docs import AgreementDocsProjection
+from projections.data_quality import DataQualityProjection
 from projections.follow_up import FollowUpProjection
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection
@@ -46,6 +47,7 @@ def build_projections(settings: Settings, recorder: ApplicationRecorder | None =
         ScoringProjection(),
         ScoreStateProjection(),
         FollowUpProjection(),
+        DataQualityProjection(),
     ]
     if recorder is not None:
         projections.append(LogChainProjection(recorder))

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from domain.actor import current_actor
 from domain.agreement import add_months
 from domain.errors import DomainError
-from smarketing.audit.as_of import figures_as_of, parse_at
+from smarketing.audit.as_of import HAPPENED, MODES, figures_as_of, parse_at
 from smarketing.audit.chain import SealError, seal_month, verify
 from smarketing.audit.history import lead_as_of
 from smarketing.extensions import services
@@ -79,8 +79,17 @@ def erase_command(lead_id: str, reason: str) -> None:
 @audit_cli.command("as-of")
 @click.option("--at", "at_text", required=True, help="2026-10-03T12:00 (team time zone) or with an offset.")
 @click.option("--lead-id", default="", help="Also show this lead as it stood then.")
-def as_of_command(at_text: str, lead_id: str) -> None:
-    """Print the funnel and the scorecard (and a lead) as the log stood at a moment, as JSON."""
+@click.option(
+    "--by",
+    "mode",
+    type=click.Choice(MODES),
+    default=HAPPENED,
+    show_default=True,
+    help="happened: events whose business time is at or before --at (whenever recorded); "
+    "recorded: the log as it was recorded by --at.",
+)
+def as_of_command(at_text: str, lead_id: str, mode: str) -> None:
+    """Print the funnel, the scorecard with its targets and grades (and a lead) as of a moment, as JSON."""
     svc = services()
     try:
         at = parse_at(at_text, svc)
@@ -88,10 +97,10 @@ def as_of_command(at_text: str, lead_id: str) -> None:
         click.echo(f"Error: “{at_text}” is not a date and time like 2026-10-03T12:00.", err=True)
         sys.exit(2)
     started = time.perf_counter()
-    result = figures_as_of(svc, at)
+    result = figures_as_of(svc, at, mode=mode)
     if lead_id:
         try:
-            result["lead"] = lead_as_of(svc, lead_id, at)
+            result["lead"] = lead_as_of(svc, lead_id, at, mode)
         except DomainError as error:
             click.echo(f"Error: {error}", err=True)
             sys.exit(1)

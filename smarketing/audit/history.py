@@ -103,15 +103,36 @@ def replay_step(services: Services, lead_id: str, step: int | None) -> dict[str,
     }
 
 
-def lead_as_of(services: Services, lead_id: str, at: datetime) -> dict[str, Any] | None:
-    """The lead as it stood at recorded time ``at`` (None: not recorded yet)."""
+def lead_as_of(
+    services: Services, lead_id: str, at: datetime, mode: str = "recorded"
+) -> dict[str, Any] | None:
+    """The lead as it stood at ``at`` (None: not there yet).
+
+    ``recorded``: its events recorded at or before ``at``. ``happened``: its
+    history up to the last event whose business time is at or before ``at``,
+    and no further than an event that happened later (a lead is rebuilt from a
+    prefix of its events); ``later_but_earlier`` counts the events after that
+    point which had happened by ``at`` all the same (history recorded out of order).
+    """
     events = lead_events(services, lead_id)
-    versions = [e.originator_version for e in events if e.timestamp <= at]
-    if not versions:
+    if mode == "happened":
+        version = 0
+        for e in events:
+            if e.occurred_at > at:
+                break
+            version = e.originator_version
+        out_of_order = sum(1 for e in events if e.originator_version > version and e.occurred_at <= at)
+    else:
+        version = max((e.originator_version for e in events if e.timestamp <= at), default=0)
+        out_of_order = 0
+    if not version:
         return None
-    version = max(versions)
     state = services.app.get_lead(lead_id, version=version)
-    return {k: plain(v) for k, v in state.items()} | {"as_of_version": version, "versions": len(events)}
+    return {k: plain(v) for k, v in state.items()} | {
+        "as_of_version": version,
+        "versions": len(events),
+        "later_but_earlier": out_of_order,
+    }
 
 
 def agreement_trail(services: Services) -> list[dict[str, Any]]:

@@ -12,14 +12,17 @@ from smarketing.extensions import services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import ImportFileError, read_csv, zone
 from smarketing.importing.plan import make_plan
-from smarketing.importing.run import ImportResult, run_plan, save_rejects
+from smarketing.importing.run import ImportResult, run_plan, save_rejects, save_warnings
 from smarketing.source_words import resolver
 
 import_cli = AppGroup("import", help="Import leads and their history from CSV files.")
-SHOWN = 20  # rows of errors and warnings printed; the rejects file has them all
+SHOWN = 20  # rejected rows printed; the rejects file has them all
+EXAMPLES = 3  # warnings printed per kind; the warnings file has them all
 
 
-def _import(kind: str, file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str) -> None:
+def _import(
+    kind: str, file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str, warnings: str
+) -> None:
     svc = services()
     try:
         mapping = mappings.load(mapping_spec, kind)
@@ -40,6 +43,9 @@ def _import(kind: str, file: str, mapping_spec: str, tz_name: str, dry_run: bool
     if result.errors and rejects:
         save_rejects(Path(rejects), data.header, result.errors)
         click.echo(f"Rejected rows written to {rejects}.")
+    if result.warnings and warnings:
+        save_warnings(Path(warnings), result.warnings)
+        click.echo(f"Warnings written to {warnings} (every row, by kind).")
 
 
 def _summary(result: ImportResult, imported_in: float, total: float, projected: int) -> None:
@@ -56,11 +62,13 @@ def _summary(result: ImportResult, imported_in: float, total: float, projected: 
     if len(result.errors) > SHOWN:
         click.echo(f"  … and {len(result.errors) - SHOWN} more rejected rows (use --rejects FILE).")
     if result.warnings:
-        click.echo("Data-quality warnings:")
-    for warning in result.warnings[:SHOWN]:
-        click.echo(f"  row {warning.row}, column {warning.column}: {warning.message}")
-    if len(result.warnings) > SHOWN:
-        click.echo(f"  … and {len(result.warnings) - SHOWN} more warnings.")
+        click.echo("Data-quality warnings by kind:")
+    for kind, count in result.warning_counts().items():
+        click.echo(f"  {kind}: {count}")
+        for warning in result.warnings_of(kind)[:EXAMPLES]:
+            click.echo(f"    row {warning.row}, column {warning.column}: {warning.message}")
+        if count > EXAMPLES:
+            click.echo(f"    … and {count - EXAMPLES} more of this kind (use --warnings FILE).")
 
 
 def _options(default_mapping: str):  # type: ignore[no-untyped-def]
@@ -76,6 +84,7 @@ def _options(default_mapping: str):  # type: ignore[no-untyped-def]
         f = click.option("--tz", "tz_name", default="", help="Time zone of times without an offset.")(f)
         f = click.option("--dry-run", is_flag=True, help="Check every row; save nothing.")(f)
         f = click.option("--rejects", default="", help="Write rejected rows (with reasons) to this CSV.")(f)
+        f = click.option("--warnings", default="", help="Write every warning (by kind) to this CSV.")(f)
         return f
 
     return decorate
@@ -83,16 +92,20 @@ def _options(default_mapping: str):  # type: ignore[no-untyped-def]
 
 @import_cli.command("leads")
 @_options("leads")
-def import_leads(file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str) -> None:
+def import_leads(
+    file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str, warnings: str
+) -> None:
     """Import leads (new leads only; leads already imported are skipped)."""
-    _import("leads", file, mapping_spec, tz_name, dry_run, rejects)
+    _import("leads", file, mapping_spec, tz_name, dry_run, rejects, warnings)
 
 
 @import_cli.command("deals")
 @_options("deals")
-def import_deals(file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str) -> None:
+def import_deals(
+    file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str, warnings: str
+) -> None:
     """Import later history of imported leads: owner, stage reached, deal won."""
-    _import("deals", file, mapping_spec, tz_name, dry_run, rejects)
+    _import("deals", file, mapping_spec, tz_name, dry_run, rejects, warnings)
 
 
 def init_app(app: Flask) -> None:

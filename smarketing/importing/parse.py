@@ -51,6 +51,12 @@ class RowWarning:
     row: int
     column: str
     message: str
+    # What kind of problem (the import summary groups by it): ``AMOUNT_UNKNOWN`` or one
+    # of the data-quality flags' kinds (``projections.data_quality.KINDS``).
+    kind: str = "other"
+
+
+AMOUNT_UNKNOWN = "amount_unknown"
 
 
 def zone(name: str) -> ZoneInfo:

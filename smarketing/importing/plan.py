@@ -27,6 +27,7 @@ from domain.validation import (
 from domain.vocabulary import Stage, Team
 from smarketing.importing.mapping import HISTORY_STAGES, Mapping, fit_to_header
 from smarketing.importing.parse import (
+    AMOUNT_UNKNOWN,
     CellError,
     CsvData,
     RowError,
@@ -179,6 +180,7 @@ def _amount(row: _Row, warnings: list[RowWarning], number: int) -> dict[str, Any
                 number,
                 row.column("amount"),
                 f"amount {raw or 'empty'} is not a deal value: deal recorded without an amount (0)",
+                kind=AMOUNT_UNKNOWN,
             )
         )
         return {"amount": Decimal(0), "amount_unknown": True}

@@ -8,6 +8,7 @@ one conflict rejects one row, not the whole chunk.
 
 import copy
 import csv
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from domain.email_index import email_index_id
 from domain.errors import DomainError
 from domain.lead import Lead
 from domain.lifecycle import funnel_rank
+from projections.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRST_CONTACT
 from smarketing.exporting import safe_cell
 from smarketing.importing.parse import RowError, RowWarning
 from smarketing.importing.plan import Plan, PlannedRow, build_lead
@@ -48,9 +50,18 @@ class ImportResult:
             "skipped": self.skipped,
             "rejected": len(self.errors),
             "warnings": len(self.warnings),
+            "warnings_by_kind": self.warning_counts(),
             "events": self.events,
             "dry_run": self.dry_run,
         }
+
+    def warning_counts(self) -> dict[str, int]:
+        """Warnings per kind, the most frequent first (ties by kind)."""
+        counted = Counter(w.kind for w in self.warnings)
+        return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
+
+    def warnings_of(self, kind: str) -> list[RowWarning]:
+        return [w for w in self.warnings if w.kind == kind]
 
 
 def _exists(app: Any, aggregate_id: UUID) -> bool:
@@ -164,6 +175,7 @@ def _already_done(lead: Lead, planned: PlannedRow) -> bool:
 
 def _apply(lead: Lead, planned: PlannedRow, plan: Plan) -> list[RowWarning]:
     warnings = []
+    wins = any(s.action == "win" for s in planned.steps)
     for step in planned.steps:
         if step.at is not None and step.at < lead.captured_at and not warnings:  # once per row
             column = {"win": "won_at", "stage": "stage_at"}.get(step.action, "won_at")
@@ -173,6 +185,7 @@ def _apply(lead: Lead, planned: PlannedRow, plan: Plan) -> list[RowWarning]:
                     _col(plan, column),
                     f"{step.at.astimezone(plan.tz):%Y-%m-%d %H:%M} is before the lead's capture "
                     f"({lead.captured_at.astimezone(plan.tz):%Y-%m-%d %H:%M}); imported as recorded",
+                    kind=WON_BEFORE_FIRST_CONTACT if wins else STAGE_BEFORE_FIRST_CONTACT,
                 )
             )
         if step.action == "owner":
@@ -287,3 +300,21 @@ def write_rejects(out: TextIO, header: list[str], errors: list[RowError]) -> Non
 def save_rejects(path: Path, header: list[str], errors: list[RowError]) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
         write_rejects(out, header, errors)
+
+
+WARNINGS_HEADER = ["kind", "row", "column", "warning"]
+
+
+def write_warnings(out: TextIO, warnings: list[RowWarning]) -> None:
+    """Every warning, grouped by kind (the most frequent kind first), by row within a kind."""
+    counted = Counter(w.kind for w in warnings)
+    ranked = {kind: i for i, kind in enumerate(sorted(counted, key=lambda k: (-counted[k], k)))}
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(WARNINGS_HEADER)
+    for w in sorted(warnings, key=lambda w: (ranked[w.kind], w.row)):
+        writer.writerow([safe_cell(c) for c in (w.kind, w.row, w.column, w.message)])
+
+
+def save_warnings(path: Path, warnings: list[RowWarning]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        write_warnings(out, warnings)

@@ -19,6 +19,7 @@ lead.reject        lead_page.act:reject
 lead.close         lead_page.act:won, lead_page.act:lost
 report.read        reports.*
 report.read        audit.* (GET only: auditors and managers read, nobody writes)
+report.read        data_quality.* (GET only): leads with history out of order, by kind
 agreement.write    agreement.* (POST/PUT/PATCH/DELETE): targets, terms, vocabulary
 read               meetings.* (GET): the weekly and monthly meeting packs
 meeting.write      meetings.* (POST): decisions, action items, marking them done
@@ -76,6 +77,7 @@ READ: dict[str, str] = {
     "exports.funnel_csv": "report.read",
     "exports.scorecard_csv": "report.read",
     "audit.*": "report.read",  # history incl. personal data and log integrity; all GETs
+    "data_quality.*": "report.read",  # history out of order, by kind; all GETs
 }
 
 WRITE: dict[str, str] = {

@@ -12,8 +12,16 @@ from flask_babel import gettext as _
 from domain.errors import LeadNotFound
 from smarketing.application import parse_lead_id
 from smarketing.audit import history
-from smarketing.audit.as_of import WEB_REPLAY_LIMIT, figures_as_of, parse_at
-from smarketing.audit.chain import all_seals, position_at, verify
+from smarketing.audit.as_of import (
+    HAPPENED,
+    MODES,
+    WEB_REPLAY_LIMIT,
+    figures_as_of,
+    parse_at,
+    parse_mode,
+    replay_size,
+)
+from smarketing.audit.chain import all_seals, verify
 from smarketing.audit.cli import audit_cli
 from smarketing.extensions import services
 from smarketing.web.errors import render_error
@@ -90,20 +98,26 @@ def as_of() -> ResponseReturnValue:
     svc = services()
     at_text = request.args.get("at", "").strip()[:40]
     lead_text = request.args.get("lead_id", "").strip()[:80]
+    by_text = request.args.get("by", "").strip()[:20]
     context: dict = {"at_text": at_text, "lead_text": lead_text, "figures": None, "lead": None}
+    context |= {"by": by_text or HAPPENED, "modes": MODES}
     if not at_text:
         return render_template("audit_as_of.html", **context)
+    try:
+        mode = parse_mode(by_text)
+    except ValueError:
+        return render_error(_("Choose “as it had happened” or “as it was recorded”."), 422)
     try:
         at = parse_at(at_text, svc)
     except ValueError:
         return render_error(_("“%(at)s” is not a date and time like 2026-10-03T12:00.", at=at_text), 422)
-    context["at"] = at
-    position = position_at(svc, at)
+    context |= {"at": at, "by": mode}
+    position = replay_size(svc, at, mode)
     context["position"] = position
     if position <= current_app.config.get("AS_OF_WEB_REPLAY_LIMIT", WEB_REPLAY_LIMIT):
-        context["figures"] = figures_as_of(svc, at, position)
+        context["figures"] = figures_as_of(svc, at, position, mode)
     if lead_text:
-        context["lead"] = history.lead_as_of(svc, lead_text, at)
+        context["lead"] = history.lead_as_of(svc, lead_text, at, mode)
         context["lead_missing"] = context["lead"] is None
     return render_template("audit_as_of.html", **context)
 

@@ -3,11 +3,12 @@ the panels in place."""
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import Connection
 
 from domain.errors import InvalidInput
-from projections import funnel_query
+from projections import data_months, funnel_query
 from projections.funnel_cache import cohort_funnel
 from projections.scorecard_view import scorecard
 from smarketing.charts import Bar, funnel_svg
@@ -65,12 +66,13 @@ def index() -> Response:
         }
         months = funnel_query.cohort_months(conn)
         hours = float(card["terms"]["follow_up_hours"])
+        empty = _empty_month(conn, month, today.strftime("%Y-%m"), filters)
     return page_or_fragment(
         "dashboard.html",
         "partials/dashboard_panels.html",
         PANEL_TARGETS,
         month=month,
-        months=sorted(set(months) | {today.strftime("%Y-%m")}, reverse=True),
+        months=sorted(set(months) | {today.strftime("%Y-%m"), month}, reverse=True),
         filters=filters,
         choices=choices,
         funnel=funnel,
@@ -79,4 +81,19 @@ def index() -> Response:
         overdue=follow_up["overdue"],
         follow_up_hours=hours,
         follow_up=follow_up,
+        empty_month=empty,
     )
+
+
+def _empty_month(
+    conn: Connection, month: str, this_month: str, filters: dict[str, str]
+) -> dict[str, str | None] | None:
+    """When ``month`` holds no data at all: the latest month that does (up to this
+    month, else any), for the page to say so and link to it; None when it has data."""
+    if data_months.month_has_data(conn, month):
+        return None
+    latest = data_months.latest_month_with_data(conn, this_month) or data_months.latest_month_with_data(conn)
+    if latest is None or latest == month:
+        return {"latest": None, "url": None}
+    chosen = {k: v for k, v in filters.items() if v}
+    return {"latest": latest, "url": url_for("dashboard.index", month=latest, **chosen)}

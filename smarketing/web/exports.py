@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, Response, request, stream_with_context
 
 from domain.errors import InvalidInput
-from projections import leads_query
+from projections import data_quality, leads_query
 from projections.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
 from projections.funnel_query import funnel
 from projections.scorecard_query import DIMENSIONS as SCORECARD_DIMENSIONS
@@ -27,6 +27,7 @@ LEAD_COLUMNS = (
     "lead_id", "name", "email", "company", "source", "sourced_by", "campaign", "persona", "stage",
     "owner", "team", "captured_at", "stage_entered_at", "last_activity_at", "mql_at",
     "first_contact_at", "last_contact_at", "attempts", "interactions", "won_amount", "currency",
+    "data_quality",
 )  # fmt: skip
 # Beside the machine keys (source, campaign), the words people read, in the reader's language.
 LABEL_COLUMNS = ("source_label", "campaign_label")
@@ -51,7 +52,10 @@ def leads_csv() -> Response:
         with svc.read_engine.connect() as conn:
             while True:
                 page = leads_query.list_leads(conn, query, now, **overdue_terms(conn, now, svc.settings.tz))
+                # The data-quality flags' kinds, space-separated (empty: none).
+                flagged = data_quality.kinds_by_lead(conn, [lead["lead_id"] for lead in page["leads"]])
                 for lead in page["leads"]:
+                    lead["data_quality"] = " ".join(flagged.get(lead["lead_id"], []))
                     cents = lead["won_amount_cents"]
                     lead["won_amount"] = None if cents is None else cents_to_money(cents)
                     words = [label("source", lead["source"]), label("campaign", lead["campaign"] or "")]

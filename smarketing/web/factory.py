@@ -94,6 +94,7 @@ EXTRA_NAV = [
     {"endpoint": "imports.index", "prefix": "imports", "label": lazy_gettext("Import")},
     {"endpoint": "audit.index", "prefix": "audit", "label": lazy_gettext("Audit")},
     {"endpoint": "integrations.index", "prefix": "integrations", "label": lazy_gettext("Integrations")},
+    {"endpoint": "data_quality.index", "prefix": "data_quality", "label": lazy_gettext("Data quality")},
 ]
 
 
@@ -113,6 +114,9 @@ def _register_blueprints(app: Flask) -> None:
     from smarketing.web import audit
 
     audit.init_app(app)  # the audit pages and `flask audit`
+    from smarketing.web import data_quality
+
+    data_quality.init_app(app)  # flags of history recorded out of order
     from smarketing.web import agreement, meetings
 
     agreement.init_app(app)  # targets, vocabulary, terms, attention lists; and `flask scoring`

@@ -30,13 +30,14 @@ from smarketing.importing.parse import (
     zone,
 )
 from smarketing.importing.plan import describe, make_plan
-from smarketing.importing.run import ImportResult, run_plan, save_rejects
+from smarketing.importing.run import ImportResult, run_plan, save_rejects, save_warnings
 from smarketing.source_words import resolver
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 PREVIEW_ROWS = 5
+WARNING_EXAMPLES = 20  # warnings listed per kind on the page; the warnings CSV has every row
 
 
 @dataclass
@@ -174,6 +175,8 @@ def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: Zon
             result = run_plan(svc.app, plan, progress=advance)
             if result.errors:
                 save_rejects(_folder() / f"{job.upload}.rejects.csv", data.header, result.errors)
+            if result.warnings:
+                save_warnings(_folder() / f"{job.upload}.warnings.csv", result.warnings)
             svc.projector.catch_up()
             job.result = result
         except Exception as error:  # reported on the page, not lost with the thread
@@ -191,12 +194,13 @@ def _job(job_id: str) -> Job:
 
 @bp.get("/jobs/<job_id>")
 def job(job_id: str) -> str:
-    return render_template("imports/job.html", job=_job(job_id), job_id=job_id)
+    return render_template("imports/job.html", job=_job(job_id), job_id=job_id, examples=WARNING_EXAMPLES)
 
 
 @bp.get("/jobs/<job_id>/progress")
 def progress(job_id: str) -> str:
-    return render_template("imports/progress.html", job=_job(job_id), job_id=job_id)
+    job = _job(job_id)
+    return render_template("imports/progress.html", job=job, job_id=job_id, examples=WARNING_EXAMPLES)
 
 
 @bp.get("/jobs/<job_id>/rejects.csv")
@@ -206,6 +210,16 @@ def rejects(job_id: str) -> ResponseReturnValue:
     if not path.is_file():
         abort(404)
     return send_file(path, mimetype="text/csv", as_attachment=True, download_name="rejected-rows.csv")
+
+
+@bp.get("/jobs/<job_id>/warnings.csv")
+def warnings(job_id: str) -> ResponseReturnValue:
+    """Every warning of the import, grouped by kind (the page lists a few of each)."""
+    job = _job(job_id)
+    path = _folder() / f"{job.upload}.warnings.csv"
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="text/csv", as_attachment=True, download_name="import-warnings.csv")
 
 
 def init_app(app: Flask) -> None:

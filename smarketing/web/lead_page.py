@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
-from projections import leads_query
+from projections import data_quality, leads_query
 from smarketing.application import parse_lead_id
 from smarketing.extensions import services
 from smarketing.web import forms
@@ -22,11 +22,14 @@ def _context(lead_id: str) -> dict:
     with svc.read_engine.connect() as conn:
         timeline = leads_query.timeline(conn, parse_lead_id(lead_id).hex)
         owners = leads_query.distinct_values(conn, "owner")
+        dq_flags = data_quality.lead_flags(conn, parse_lead_id(lead_id).hex)
     return {
         "lead": lead,
         "lead_key": parse_lead_id(lead_id).hex,
         "timeline": timeline,
         "timeline_behind": len(timeline) < lead["version"],
+        "dq_flags": dq_flags,
+        "dq_versions": {flag["version"]: flag for flag in dq_flags},
         "owners": owners,
         "kinds": [k.value for k in InteractionKind],
         "channels": [c.value for c in Channel],

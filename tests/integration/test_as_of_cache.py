@@ -14,9 +14,9 @@ def test_figures_at_a_position_are_replayed_once(services: Services, monkeypatch
     replays: list[int] = []
     replay = as_of._replayed
 
-    def counted(svc: Services, position: int, month: str) -> dict:
+    def counted(svc: Services, at: datetime, mode: str, position: int) -> dict:
         replays.append(position)
-        return replay(svc, position, month)
+        return replay(svc, at, mode, position)
 
     monkeypatch.setattr(as_of, "_replayed", counted)
     lead = services.app.capture_lead(name="Ana", email="ana@example.com", source="webinar")

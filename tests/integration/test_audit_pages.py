@@ -79,10 +79,10 @@ def test_exports_are_complete_and_safe(client: FlaskClient, lead: str) -> None:
 def test_as_of_shows_the_past(client: FlaskClient, services: Services, lead: str) -> None:
     tz = services.settings.tz
     past = (datetime.now(UTC) - timedelta(days=1)).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
-    page = client.get(f"/audit/as-of?at={past}&lead_id={lead}").get_data(as_text=True)
+    page = client.get(f"/audit/as-of?at={past}&lead_id={lead}&by=recorded").get_data(as_text=True)
     assert "had not been recorded yet" in page and "up to position 0" in page
     now = (datetime.now(UTC) + timedelta(minutes=1)).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
-    page = client.get(f"/audit/as-of?at={now}&lead_id={lead}").get_data(as_text=True)
+    page = client.get(f"/audit/as-of?at={now}&lead_id={lead}&by=recorded").get_data(as_text=True)
     assert "Lead at version 3 of 3" in page and "eve@example.com" in page
     assert '<th scope="row">Team</th><td>Sales</td>' in page and "+00:00" not in page
     # The month's figures formatted as on the dashboard (the exact value on hover).
