@@ -14,7 +14,7 @@ few per store: an auditor going through leads as of one date replays once.
 import threading
 from collections import OrderedDict
 from copy import deepcopy
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -26,15 +26,14 @@ from projections.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import position_at
 from smarketing.bootstrap import Services
+from smarketing.periods import moment_arg
 from smarketing.reports.replay import replay_engine
 
 
 def parse_at(text: str, services: Services) -> datetime:
-    """``2026-10-03T12:00`` in the team's zone (or with an explicit offset) as UTC."""
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=services.settings.tz)
-    return value.astimezone(UTC)
+    """``2026-10-03T12:00`` in the team's zone (or with an explicit offset) as UTC;
+    InvalidInput when it is not one, or lies before 1900 or over a year ahead."""
+    return moment_arg(text, services.settings.tz)
 
 
 # Events a page may replay (a few seconds); beyond that the CLI does it.

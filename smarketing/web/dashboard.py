@@ -1,12 +1,12 @@
 """Dashboard: this month's SLA scorecard and funnel, with filters that update
 the panels in place."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, request
 from flask_babel import gettext as _
 
-from domain.errors import InvalidInput
+from domain.validation import HORIZON
 from projections import funnel_query
 from projections.funnel_cache import cohort_funnel
 from projections.scorecard_view import scorecard
@@ -14,6 +14,7 @@ from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
 from smarketing.formatting import measure
 from smarketing.labels import label
+from smarketing.periods import month_arg
 from smarketing.sla_terms import agreement_counts
 from smarketing.web.hx import page_or_fragment
 
@@ -22,14 +23,9 @@ bp = Blueprint("dashboard", __name__)
 PANEL_TARGETS = ("dashboard-panels",)
 
 
-def _month(value: str, default: str) -> str:
-    if not value:
-        return default
-    try:
-        datetime.strptime(value, "%Y-%m")
-    except ValueError:
-        raise InvalidInput("month", "must look like 2026-10") from None
-    return value
+def _month(value: str, default: str, ahead: timedelta = HORIZON) -> str:
+    """The ``?month=`` asked for (checked by smarketing.periods), else ``default``."""
+    return month_arg(value, ahead=ahead) if value else default
 
 
 def funnel_chart(funnel: dict) -> str:
