@@ -6,6 +6,7 @@ The date-taking routes are found from the app's url_map (every GET page without
 path arguments, plus the pages of one lead), each fed the query parameters that
 name a period or a moment anywhere in the app."""
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -53,6 +54,13 @@ EDGES = [
     "9999-12-31T23:59:59-14:00|x",
     "",
     "2026-10",
+    # The lead list's keyset cursor, edited: out-of-range times and values of the wrong kind.
+    '["0001-01-01T00:00:00+14:00", "x"]',
+    '["9999-12-31T23:59:59-14:00", "x"]',
+    '["0001-01-01T00:00:00", "x"]',
+    '[[1], "x"]',
+    '[{"a": 1}, 2]',
+    '[1e400, "x"]',
 ]
 # Pages that change something or are not pages: never fed arbitrary input here.
 SKIPPED = {"auth.logout", "static", "i18n.choose_language"}
@@ -269,6 +277,17 @@ def test_every_date_taking_route_answers_edge_dates_without_failing(manager: Fla
             assert response.status_code < 500, (route, value, body[:300])
     for route in ("/", "/agreement/", "/meetings/weekly", "/meetings/monthly", f"/leads/{lead}"):
         assert manager.get(route).status_code == 200  # the 1900 lead is shown everywhere
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "activity", "name"])
+def test_an_edited_lead_list_cursor_is_a_422_in_every_sort(manager: FlaskClient, sort: str) -> None:
+    oldest_lead(manager)
+    for cursor in [e for e in EDGES if e.startswith("[")] + ['[1, "x"]', '["a", 1]']:
+        response = manager.get("/leads/", query_string={"sort": sort, "after": cursor})
+        value, lead_id = json.loads(cursor)
+        # By name, any text is a name to continue after; by time, only a time in range.
+        fine = sort == "name" and isinstance(value, str) and isinstance(lead_id, str)
+        assert response.status_code == (200 if fine else 422), (sort, cursor, response.data[:300])
 
 
 @settings(
