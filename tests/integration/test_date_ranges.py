@@ -156,11 +156,13 @@ def test_year_1_and_9999_in_a_query_are_refused(manager: FlaskClient, url: str) 
         ("/audit/as-of?at=0001-01-01T00:00", "A fecha de: no puede ser anterior a 1900-01-01"),
         ("/audit/as-of?at=9999-12-31T23:59", "A fecha de: no puede estar a más de un año vista"),
         ("/export/funnel.csv?month=9999-12", "Mes: debe ser un mes entre 1900-01 y 2027-10"),
+        ("/reports/monthly.pdf?month=0001-01", "«0001-01» no es un mes: usa la forma AAAA-MM"),
+        ("/reports/monthly.pdf?month=9999-12", "9999-12 aún no ha empezado; el último mes con informe es"),
     ],
 )
 def test_refusals_read_in_spanish(spanish: FlaskClient, url: str, message: str) -> None:
     response = spanish.get(url)
-    assert response.status_code == 422
+    assert response.status_code == (400 if url.startswith("/reports/") else 422)
     assert message in response.get_data(as_text=True)
 
 
