@@ -13,7 +13,12 @@ from flask.testing import FlaskClient
 from domain.agreement import REVENUE_GOAL
 from domain.scoring import DEFAULT_POINTS
 from smarketing.bootstrap import Services
+from smarketing.importing import mapping as mappings
+from smarketing.importing.parse import read_csv_text
+from smarketing.importing.plan import lead_id_for, make_plan
+from smarketing.importing.run import run_plan
 from tests.integration.conftest import LoginFn
+from tests.integration.test_import import MADRID
 
 HX = {"HX-Request": "true"}
 MONTH = "2026-10"
@@ -184,3 +189,21 @@ def test_plan_inputs_read_and_shown_in_the_readers_notation(
     page = english.get(f"/agreement/plan?month={MONTH}&goal=100,000&avg_deal=2,500.5").get_data(as_text=True)
     assert 'name="goal" inputmode="decimal" value="100,000"' in page
     assert 'name="avg_deal" inputmode="decimal" value="2,500.5"' in page
+
+
+def test_imported_amount_that_reads_two_ways_is_rejected_not_guessed(services: Services) -> None:
+    leads = "key,name,email,source,captured_at\nk1,Ana,ana@example.com,web,2025-03-03\n"
+    leads += "k2,Bea,bea@example.com,web,2025-03-03\nk3,Cai,cai@example.com,web,2025-03-03\n"
+    plan = make_plan(read_csv_text(leads), mappings.load("leads", "leads"), MADRID)
+    assert run_plan(services.app, plan).imported == 3
+    deals = 'key,won_at,amount\nk1,2025-04-01,12.000\nk2,2025-04-01,"12.000,50"\nk3,2025-04-01,"12,000.50"\n'
+    mapping = mappings.from_json(
+        {"kind": "deals", "columns": {"key": "key", "won_at": "won_at", "amount": "amount"}}, "deals"
+    )
+    result = run_plan(services.app, make_plan(read_csv_text(deals), mapping, MADRID))
+    assert result.imported == 2
+    ((rejected),) = result.errors
+    assert (rejected.row, rejected.column) == (2, "amount") and "ambiguous" in rejected.reason
+    assert services.app.get_lead(lead_id_for("csv", "k1"))["won_amount"] is None  # nothing stored
+    for key in ("k2", "k3"):
+        assert services.app.get_lead(lead_id_for("csv", key))["won_amount"] == Decimal("12000.50")
