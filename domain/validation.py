@@ -17,6 +17,10 @@ SHORT_MAX = 100
 TEXT_MAX = 2000
 MAX_AMOUNT = Decimal("1000000000")  # one billion per deal is already implausible
 CLOCK_SKEW = timedelta(minutes=5)
+# Business times a person or a file can mean: nothing before 1900 (a typo such as
+# year 0001 would also overflow time-zone arithmetic), nothing more than a year ahead.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+HORIZON = timedelta(days=366)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -92,7 +96,18 @@ def clean_occurred_at(value: datetime | None, now: datetime) -> datetime:
         raise InvalidInput("occurred_at", N_("must be a date and time"))
     if value.tzinfo is None:
         raise InvalidInput("occurred_at", N_("must include a time zone"))
-    value = value.astimezone(UTC)
+    # Compared before converting: a year-1 or year-9999 time may not survive astimezone.
     if value > now + CLOCK_SKEW:
         raise InvalidInput("occurred_at", N_("cannot be in the future"))
+    return check_business_range(value, "occurred_at", now).astimezone(UTC)
+
+
+def check_business_range(value: datetime, field: str, now: datetime | None = None) -> datetime:
+    """``value`` (aware) if it lies between 1900-01-01 and a year after ``now``."""
+    if value.tzinfo is None:
+        raise InvalidInput(field, N_("must include a time zone"))
+    if value < EARLIEST:
+        raise InvalidInput(field, N_("must not be before %(earliest)s"), earliest="1900-01-01")
+    if value > (now or datetime.now(UTC)) + HORIZON:
+        raise InvalidInput(field, N_("must not be more than a year ahead"))
     return value

@@ -16,12 +16,13 @@ Two query shapes keep a page of the list from reading every lead at 100k leads:
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Select, and_, func, or_, select
 
 from domain.business_hours import ALWAYS, Calendar, latest_start
+from domain.validation import EARLIEST, HORIZON
 from projections import distinct, lead_search
 from projections.lead_summary import UNCONTACTED_MQL, lead_summary
 from projections.schema import from_db, to_db
@@ -112,8 +113,13 @@ def _after(query: LeadQuery, column: Any, descending: bool) -> list[Any]:
     if not query.after:
         return []
     value, lead_id = json.loads(query.after)
+    if not isinstance(lead_id, str) or not isinstance(value, str | None):  # as _cursor writes them
+        raise ValueError("not a page cursor")
     if isinstance(column.type, DateTime):
         value = datetime.fromisoformat(value)
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)  # stored times may be naive UTC
+        if not EARLIEST <= aware <= datetime.now(UTC) + HORIZON:
+            raise ValueError("not a page cursor")  # an edited link: no year 1 or 9999 reaches the query
     # The first, redundant clause is a range both planners can start an index scan at.
     if descending:
         return [column <= value, or_(column < value, and_(column == value, lead_summary.c.lead_id < lead_id))]

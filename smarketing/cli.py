@@ -8,12 +8,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from projections import leads_query
 from smarketing import parallel_rebuild
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
 from smarketing.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
 from smarketing.extensions import KEY, services
+from smarketing.periods import month_arg
 from smarketing.timeline_text import describe
 from smarketing.users_cli import create_demo_users, echo_demo_users, users_cli
 
@@ -49,7 +50,14 @@ def demo_data(if_empty: bool, seed: int, months: int, end_month: str) -> None:
         click.echo("Store already holds events; demo data not loaded.")
         return
     now = datetime.now(UTC)
-    end_month = end_month or now.astimezone(svc.settings.tz).strftime("%Y-%m")
+    try:
+        end_month = (
+            month_arg(end_month, "end-month", now)
+            if end_month
+            else now.astimezone(svc.settings.tz).strftime("%Y-%m")
+        )
+    except InvalidInput as error:
+        raise click.ClickException(str(error)) from None
     started = time.perf_counter()
     batch, saved = [], 0
     for lead in demo_leads(end_month, now, svc.settings.tz, seed=seed, months=months):

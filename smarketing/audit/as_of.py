@@ -27,7 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from copy import deepcopy
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -45,6 +45,7 @@ from projections.scorecard_view import scorecard
 from projections.targets import TargetsProjection, targets_for
 from smarketing.audit.chain import position_at
 from smarketing.bootstrap import Services
+from smarketing.periods import moment_arg
 from smarketing.reports.replay import current_position, replay_engine
 from smarketing.sla_terms import sla_in_force
 
@@ -54,11 +55,9 @@ MODES = (HAPPENED, RECORDED)
 
 
 def parse_at(text: str, services: Services) -> datetime:
-    """``2026-10-03T12:00`` in the team's zone (or with an explicit offset) as UTC."""
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=services.settings.tz)
-    return value.astimezone(UTC)
+    """``2026-10-03T12:00`` in the team's zone (or with an explicit offset) as UTC;
+    InvalidInput when it is not one, or lies before 1900 or over a year ahead."""
+    return moment_arg(text, services.settings.tz)
 
 
 def parse_mode(text: str | None) -> str:

@@ -12,11 +12,12 @@ from flask.cli import AppGroup
 
 from domain.actor import current_actor
 from domain.agreement import add_months
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from smarketing.audit.as_of import HAPPENED, MODES, figures_as_of, parse_at
 from smarketing.audit.chain import SealError, seal_month, verify
 from smarketing.audit.history import lead_as_of
 from smarketing.extensions import services
+from smarketing.periods import month_arg
 from smarketing.reports.replica import open_replica
 
 audit_cli = AppGroup("audit", help="Integrity of the event log, monthly seals and erasure.")
@@ -45,7 +46,7 @@ def seal_command(month: str) -> None:
     month = month or add_months(now.astimezone(svc.settings.tz).strftime("%Y-%m"), -1)
     svc.projector.catch_up()
     try:
-        seal = seal_month(svc, month, now)
+        seal = seal_month(svc, month_arg(month, now=now), now)
     except (SealError, DomainError, ValueError) as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
@@ -93,8 +94,8 @@ def as_of_command(at_text: str, lead_id: str, mode: str) -> None:
     svc = services()
     try:
         at = parse_at(at_text, svc)
-    except ValueError:
-        click.echo(f"Error: “{at_text}” is not a date and time like 2026-10-03T12:00.", err=True)
+    except InvalidInput as error:
+        click.echo(f"Error: {error}", err=True)
         sys.exit(2)
     started = time.perf_counter()
     result = figures_as_of(svc, at, mode=mode)

@@ -82,10 +82,25 @@ def parse_datetime(text: str, tz: ZoneInfo) -> datetime:
     raise CellError(f"{value[:40]!r} is not a date in a supported format ({DATE_FORMATS_HELP})")
 
 
+_AMBIGUOUS = re.compile(r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(_\d{3})+(\.\d+)?$")
+
+
 def parse_amount(text: str) -> Decimal:
-    """Dot decimals ("1234.5"); a lone comma is read as a decimal comma ("1234,5")."""
-    value = text.strip().replace(" ", "")
-    if "," in value and "." not in value:
+    """Dot decimals ("1234.5"); a lone comma is read as a decimal comma ("1234,5");
+    with both, the last is the decimal mark ("12.000,50", "12,000.50"). A lone mark
+    before exactly three digits ("12.000", "12,000") could be thousands or decimals
+    in a file of unknown notation: refused, never guessed."""
+    value = text.strip().replace(" ", "").replace("\u00a0", "")
+    if _AMBIGUOUS.match(value):
+        raise CellError(f"{text[:40]!r} is ambiguous: thousands or decimals? Write 12000 or 12000.00")
+    if "," in value and "." in value:
+        decimal_mark = "," if value.rfind(",") > value.rfind(".") else "."
+        grouping = "." if decimal_mark == "," else ","
+        if not _GROUPED.match(value.replace(grouping, "_").replace(decimal_mark, ".")):
+            raise CellError(f"{text[:40]!r} is not a number")
+        value = value.replace(grouping, "").replace(decimal_mark, ".")
+    elif "," in value:
         value = value.replace(",", ".")
     try:
         amount = Decimal(value)

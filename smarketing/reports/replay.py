@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
+from domain.errors import N_
 from projections.funnel_query import funnel, funnel_breakdown
 from projections.projector import Projection, Projector
 from projections.schema import metadata, tracking
@@ -34,7 +35,14 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 class ReportError(ValueError):
-    """A report was asked for something it cannot produce; the message is for people."""
+    """A report was asked for something it cannot produce; the message is for people.
+
+    Like the domain's errors, a catalog template and its parameters: ``str()`` is the
+    English text, the web page translates ``template``."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
 
 
 class ReportNotReady(ReportError):
@@ -63,10 +71,16 @@ def check_month(month: str, today: date) -> str:
     """Return ``month`` when it is a well-formed YYYY-MM not after ``today``'s month."""
     match = _MONTH.match((month or "").strip())
     if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1970:
-        raise ReportError(f"“{str(month)[:20]}” is not a month: use the form YYYY-MM, e.g. 2026-10.")
+        raise ReportError(
+            N_("“%(month)s” is not a month: use the form YYYY-MM, e.g. 2026-10."), month=str(month)[:20]
+        )
     month = match[0]
     if month > today.strftime("%Y-%m"):
-        raise ReportError(f"{month} has not started yet; the latest month with a report is {today:%Y-%m}.")
+        raise ReportError(
+            N_("%(month)s has not started yet; the latest month with a report is %(latest)s."),
+            month=month,
+            latest=f"{today:%Y-%m}",
+        )
     return month
 
 

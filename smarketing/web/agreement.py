@@ -6,23 +6,33 @@ routes to this blueprint in ``agreement_pages``; ``init_app`` wires both.
 """
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from domain.agreement import AVG_DEAL_PER_OPPORTUNITY, METRICS, MQLS_DELIVERED, REVENUE_GOAL, add_months
-from domain.errors import InvalidInput
+from domain.agreement import (
+    AVG_DEAL_PER_OPPORTUNITY,
+    METRICS,
+    MQLS_DELIVERED,
+    REVENUE_GOAL,
+    YEARS_AHEAD,
+    add_months,
+)
+from domain.errors import N_, InvalidInput
 from domain.planning import reverse_funnel
 from projections import funnel_query
 from projections.agreement_docs import CRITERIA, PERSONA, current_docs
 from projections.scorecard_query import avg_deal_per_opportunity
 from projections.targets import sla_targets, target_history, targets_for
 from smarketing.extensions import services
+from smarketing.formatting import measure
+from smarketing.labels import label
 from smarketing.web import forms
 from smarketing.web.dashboard import _month
+from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST
 
 bp = Blueprint("agreement", __name__, url_prefix="/agreement")
@@ -32,6 +42,12 @@ PLAN_MONTHS = 3
 
 def this_month() -> str:
     return datetime.now(UTC).astimezone(services().settings.tz).strftime("%Y-%m")
+
+
+def _asked_month(value: str) -> str:
+    """A month whose targets the page may show: as far ahead as targets may be set."""
+    now = datetime.now(UTC)
+    return _month(value, this_month(), datetime(now.year + YEARS_AHEAD, 12, 31, tzinfo=UTC) - now)
 
 
 def _targets_context(month: str) -> dict[str, Any]:
@@ -70,7 +86,7 @@ def _render(status: int = 200, **context: Any) -> tuple[str, int]:
 
 @bp.get("/")
 def index() -> tuple[str, int]:
-    month = _month(request.args.get("month", ""), this_month())
+    month = _asked_month(request.args.get("month", ""))
     return _render(**_targets_context(month), form={"month": month}, errors={})
 
 
@@ -79,14 +95,17 @@ def set_target() -> BaseResponse | tuple[str, int]:
     form = {k: forms.text(request.form, k) for k in ("month", "metric", "value", "reason")}
     month = form["month"] or this_month()
     try:
-        services().app.set_target(form["month"], form["metric"], form["value"], form["reason"])
+        value = forms.number(request.form, "value")
+        services().app.set_target(
+            form["month"], form["metric"], "" if value is None else value, form["reason"]
+        )
     except InvalidInput as error:
         context = _targets_context(_safe_month(month))
-        return _render(422, **context, form=form, errors={error.field: error.message})
+        return _render(422, **context, form=form, errors={error.field: field_message(error)})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.index", month=form["month"]), code=303)
-    message = _("Target saved.")
+    message = _saved_message(form["month"], form["metric"])
     return _render(
         **_targets_context(form["month"]),
         form={"month": form["month"]},
@@ -95,23 +114,33 @@ def set_target() -> BaseResponse | tuple[str, int]:
     )
 
 
+def _saved_message(month: str, metric: str) -> str:
+    """The confirmation, with the target as stored, in the reader's notation."""
+    with services().read_engine.connect() as conn:
+        value = targets_for(conn, month).get(metric)
+    if value is None:  # the read model lags: the write itself was stored
+        return _("Target saved.")
+    return _(
+        "Target saved: %(metric)s for %(month)s is %(value)s.",
+        metric=label("metric", metric),
+        month=month,
+        value=measure(value, METRICS[metric].unit),
+    )
+
+
 def _safe_month(month: str) -> str:
     try:
-        return _month(month, this_month())
+        return _asked_month(month)
     except InvalidInput:
         return this_month()
 
 
 def _decimal(name: str, default: Decimal | None, use_query: bool = True) -> Decimal | None:
-    raw = request.args.get(name, "").strip() if use_query else ""
-    if not raw:
+    value = forms.number(request.args, name) if use_query else None
+    if value is None:
         return default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InvalidInput(name, "is not a number") from None
-    if not value.is_finite() or value <= 0 or value > Decimal("1e12"):
-        raise InvalidInput(name, "must be a positive number")
+    if value <= 0 or value > Decimal("1e12"):
+        raise InvalidInput(name, N_("must be a positive number"))
     return value
 
 
@@ -136,8 +165,8 @@ def plan_context(month: str, use_query: bool = True) -> dict[str, Any]:
         reason = _(
             "Reverse funnel: %(goal)s goal / %(deal)s average deal = %(customers)s customers; "
             "MQL→Customer %(rate).1f%% over %(first)s–%(last)s → %(mqls)s MQLs",
-            goal=goal,
-            deal=avg_deal,
+            goal=measure(goal, "eur"),
+            deal=measure(avg_deal, "eur"),
             customers=plan.customers,
             rate=100 * (plan.mql_to_customer or 0),
             first=sample[0],
@@ -158,12 +187,12 @@ def plan_context(month: str, use_query: bool = True) -> dict[str, Any]:
 
 @bp.get("/plan")
 def plan() -> Response | tuple[str, int]:
-    month = _month(request.args.get("month", ""), this_month())
+    month = _asked_month(request.args.get("month", ""))
     try:
         context = plan_context(month)
     except InvalidInput as error:
         return render_template(
-            "partials/plan.html", plan_error=error.message, plan=None, plan_month=month
+            "partials/plan.html", plan_error=translated(error), plan=None, plan_month=month
         ), 422
     if request.headers.get(HX_REQUEST):
         return render_template("partials/plan.html", **context), 200

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from domain.agreement_terms import CALENDAR, DEFAULTS, MEETINGS, SCORING, SECTIONS, section_values
 from domain.errors import N_, InvalidInput
 from domain.scoring import DEFAULT_POINTS, MODES
+from domain.validation import check_business_range
 from domain.vocabulary_book import CRITERIA_STAGES
 from projections import score_state
 from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
@@ -27,7 +28,7 @@ from smarketing.sla_terms import sla_in_force
 from smarketing.source_words import SOURCE_KINDS, SOURCE_PARTS
 from smarketing.web import forms
 from smarketing.web.agreement import bp
-from smarketing.web.errors import translated
+from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST
 
 ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}
@@ -127,11 +128,21 @@ def terms() -> tuple[str, int]:
     return _terms()
 
 
+def _count(name: str, field: str | None = None) -> int | str:
+    """A count typed in the user's notation; empty stays empty for the domain to refuse."""
+    try:
+        value = forms.whole_number(request.form, name)
+    except InvalidInput as error:
+        raise InvalidInput(field or name, error.template, **error.params) from None
+    return "" if value is None else value
+
+
 def _section_from_form(section: str) -> dict[str, Any]:
     form = request.form
     if section == SCORING:
-        values: dict[str, Any] = {k: forms.text(form, k) for k in ("half_life_days", "threshold", "mode")}
-        values["points"] = {k: forms.text(form, f"points_{k}") for k in DEFAULT_POINTS}
+        values: dict[str, Any] = {k: _count(k) for k in ("half_life_days", "threshold")}
+        values["mode"] = forms.text(form, "mode")
+        values["points"] = {k: _count(f"points_{k}", k) for k in DEFAULT_POINTS}
         return values
     if section == CALENDAR:
         values = {k: forms.text(form, k) for k in ("timezone", "opens", "closes")}
@@ -139,7 +150,10 @@ def _section_from_form(section: str) -> dict[str, Any]:
         values["nights_count"] = form.get("nights_count") == "1"
         values["weekends_count"] = form.get("weekends_count") == "1"
         return values
-    return {k: forms.text(form, k) for k in DEFAULTS.get(section, DEFAULTS[MEETINGS])}
+    return {
+        k: _count(k) if k.endswith("_minutes") else forms.text(form, k)
+        for k in DEFAULTS.get(section, DEFAULTS[MEETINGS])
+    }
 
 
 @bp.post("/terms/<section>")
@@ -147,7 +161,7 @@ def terms_write(section: str) -> BaseResponse | tuple[str, int]:
     try:
         services().app.set_terms(section, _section_from_form(section), forms.text(request.form, "reason"))
     except InvalidInput as error:
-        return _terms(422, errors={section: f"{error.field}: {error.message}"})
+        return _terms(422, errors={section: f"{error.field}: {field_message(error)}"})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.terms"), code=303)
@@ -163,8 +177,9 @@ def _after(raw: str | None) -> tuple[datetime, str] | None:
         return None
     at, _sep, lead_id = raw.partition("|")
     try:
-        return datetime.fromisoformat(at), lead_id
-    except ValueError:
+        moment = datetime.fromisoformat(at)
+        return check_business_range(moment, "after"), lead_id
+    except (ValueError, InvalidInput):
         raise InvalidInput("after", N_("This page link is damaged; go back to the first page.")) from None
 
 

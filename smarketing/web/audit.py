@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from domain.errors import LeadNotFound
+from domain.errors import InvalidInput, LeadNotFound
 from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.audit.as_of import (
@@ -24,7 +24,7 @@ from smarketing.audit.as_of import (
 from smarketing.audit.chain import all_seals, verify
 from smarketing.audit.cli import audit_cli
 from smarketing.extensions import services
-from smarketing.web.errors import render_error
+from smarketing.web.errors import render_error, translated
 from smarketing.web.hx import HX_PUSH_URL, HX_REQUEST, page_or_fragment, wants_fragment
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -109,8 +109,8 @@ def as_of() -> ResponseReturnValue:
         return render_error(_("Choose “as it had happened” or “as it was recorded”."), 422)
     try:
         at = parse_at(at_text, svc)
-    except ValueError:
-        return render_error(_("“%(at)s” is not a date and time like 2026-10-03T12:00.", at=at_text), 422)
+    except InvalidInput as error:
+        return render_error(translated(error), 422)
     context |= {"at": at, "by": mode}
     position = replay_size(svc, at, mode)
     context["position"] = position

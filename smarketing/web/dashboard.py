@@ -1,13 +1,13 @@
 """Dashboard: this month's SLA scorecard and funnel, with filters that update
 the panels in place."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import Connection
 
-from domain.errors import InvalidInput
+from domain.validation import HORIZON
 from projections import data_months, funnel_query
 from projections.funnel_cache import cohort_funnel
 from projections.scorecard_view import scorecard
@@ -15,6 +15,7 @@ from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
 from smarketing.formatting import measure
 from smarketing.labels import label
+from smarketing.periods import month_arg
 from smarketing.sla_terms import agreement_counts
 from smarketing.source_words import campaign_choices, source_choices
 from smarketing.web.hx import page_or_fragment
@@ -24,14 +25,9 @@ bp = Blueprint("dashboard", __name__)
 PANEL_TARGETS = ("dashboard-panels",)
 
 
-def _month(value: str, default: str) -> str:
-    if not value:
-        return default
-    try:
-        datetime.strptime(value, "%Y-%m")
-    except ValueError:
-        raise InvalidInput("month", "must look like 2026-10") from None
-    return value
+def _month(value: str, default: str, ahead: timedelta = HORIZON) -> str:
+    """The ``?month=`` asked for (checked by smarketing.periods), else ``default``."""
+    return month_arg(value, ahead=ahead) if value else default
 
 
 def funnel_chart(funnel: dict) -> str:

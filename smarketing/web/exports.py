@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, request, stream_with_context
 
-from domain.errors import InvalidInput
 from projections import data_quality, leads_query
 from projections.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
 from projections.funnel_query import funnel
@@ -18,6 +17,7 @@ from smarketing.audit import history
 from smarketing.exporting import csv_lines, csv_text
 from smarketing.extensions import services
 from smarketing.labels import label
+from smarketing.periods import month_arg
 from smarketing.sla_terms import overdue_terms
 from smarketing.web.leads import _query_from_args
 
@@ -70,9 +70,7 @@ def leads_csv() -> Response:
 
 def _month() -> str:
     month = request.args.get("month", "").strip()
-    if month and (len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit()):
-        raise InvalidInput("month", "must look like 2026-03")
-    return month
+    return month_arg(month) if month else ""
 
 
 @bp.get("/export/funnel.csv")

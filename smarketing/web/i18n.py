@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from smarketing.formatting import figure, measure
 from smarketing.labels import FIELD_VALUES, label, period_name
+from smarketing.web.forms import shown_number
 
 LANGUAGES = ("es", "en")
 COOKIE = "lang"
@@ -78,6 +79,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["period_name"] = period_name
     app.jinja_env.globals["shown_value"] = shown_value
+    app.jinja_env.globals["shown_number"] = shown_number  # a number put back in an input
     # Locale-aware formatting in templates; times shown in the team's time zone.
     app.jinja_env.filters.update(
         datetimeformat=lambda value, fmt="medium": format_datetime(as_datetime(value), fmt) if value else "—",

@@ -2,8 +2,11 @@
 back the header, the actions (new version, new legal moves) and the timeline."""
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import format_currency
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
@@ -47,6 +50,11 @@ def _form(name: str) -> str:
     return forms.text(request.form, name)
 
 
+def _amount() -> Decimal | str:
+    amount = forms.number(request.form, "amount")
+    return "" if amount is None else amount  # empty: the domain says it is required
+
+
 def _fields() -> dict[str, Callable[[], dict]]:
     tz = services().settings.tz
     when = lambda: forms.business_time(request.form, tz)  # noqa: E731 - read lazily, inside the try
@@ -67,7 +75,7 @@ def _fields() -> dict[str, Callable[[], dict]]:
         "stage": lambda: {"to_stage": _form("to_stage"), "reason": _form("reason"), "occurred_at": when()},
         "reject": lambda: {"reason": _form("reason"), "occurred_at": when()},
         "won": lambda: {
-            "amount": _form("amount"),
+            "amount": _amount(),
             "currency": _form("currency") or "EUR",
             "reason": _form("reason"),
             "occurred_at": when(),
@@ -97,6 +105,16 @@ DONE = {
 }
 
 
+def _won_message(lead: dict) -> str:
+    """The confirmation shows the amount as stored, in the reader's notation (12.000,00 €)."""
+    if lead.get("won_amount") is None:
+        return _(DONE["won"])
+    return _(
+        "Deal marked as won: %(amount)s.",
+        amount=format_currency(lead["won_amount"], lead.get("currency") or "EUR"),
+    )
+
+
 @bp.post("/<lead_id>/<action>")
 def act(lead_id: str, action: str) -> Response | str:
     if action not in COMMANDS:
@@ -107,7 +125,8 @@ def act(lead_id: str, action: str) -> Response | str:
         lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **_fields()[action]()
     )
     svc.projector.catch_up()  # read-your-writes: the timeline shows the new event now
-    context = _context(lead_id) | {"message": str(DONE[action])}
+    context = _context(lead_id)
+    context["message"] = _won_message(context["lead"]) if action == "won" else str(DONE[action])
     if request.headers.get(HX_REQUEST):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)

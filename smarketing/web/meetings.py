@@ -15,8 +15,10 @@ from domain.meeting import MONTHLY, WEEKLY, clean_period, meeting_id
 from projections import meetings as meetings_model
 from smarketing import labels, meeting_pack
 from smarketing.extensions import services
+from smarketing.periods import month_arg, week_arg
 from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
+from smarketing.web.errors import field_message
 from smarketing.web.hx import HX_REQUEST
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -57,9 +59,15 @@ def _pack(kind: str, period: str) -> dict[str, Any]:
     }
 
 
+def _period(kind: str, text: str) -> str:
+    """The week or month asked for, in range (smarketing.periods), else InvalidInput."""
+    return week_arg(text) if kind == WEEKLY else month_arg(text)
+
+
 def _show(kind: str, status: int = 200, **extra: Any) -> tuple[str, int]:
     default = meeting_pack.current_period(kind, datetime.now(UTC), services().settings.tz)
-    context = _pack(kind, request.values.get(ARG[kind], "") or default) | extra
+    asked = request.values.get(ARG[kind], "")
+    context = _pack(kind, _period(kind, asked) if asked else default) | extra
     template = "partials/meeting_record.html" if request.headers.get(HX_REQUEST) else "meeting.html"
     return render_template(template, **context), status
 
@@ -81,9 +89,9 @@ def record(kind: str) -> BaseResponse | tuple[str, int]:
     period = forms.text(request.form, ARG[kind])
     fields = {k: forms.text(request.form, k) for k in ("decision", "action", "owner")}
     try:
-        services().app.record_meeting(kind, period, **fields)
+        services().app.record_meeting(kind, _period(kind, period), **fields)
     except InvalidInput as error:
-        return _show(kind, 422, errors={"record": f"{error.field}: {error.message}"}, form=fields)
+        return _show(kind, 422, errors={"record": f"{error.field}: {field_message(error)}"}, form=fields)
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for(f"meetings.{kind}", **{ARG[kind]: period}), code=303)
@@ -101,7 +109,7 @@ def done(kind: str, meeting_key: str, number: str) -> BaseResponse | tuple[str, 
     try:
         services().app.mark_action_done(meeting, item, forms.text(request.form, "note"))
     except InvalidInput as error:
-        return _show(kind, 422, errors={"done": f"{error.field}: {error.message}"})
+        return _show(kind, 422, errors={"done": f"{error.field}: {field_message(error)}"})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from domain.agreement import add_months
 from smarketing.extensions import services
@@ -42,7 +43,7 @@ def monthly_pdf() -> Response | tuple[str, int]:
         message, status = render_error(str(error), 503)
         return Response(message, status, headers={"Retry-After": "60"})
     except ReportError as error:
-        return render_error(str(error), 400)
+        return render_error(_(error.template, **error.params), 400)
     return Response(
         pdf,
         mimetype="application/pdf",

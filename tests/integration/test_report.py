@@ -241,6 +241,7 @@ def test_bad_or_future_month_is_refused_everywhere(services: Services, app: Flas
     result = app.test_cli_runner().invoke(args=["report", "monthly", month, "-o", "/dev/null"])
     assert result.exit_code != 0 and "Error:" in result.output and "Traceback" not in result.output
     client = manager_client(app, services)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the refusal is in the reader's language
     response = client.get("/reports/monthly.pdf", query_string={"month": month, "lang": "en"})
     assert response.status_code == 400
     assert b"YYYY-MM" in response.data or b"has not started yet" in response.data
