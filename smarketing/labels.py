@@ -39,6 +39,7 @@ STATUSES = {
     "at_risk": _l("At risk"),
     "missed": _l("Missed"),
     "no_target": _l("No target"),
+    "unconverted": _l("Not graded: amounts without an exchange rate"),
 }
 
 BANDS = {
@@ -205,6 +206,7 @@ EVENTS = {
     "MQLRejected": _l("MQL rejected by sales"),
     "DealWon": _l("Deal won"),
     "DealLost": _l("Deal lost"),
+    "DealAmountCorrected": _l("Amount corrected"),
     "PersonalDataErased": _l("Personal data erased"),
 }
 

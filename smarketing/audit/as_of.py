@@ -20,6 +20,7 @@ from weakref import WeakKeyDictionary
 
 from projections.funnel import FunnelProjection
 from projections.funnel_query import funnel
+from projections.money_terms import MoneyTermsProjection
 from projections.schema import month_of
 from projections.scorecard import ScorecardProjection
 from projections.scorecard_follow_up import ScorecardFollowUpProjection
@@ -68,7 +69,12 @@ def _replayed(services: Services, position: int, month: str) -> dict[str, Any]:
     tz = services.settings.tz
     # Replay (never the live read models): they may lag, or have been rebuilt by newer code.
     # Only the read models these figures come from.
-    projections = [FunnelProjection(tz), ScorecardProjection(tz), ScorecardFollowUpProjection(tz)]
+    projections = [
+        FunnelProjection(tz),
+        ScorecardProjection(tz),
+        ScorecardFollowUpProjection(tz),
+        MoneyTermsProjection(),  # the rates the money figures are converted with
+    ]
     engine = replay_engine(services, position, projections)
     try:
         with engine.connect() as conn:

@@ -53,6 +53,7 @@ from sqlalchemy import (
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection, lead_summary, search_text
 from projections.log_chain import link as chain_link
+from projections.money_terms import MoneyTermsProjection
 from projections.projector import Positioned, Projection, Projector
 from projections.schema import tracking
 from projections.scorecard import ScorecardProjection
@@ -129,6 +130,7 @@ def report_projections(settings: Settings) -> list[Projection]:
         ScorecardProjection(tz),
         ScorecardFollowUpProjection(tz),
         TargetsProjection(),
+        MoneyTermsProjection(),  # the base currency and rates the money figures use
         MonthDigestProjection(tz),
         ReplicaAnchorProjection(),
     ]

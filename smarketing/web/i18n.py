@@ -15,7 +15,7 @@ from flask_babel import (
 )
 from werkzeug.wrappers import Response
 
-from smarketing.formatting import figure, measure
+from smarketing.formatting import comparable, figure, measure, money, stored_money
 from smarketing.labels import FIELD_VALUES, label
 
 LANGUAGES = ("es", "en")
@@ -74,6 +74,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["measure"] = measure
     app.jinja_env.globals["figure"] = figure
+    app.jinja_env.globals["comparable"] = comparable
+    app.jinja_env.globals["money"] = money
+    app.jinja_env.globals["stored_money"] = stored_money
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["shown_value"] = shown_value
     # Locale-aware formatting in templates; times shown in the team's time zone.
