@@ -5,12 +5,15 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
 from projections import leads_query
 from smarketing.application import parse_lead_id
 from smarketing.extensions import services
 from smarketing.web import forms
+from smarketing.web.access import can
+from smarketing.web.amount_input import parse_amount
 from smarketing.web.hx import HX_REQUEST
 
 bp = Blueprint("lead_page", __name__, url_prefix="/leads")
@@ -32,6 +35,7 @@ def _context(lead_id: str) -> dict:
         "channels": [c.value for c in Channel],
         "outcomes": [o.value for o in ContactOutcome],
         "teams": [t.value for t in Team],
+        "may_correct_amount": may_correct_amount(lead["owner"]),
     }
 
 
@@ -70,6 +74,11 @@ def _fields() -> dict[str, Callable[[], dict]]:
             "occurred_at": when(),
         },
         "lost": lambda: {"reason": _form("reason"), "occurred_at": when()},
+        "amount": lambda: {
+            "amount": parse_amount(_form("amount")),
+            "currency": _form("currency"),
+            "reason": _form("reason"),
+        },
     }
 
 
@@ -81,6 +90,7 @@ COMMANDS = {
     "reject": "reject_mql",
     "won": "mark_won",
     "lost": "mark_lost",
+    "amount": "correct_amount",
 }
 
 DONE = {
@@ -91,6 +101,7 @@ DONE = {
     "reject": "MQL rejected back to marketing.",
     "won": "Deal marked as won.",
     "lost": "Deal marked as lost.",
+    "amount": "Amount corrected.",
 }
 
 
@@ -99,6 +110,8 @@ def act(lead_id: str, action: str) -> Response | str:
     if action not in COMMANDS:
         abort(404)
     svc = services()
+    if action == "amount" and not may_correct_amount(svc.app.get_lead(lead_id)["owner"]):
+        abort(403)
     command = getattr(svc.app, COMMANDS[action])
     command(
         lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **_fields()[action]()
@@ -108,3 +121,10 @@ def act(lead_id: str, action: str) -> Response | str:
     if request.headers.get(HX_REQUEST):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)
+
+
+def may_correct_amount(owner: str) -> bool:
+    """A manager corrects any won deal's amount; sales only the deals they own."""
+    if can("lead.amount.any"):
+        return True
+    return can("lead.amount.own") and bool(owner) and owner == getattr(current_user, "username", None)
