@@ -7,6 +7,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from domain.errors import N_
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
 from projections import leads_query
 from smarketing.application import parse_lead_id
@@ -101,7 +102,7 @@ DONE = {
     "reject": "MQL rejected back to marketing.",
     "won": "Deal marked as won.",
     "lost": "Deal marked as lost.",
-    "amount": "Amount corrected.",
+    "amount": N_("Amount corrected."),
 }
 
 
