@@ -32,6 +32,41 @@ def stored_money(amount: Any, currency: str) -> str:
     return money(Decimal(str(amount)), currency or "EUR")
 
 
+def money_amounts(figure: MoneyFigure) -> str:
+    """Just the amounts of a money figure (one per currency when not converted)."""
+    return " · ".join(money(p.amount, p.currency) for p in figure.parts) or "—"
+
+
+def money_notes(figure: MoneyFigure) -> str:
+    """What the amounts alone do not say: no rate, converted, wins without an amount."""
+    notes = []
+    if figure.unconverted:
+        notes.append(
+            _("no exchange rate to %(base)s", base=figure.base) + ": " + ", ".join(figure.unconverted)
+        )
+    if figure.converted and figure.parts:
+        notes.append(
+            _("converted at the recorded rates: %(currencies)s", currencies=", ".join(figure.converted))
+        )
+    if figure.unknown:
+        without = ngettext("%(num)d without amount", "%(num)d without amount", figure.unknown)
+        if figure.known:
+            without = (
+                _("%(known)d of %(wins)d with an amount", known=figure.known, wins=figure.wins)
+                + ", "
+                + without
+            )
+        notes.append(without)
+    return " · ".join(notes)
+
+
+def money_split(value: Any) -> tuple[str, str]:
+    """(amounts, notes) of a money value, for layouts that set the notes apart."""
+    if isinstance(value, MoneyFigure):
+        return money_amounts(value), money_notes(value)
+    return measure(value, "eur"), ""
+
+
 def money_figure(figure: MoneyFigure) -> str:
     """A revenue or average: the amount (or one per currency with no rate, each noted),
     whether it was converted, and how many wins had no known amount."""
