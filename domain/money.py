@@ -30,6 +30,9 @@ class Money:
     amount: Decimal
     currency: str
 
+    def __str__(self) -> str:  # plain text for logs and JSON dumps (pages use smarketing.formatting)
+        return f"{self.amount} {self.currency}"
+
 
 @dataclass(frozen=True)
 class MoneyTerms:
@@ -77,6 +80,14 @@ class MoneyFigure:
     @property
     def convertible(self) -> bool:
         return not self.unconverted
+
+    def __str__(self) -> str:  # plain text for logs and JSON dumps (pages use smarketing.formatting)
+        amounts = (
+            " + ".join(str(p) for p in self.parts) if self.convertible else " | ".join(map(str, self.parts))
+        )
+        notes = [f"no rate to {self.base}: {', '.join(self.unconverted)}"] if self.unconverted else []
+        notes += [f"{self.known} of {self.wins} wins with an amount"] if self.unknown else []
+        return (amounts or "unknown") + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _cents(amount: Decimal) -> Decimal:
