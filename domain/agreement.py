@@ -21,8 +21,9 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actor import current_actor
 from domain.agreement_terms import clean_terms
-from domain.errors import DomainError, InvalidInput
-from domain.validation import MAX_AMOUNT, TEXT_MAX, clean_occurred_at, clean_text
+from domain.errors import N_, DomainError, InvalidInput
+from domain.money import DEFAULT_BASE_CURRENCY, clean_rate, clean_valid_from
+from domain.validation import MAX_AMOUNT, TEXT_MAX, clean_currency, clean_occurred_at, clean_text
 
 MARKETING = "marketing"
 SALES = "sales"
@@ -223,6 +224,58 @@ class SLAAgreement(Aggregate):
         reason: str,
     ) -> None:
         self.terms[section] = dict(values)
+
+    # --- money: the base currency and exchange rates (domain.money) ---------
+
+    @property
+    def base_currency(self) -> str:
+        return getattr(self, "_base_currency", DEFAULT_BASE_CURRENCY)
+
+    def set_base_currency(
+        self, currency: object, reason: object = "", occurred_at: datetime | None = None
+    ) -> None:
+        """The currency targets are in and figures are converted to."""
+        clean = clean_currency(currency)
+        if clean == self.base_currency:
+            raise InvalidInput("currency", N_("%(currency)s is already the base currency"), currency=clean)
+        self._base_currency_set(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()),
+            currency=clean,
+            previous=self.base_currency,
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+        )
+
+    @event("BaseCurrencySet")
+    def _base_currency_set(self, occurred_at: datetime, currency: str, previous: str, reason: str) -> None:
+        self._base_currency = currency
+
+    def set_exchange_rate(
+        self,
+        currency: object,
+        rate: object,
+        valid_from: object,
+        reason: object = "",
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """One unit of ``currency`` is worth ``rate`` units of the base currency from ``valid_from``."""
+        now = utc_now()
+        clean = clean_currency(currency)
+        if clean == self.base_currency:
+            raise InvalidInput("currency", N_("%(currency)s is the base currency"), currency=clean)
+        self._exchange_rate_set(
+            occurred_at=clean_occurred_at(occurred_at, now),
+            currency=clean,
+            base=self.base_currency,
+            rate=clean_rate(rate),
+            valid_from=clean_valid_from(valid_from, now.date().isoformat()),
+            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+        )
+
+    @event("ExchangeRateSet")
+    def _exchange_rate_set(
+        self, occurred_at: datetime, currency: str, base: str, rate: Decimal, valid_from: str, reason: str
+    ) -> None:
+        pass  # read by projections.money_terms; the aggregate decides nothing on it
 
     def target(self, month: str, metric: str) -> Decimal | None:
         """The value set for exactly this month (no carrying forward here)."""

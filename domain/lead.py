@@ -40,6 +40,16 @@ def utc_now() -> datetime:
 
 
 class Lead(Aggregate):
+    # v2: an unknown won amount is None (v1 snapshots held 0 for it, see upcast_v1_v2).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A v1 snapshot's won amount of 0 meant "unknown" (``DealWon.upcast_v1_v2``)."""
+        amount = state.get("won_amount")
+        if amount is not None and Decimal(amount) == 0:
+            state["won_amount"] = None
+
     class Event(Aggregate.Event):
         # Bump per event class and add an upcast_vN_vN+1 method when a schema changes.
         class_version = 1
@@ -227,6 +237,24 @@ class Lead(Aggregate):
     def _mql_rejected(self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str) -> None:
         self._enter(to_stage, occurred_at, reason)
 
+    class DealWon(Event):
+        """v2: ``amount`` is None when unknown (v1 stored 0 for it)."""
+
+        class_version = 2
+        from_stage: str
+        to_stage: str
+        amount: Decimal | None
+        currency: str
+        reason: str
+        skipped: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Positive amounts are the only known ones (clean_amount refuses <= 0), so a
+            # stored 0 was always the import's "amount unknown".
+            if Decimal(state["amount"]) == 0:
+                state["amount"] = None
+
     def win_deal(
         self,
         amount: object,
@@ -235,8 +263,8 @@ class Lead(Aggregate):
         occurred_at: datetime | None = None,
         amount_unknown: bool = False,
     ) -> None:
-        """``amount_unknown``: the source never recorded one (imports); stored as 0."""
-        amount = Decimal("0.00") if amount_unknown else clean_amount(amount)
+        """``amount_unknown``: the source never recorded one (imports); stored as None."""
+        amount = None if amount_unknown else clean_amount(amount)
         currency = clean_currency(currency)
         reason = clean_text(reason, "reason", max_len=TEXT_MAX)
         lifecycle.check_can_win(self.stage, reason)
@@ -250,13 +278,13 @@ class Lead(Aggregate):
             skipped=lifecycle.skipped_stages(self.stage, Stage.CUSTOMER),
         )
 
-    @event("DealWon")
+    @event(DealWon)
     def _deal_won(
         self,
         occurred_at: datetime,
         from_stage: str,
         to_stage: str,
-        amount: Decimal,
+        amount: Decimal | None,
         currency: str,
         reason: str,
         skipped: list[str],
@@ -264,6 +292,45 @@ class Lead(Aggregate):
         self.won_amount = amount
         self.currency = currency
         self._enter(to_stage, occurred_at, reason)
+
+    @property
+    def has_won(self) -> bool:
+        """A deal was won (its currency is set then, even when its amount is unknown)."""
+        return bool(self.currency)
+
+    def correct_amount(
+        self, amount: object, currency: str, reason: str, occurred_at: datetime | None = None
+    ) -> None:
+        """Correct the won deal's amount or currency (or set an amount that was unknown)."""
+        if not self.has_won:
+            raise InvalidInput("amount", N_("only a won deal's amount can be corrected"))
+        amount = clean_amount(amount)
+        currency = clean_currency(currency)
+        reason = clean_text(reason, "reason", max_len=TEXT_MAX, required=True)
+        if amount == self.won_amount and currency == self.currency:
+            raise InvalidInput("amount", N_("the deal already has this amount and currency"))
+        self._deal_amount_corrected(
+            occurred_at=self._business_time(occurred_at),
+            old_amount=self.won_amount,
+            old_currency=self.currency,
+            amount=amount,
+            currency=currency,
+            reason=reason,
+        )
+
+    @event("DealAmountCorrected")
+    def _deal_amount_corrected(
+        self,
+        occurred_at: datetime,
+        old_amount: Decimal | None,
+        old_currency: str,
+        amount: Decimal,
+        currency: str,
+        reason: str,
+    ) -> None:
+        # Not a business activity of the lead: its stage and last activity stay as they were.
+        self.won_amount = amount
+        self.currency = currency
 
     def lose_deal(self, reason: str, occurred_at: datetime | None = None) -> None:
         reason = clean_text(reason, "reason", max_len=TEXT_MAX, required=True)

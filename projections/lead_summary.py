@@ -50,8 +50,9 @@ lead_summary = Table(
     Column("last_contact_at", DateTime),
     Column("attempts", Integer, nullable=False),
     Column("interactions", Integer, nullable=False),
-    Column("won_amount_cents", BigInteger),
+    Column("won_amount_cents", BigInteger),  # NULL: not won, or won with the amount unknown
     Column("currency", String(3), nullable=False),
+    Column("amount_corrected_at", DateTime),  # the latest Lead.DealAmountCorrected
     Column("position", BigInteger, nullable=False),
     Index("ix_lead_summary_captured", "captured_at", "lead_id"),
     Index("ix_lead_summary_stage", "stage", "captured_at"),
@@ -149,12 +150,16 @@ class LeadSummaryProjection(Projection):
             "interactions": 0,
             "won_amount_cents": None,
             "currency": "",
+            "amount_corrected_at": None,
         }
 
     def _apply(self, row: dict[str, Any], e: Any, at: datetime) -> None:
         if isinstance(e, Lead.PersonalDataErased):
             # Crypto-shredding: blank the personal columns, leave every business fact as it was.
             row.update(name="", email="", search_text=search_text("", "", row["company"]))
+            return
+        if isinstance(e, Lead.DealAmountCorrected):  # a correction, not an activity of the lead
+            row.update(won_amount_cents=int(e.amount * 100), currency=e.currency, amount_corrected_at=at)
             return
         row["last_activity_at"] = max(row["last_activity_at"], at)
         if isinstance(e, Lead.InteractionRecorded):
@@ -173,5 +178,5 @@ class LeadSummaryProjection(Projection):
             if e.to_stage == Stage.MQL:
                 row["mql_at"] = at
         if isinstance(e, Lead.DealWon):
-            row["won_amount_cents"] = int(e.amount * 100)
+            row["won_amount_cents"] = None if e.amount is None else int(e.amount * 100)  # None: unknown
             row["currency"] = e.currency

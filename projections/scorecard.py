@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, String, Table, select, update
 
 from domain.lead import Lead
 from domain.vocabulary import Stage
@@ -33,8 +33,10 @@ sla_facts = Table(
     Column("kind", String(20), nullable=False),
     Column("month", String(7), nullable=False),
     Column("occurred_at", DateTime, nullable=False),
-    Column("amount_cents", BigInteger),
+    Column("amount_cents", BigInteger),  # NULL: a win whose amount is unknown (never 0)
     Column("currency", String(3)),
+    # A won fact's amount as corrected (Lead.DealAmountCorrected): the correction's version.
+    Column("corrected_version", Integer),
     Column("reason", String(2000)),
     Column("source", String(100), nullable=False),
     Column("sourced_by", String(20), nullable=False),
@@ -132,6 +134,11 @@ class ScorecardProjection(Projection):
             if isinstance(event, Lead.OwnerAssigned):
                 lead["owner"] = event.owner
                 leads.put(lead)
+            if isinstance(event, Lead.DealAmountCorrected):
+                corrected = _correct_win(conn, facts, key, event)
+                if corrected is not None:  # the win's month changed: its caches refresh
+                    months[corrected] = position
+                continue
             kind = fact_kind(event)
             if kind is not None:
                 fact = self._fact(kind, lead, event, at)
@@ -139,7 +146,8 @@ class ScorecardProjection(Projection):
                 months[fact["month"]] = position
         leads.flush()
         insert_rows(conn, sla_facts, facts)
-        # Facts are only ever inserted: a month changes exactly when one of its facts arrives.
+        # Facts are inserted, and a won fact's amount corrected in place: a month changes
+        # exactly when one of its facts arrives or its win's amount is corrected.
         mark(conn, sla_fact_months, months)
 
     def _fact(self, kind: str, lead: dict[str, Any], e: Any, at: datetime) -> dict[str, Any]:
@@ -150,11 +158,44 @@ class ScorecardProjection(Projection):
             "kind": kind,
             "month": month_of(e.occurred_at, self.tz),
             "occurred_at": at,
-            "amount_cents": None if amount is None else int(amount * 100),
+            "amount_cents": _cents(amount),
             "currency": getattr(e, "currency", None),
+            "corrected_version": None,
             "reason": getattr(e, "reason", None) or None,
             "source": lead["source"],
             "sourced_by": lead["sourced_by"],
             "campaign": lead["campaign"],
             "owner": lead["owner"],
         }
+
+
+def _cents(amount: Any) -> int | None:
+    return None if amount is None else int(amount * 100)
+
+
+def _correct_win(conn: Connection, pending: list[dict[str, Any]], key: str, e: Any) -> str | None:
+    """Give the lead's latest won fact the corrected amount; the win's month, or None
+    when the lead has no won fact (it then counts nothing)."""
+    changes = {
+        "amount_cents": _cents(e.amount),
+        "currency": e.currency,
+        "corrected_version": e.originator_version,
+    }
+    for fact in reversed(pending):  # the win may be in this very batch
+        if fact["lead_id"] == key and fact["kind"] == "won":
+            fact.update(changes)
+            return str(fact["month"])
+    won = conn.execute(
+        select(sla_facts.c.version, sla_facts.c.month)
+        .where(sla_facts.c.lead_id == key, sla_facts.c.kind == "won")
+        .order_by(sla_facts.c.version.desc())
+        .limit(1)
+    ).first()
+    if won is None:
+        return None
+    conn.execute(
+        update(sla_facts)
+        .where(sla_facts.c.lead_id == key, sla_facts.c.version == won.version)
+        .values(changes)
+    )
+    return str(won.month)

@@ -9,7 +9,9 @@ marks in the two read models it is read from (``projections.month_marks``):
 one small query, so a fact projected by any process (another worker, the
 projector loop) changes the key at once; a month without both marks is
 computed every time. The marks are read before the figures, so an entry never
-holds figures older than its key.
+holds figures older than its key. The money terms in force for the month (base
+currency and exchange rates, ``projections.money_terms``) are part of the key
+too: recording a rate changes the month's money figures without a new fact.
 
 ``SMARKETING_SCORECARD_CACHE=0`` turns the cache off (every call computes),
 so the live cost can be measured and compared.
@@ -22,7 +24,9 @@ from typing import Any
 from sqlalchemy import Connection, literal, select, union_all
 
 from domain.business_hours import ALWAYS, Calendar
+from domain.money import MoneyTerms
 from projections.marked_cache import MarkedCache
+from projections.money_terms import money_book
 from projections.scorecard import sla_fact_months
 from projections.scorecard_follow_up import sfu_months
 from projections.scorecard_query import scorecard_actuals
@@ -52,17 +56,19 @@ def month_actuals(
     """
     chosen = tuple(sorted((k, v) for k, v in filters.items() if v))
     engine = conn.engine
+    book = money_book(conn)
     if not enabled() or not _cache.usable(engine):
-        return [_compute(conn, request, calendar, chosen) for request in requests]
+        return [_compute(conn, r, calendar, chosen, book.for_month(r[0])) for r in requests]
     versions = _marks(conn, [month for month, _, _ in requests])
     merged = signature(merges(conn))  # a merge changes who a source's revenue credits
     results = []
     for request in requests:
         version = versions.get(request[0])
-        key = (request, calendar, chosen, version, merged)
+        money = book.for_month(request[0])
+        key = (request, calendar, chosen, version, merged, money)
         found = _cache.get(engine, key) if version is not None else None
         if found is None:
-            found = _compute(conn, request, calendar, chosen)
+            found = _compute(conn, request, calendar, chosen, money)
             if version is not None:
                 _cache.put(engine, key, found)
         results.append(found)
@@ -70,7 +76,7 @@ def month_actuals(
 
 
 def _compute(
-    conn: Connection, request: tuple[str, float, float], calendar: Calendar, filters: tuple
+    conn: Connection, request: tuple[str, float, float], calendar: Calendar, filters: tuple, money: MoneyTerms
 ) -> dict[str, Any]:
     month, hours, window_days = request
     computed[month] += 1
@@ -80,6 +86,7 @@ def _compute(
         follow_up_hours=hours,
         attempts_window_days=window_days,
         calendar=calendar,
+        money=money,
         **dict(filters),
     )
 

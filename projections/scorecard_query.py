@@ -1,9 +1,14 @@
 """Read side of the SLA scorecard: the month's actual figures.
 
 Definitions (the same words both teams signed up to; also in the README):
-- revenue: amounts of deals won in the month; marketing revenue: of those, the
-  leads whose source is credited to marketing;
-- average deal per opportunity: revenue / opportunities closed (won or lost) in the month;
+- revenue: the known amounts of deals won in the month, in the base currency
+  (converted at the rates in force for the month), with how many wins had no
+  known amount; marketing revenue: of those, the leads whose source is credited
+  to marketing (``domain.money``; docs/FIGURES.md);
+- average deal per opportunity (key kept): known revenue / wins of the month with
+  a known amount; None ("—") when no amount is known. Amounts in a currency with
+  no rate to the base are never converted nor added: the figures list them per
+  currency (and the month is not graded on money);
 - lead->customer (marketing): deals won in the month / leads captured in the month;
 - MQLs delivered: leads that entered MQL in the month (once per lead);
 - first follow-up: for each MQL of the month, time from entering MQL to the
@@ -20,11 +25,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from domain.business_hours import ALWAYS, Calendar, deadline
+from domain.money import Known, MoneyFigure, MoneyTerms, money_figures
+from projections.money_terms import money_book
 from projections.schema import from_db
 from projections.scorecard import sla_facts
 from projections.scorecard_follow_up import sfu_delays, sfu_entries
 from projections.source_merges import credited_team, merges, source_clause
-from projections.stats import cents_to_money, median, percentile, ratio
+from projections.stats import median, percentile, ratio
 
 DIMENSIONS = ("source", "campaign", "owner", "sourced_by")
 
@@ -62,12 +69,6 @@ def _facts(conn: Connection, where: list[Any]) -> dict[str, int]:
         counted = func.count(sla_facts.c.lead_id.distinct()) if distinct else func.count()
         return select(counted).where(*where, sla_facts.c.kind == kind).scalar_subquery()
 
-    def revenue(*extra: Any) -> Any:
-        total = func.coalesce(func.sum(sla_facts.c.amount_cents), 0)
-        return select(total).where(*where, sla_facts.c.kind == "won", *extra).scalar_subquery()
-
-    merged = merges(conn)
-    team = credited_team(conn, sla_facts.c.source, sla_facts.c.sourced_by, merged)
     row = conn.execute(
         select(
             count("captured").label("leads"),
@@ -77,19 +78,48 @@ def _facts(conn: Connection, where: list[Any]) -> dict[str, int]:
             count("won").label("won"),
             count("lost").label("lost"),
             count("rejected").label("rejected"),
-            revenue().label("revenue"),
-            revenue(team == "marketing").label("marketing_revenue"),
         )
     ).one()
     return {key: int(value) for key, value in row._mapping.items()}
 
 
+def _money(
+    conn: Connection, where: list[Any], terms: MoneyTerms
+) -> tuple[MoneyFigure, MoneyFigure, MoneyFigure, MoneyFigure]:
+    """(revenue, average deal, marketing revenue, marketing average) of the month's wins:
+    known amounts summed per currency and counted (NULL = unknown), then converted."""
+    # A merged source credits its target's team (projections.source_merges).
+    team = credited_team(conn, sla_facts.c.source, sla_facts.c.sourced_by, merges(conn))
+    marketing = team == "marketing"
+    rows = conn.execute(
+        select(
+            sla_facts.c.currency,
+            marketing.label("marketing"),
+            func.count(),
+            func.count(sla_facts.c.amount_cents),
+            func.coalesce(func.sum(sla_facts.c.amount_cents), 0),
+        )
+        .where(*where, sla_facts.c.kind == "won")
+        .group_by(sla_facts.c.currency, marketing)
+    ).all()
+
+    def figures(rows: list[Any]) -> tuple[MoneyFigure, MoneyFigure]:
+        known: dict[str, Known] = {}
+        for currency, _, _, count, cents in rows:
+            before = known.get(currency or "EUR", Known(0, 0))
+            known[currency or "EUR"] = Known(before.cents + int(cents), before.count + int(count))
+        return money_figures(known, sum(int(r[2]) for r in rows), terms)
+
+    revenue, average = figures(rows)
+    marketing_revenue, marketing_average = figures([r for r in rows if r[1]])
+    return revenue, average, marketing_revenue, marketing_average
+
+
 def avg_deal_per_opportunity(conn: Connection, month: str) -> Any:
-    """Revenue / opportunities closed in the month, as ``scorecard_actuals`` has it, without
-    the follow-up figures (the reverse-funnel plan asks for three months of it)."""
-    facts = _facts(conn, _where(month, {}))
-    closed = facts["won"] + facts["lost"]
-    return cents_to_money(round(facts["revenue"] / closed)) if closed else None
+    """The month's average deal in the base currency, as ``scorecard_actuals`` has it, without
+    the follow-up figures (the reverse-funnel plan asks for three months of it); None when no
+    amount is known or some currency has no rate."""
+    return _money(conn, _where(month, {}), money_book(conn).for_month(month))[1].value
 
 
 def scorecard_actuals(
@@ -99,10 +129,14 @@ def scorecard_actuals(
     follow_up_hours: float = 24,
     attempts_window_days: float = 7,
     calendar: Calendar = ALWAYS,
+    money: MoneyTerms | None = None,
     **filters: str,
 ) -> dict[str, Any]:
-    facts = _facts(conn, _where(month, filters, conn))
-    won, lost, revenue = facts["won"], facts["lost"], facts["revenue"]
+    """``money``: the base currency and rates for the month (default: read from the store)."""
+    where = _where(month, filters, conn)
+    facts = _facts(conn, where)
+    won = facts["won"]
+    revenue, average, marketing_revenue, _ = _money(conn, where, money or money_book(conn).for_month(month))
     follow_up = _follow_up(
         conn, MqlEntries(month, filters, conn=conn), follow_up_hours, attempts_window_days, calendar
     )
@@ -110,9 +144,9 @@ def scorecard_actuals(
         "month": month,
         "filters": {k: v for k, v in filters.items() if v},
         **{key: facts[key] for key in ("leads", "mqls", "sqls", "opportunities", "won", "lost", "rejected")},
-        "revenue": cents_to_money(revenue),
-        "marketing_revenue": cents_to_money(facts["marketing_revenue"]),
-        "avg_deal_per_opportunity": cents_to_money(round(revenue / (won + lost))) if won + lost else None,
+        "revenue": revenue,
+        "marketing_revenue": marketing_revenue,
+        "avg_deal_per_opportunity": average,
         "lead_to_customer": ratio(won, facts["leads"]),
         "sales_conversion": ratio(won, facts["mqls"]),
         **follow_up,

@@ -33,6 +33,10 @@ Status rule:
   actual ≤ target, at risk when actual × 0.75 ≤ target.
 - no actual yet (e.g. no MQL, no closed deal): "at_risk" in the month in
   progress, "missed" for a month that is over.
+- money metrics (unit "eur": amounts in the agreement's base currency): a
+  month whose money cannot be fully converted (a currency without a recorded
+  rate, ``domain.money``) is not graded on them: "unconverted", whatever the
+  target; money targets are shown in the base currency.
 
 Filters (source, campaign, owner, sourced_by) narrow the actuals only; targets
 are company-wide, so a filtered status reads "this slice against the whole
@@ -64,6 +68,7 @@ from domain.agreement import (
     parse_month,
 )
 from domain.business_hours import ALWAYS, Calendar
+from domain.money import Money, MoneyFigure
 from projections.attention import follow_up_breaches
 from projections.scorecard_cache import month_actuals
 from projections.targets import targets_for
@@ -120,12 +125,18 @@ def scorecard(
             continue
         actual = actuals[ACTUAL_KEY[metric.name]]
         target = targets.get(metric.name)
+        if isinstance(actual, MoneyFigure):  # graded in the base currency, or not at all
+            convertible = actual.convertible or target is None
+            graded = status(metric, target, actual.value, elapsed) if convertible else "unconverted"
+            shown_target: Any = None if target is None else Money(target, actual.base)
+        else:
+            graded, shown_target = status(metric, target, actual, elapsed), target
         result[metric.side].append(
             {
                 "metric": metric.name,
-                "target": target,
+                "target": shown_target,
                 "actual": actual,
-                "status": status(metric, target, actual, elapsed),
+                "status": graded,
                 "trend": [t[ACTUAL_KEY[metric.name]] for t in trend],
                 "unit": metric.unit,
             }

@@ -20,6 +20,7 @@ from smarketing.agreement_commands import AgreementCommands
 from smarketing.key_batch import BatchingPersonalDataMapper
 from smarketing.known_terms import KnownTerms
 from smarketing.last_seen import LastSeenRepository
+from smarketing.money_commands import MoneyCommands
 from smarketing.personal_data import PersonalDataMapper
 from smarketing.terms_commands import TermsCommands
 
@@ -61,7 +62,7 @@ class _Saved(NamedTuple):
     positions: list[int]
 
 
-class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID]):
+class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, Application[UUID]):
     name = "Smarketing"
     # Long streams load from a snapshot plus a few events.
     snapshotting_intervals = {Lead: 50}  # noqa: RUF012 - the library's declared shape
@@ -211,6 +212,10 @@ class SmarketingApplication(AgreementCommands, TermsCommands, Application[UUID])
 
     def mark_lost(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
         return self._update(lead_id, expected_version, lambda lead: lead.lose_deal(**fields))
+
+    def correct_amount(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
+        """A won deal's amount or currency corrected, with a reason (Lead.DealAmountCorrected)."""
+        return self._update(lead_id, expected_version, lambda lead: lead.correct_amount(**fields))
 
     def erase_personal_data(self, lead_id: str, reason: str) -> int:
         """Crypto-shred: record ``PersonalDataErased``, then delete the lead's key.

@@ -16,6 +16,7 @@ from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection
 from projections.log_chain import LogChainProjection
 from projections.meetings import MeetingsProjection
+from projections.money_terms import MoneyTermsProjection
 from projections.projector import Projection, Projector
 from projections.schema import metadata
 from projections.score_state import ScoreStateProjection
@@ -42,6 +43,7 @@ def build_projections(settings: Settings, recorder: ApplicationRecorder | None =
         ScorecardFollowUpProjection(settings.tz),
         TimelineProjection(),
         TargetsProjection(),
+        MoneyTermsProjection(),
         AgreementDocsProjection(),
         MeetingsProjection(),
         ScoringProjection(),

@@ -4,16 +4,112 @@ dashboard, the exports and the PDF, so the same number always looks the same."""
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import format_currency, format_decimal, format_percent
+from babel.numbers import get_currency_symbol
+from flask_babel import format_currency, format_decimal, format_percent, get_locale, ngettext
+from flask_babel import gettext as _
 
 from domain.agreement import METRICS
+from domain.money import Money, MoneyFigure
 from projections.scorecard_view import ACTUAL_KEY
+
+
+def money(amount: Any, currency: str) -> str:
+    """An amount with its own currency's symbol (R$ for BRL, also in Spanish, whose
+    locale data only has the code): the locale's symbol, else the English one."""
+    text = format_currency(Decimal(amount), currency)
+    if get_currency_symbol(currency, get_locale() or "en") == currency:
+        symbol = get_currency_symbol(currency, "en")
+        if symbol != currency:
+            text = text.replace(currency, symbol)
+    return text
+
+
+def stored_money(amount: Any, currency: str) -> str:
+    """A won amount as an event stored it: None (or the 0 of a v1 event read without
+    upcasting, e.g. an old timeline row) is unknown."""
+    if amount is None or amount == "" or Decimal(str(amount)) == 0:
+        return _("amount unknown")
+    return money(Decimal(str(amount)), currency or "EUR")
+
+
+def money_amounts(figure: MoneyFigure) -> str:
+    """Just the amounts of a money figure (one per currency when not converted)."""
+    return " · ".join(money(p.amount, p.currency) for p in figure.parts) or "—"
+
+
+def money_notes(figure: MoneyFigure) -> str:
+    """What the amounts alone do not say: no rate, converted, wins without an amount."""
+    notes = []
+    if figure.unconverted:
+        notes.append(
+            _("no exchange rate to %(base)s", base=figure.base) + ": " + ", ".join(figure.unconverted)
+        )
+    if figure.converted and figure.parts:
+        notes.append(
+            _("converted at the recorded rates: %(currencies)s", currencies=", ".join(figure.converted))
+        )
+    if figure.unknown:
+        without = ngettext("%(num)d without amount", "%(num)d without amount", figure.unknown)
+        if figure.known:
+            without = (
+                _("%(known)d of %(wins)d with an amount", known=figure.known, wins=figure.wins)
+                + ", "
+                + without
+            )
+        notes.append(without)
+    return " · ".join(notes)
+
+
+def money_split(value: Any) -> tuple[str, str]:
+    """(amounts, notes) of a money value, for layouts that set the notes apart."""
+    if isinstance(value, MoneyFigure):
+        return money_amounts(value), money_notes(value)
+    return measure(value, "eur"), ""
+
+
+def money_figure(figure: MoneyFigure) -> str:
+    """A revenue or average: the amount (or one per currency with no rate, each noted),
+    whether it was converted, and how many wins had no known amount."""
+    parts = [
+        money(p.amount, p.currency)
+        + (
+            " (" + _("no exchange rate to %(base)s", base=figure.base) + ")"
+            if p.currency in figure.unconverted
+            else ""
+        )
+        for p in figure.parts
+    ]
+    text = " · ".join(parts) or "—"
+    if figure.converted and figure.parts:
+        text += (
+            " ("
+            + _("converted at the recorded rates: %(currencies)s", currencies=", ".join(figure.converted))
+            + ")"
+        )
+    if figure.unknown:
+        without = ngettext("%(num)d without amount", "%(num)d without amount", figure.unknown)
+        if figure.known:
+            text += " · " + _("%(known)d of %(wins)d with an amount", known=figure.known, wins=figure.wins)
+            text += ", " + without
+        else:
+            text += " · " + without
+    return text
+
+
+def comparable(value: Any) -> Any:
+    """A figure as a number to compare with another month's (a money figure by its value
+    in the base currency: None when not convertible)."""
+    return value.value if isinstance(value, MoneyFigure) else value
 
 
 def measure(value: Any, unit: str) -> str:
     if value is None or value == "":
         return "—"
-    if unit == "eur":
+    if isinstance(value, MoneyFigure):
+        return money_figure(value)
+    if isinstance(value, Money):
+        return money(value.amount, value.currency)
+    if unit == "eur":  # a bare amount: in the default base currency
         return format_currency(Decimal(value), "EUR")
     if unit == "ratio":
         return format_percent(Decimal(value), "#,##0.0%")
@@ -36,4 +132,6 @@ FIGURE_UNITS["follow_up_p95_hours"] = "hours"
 def figure(key: str, value: Any) -> str:
     """A scorecard figure as the dashboard shows it: a number of no known unit is a count."""
     counted = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    if isinstance(value, MoneyFigure | Money):
+        return measure(value, "eur")
     return measure(value, FIGURE_UNITS.get(key, "count" if counted else ""))

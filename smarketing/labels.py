@@ -45,6 +45,7 @@ STATUSES = {
     "at_risk": _l("At risk"),
     "missed": _l("Missed"),
     "no_target": _l("No target"),
+    "unconverted": _l("Not graded: amounts without an exchange rate"),
 }
 
 BANDS = {
@@ -72,6 +73,10 @@ FIELDS = {
     "reason": _l("Reason"),
     "amount": _l("Amount"),
     "currency": _l("Currency"),
+    "old_amount": _l("Previous amount"),
+    "old_currency": _l("Previous currency"),
+    "rate": _l("Exchange rate"),
+    "valid_from": _l("Valid from"),
     "kind": _l("Kind"),
     "channel": _l("Channel"),
     "outcome": _l("Outcome"),
@@ -226,6 +231,7 @@ EVENTS = {
     "MQLRejected": _l("MQL rejected by sales"),
     "DealWon": _l("Deal won"),
     "DealLost": _l("Deal lost"),
+    "DealAmountCorrected": _l("Amount corrected"),
     "PersonalDataErased": _l("Personal data erased"),
 }
 

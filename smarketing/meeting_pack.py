@@ -14,8 +14,10 @@ from sqlalchemy import Connection, func, select
 
 from domain.agreement import add_months
 from domain.meeting import MONTHLY, WEEKLY, clean_period
+from domain.money import Known, money_figures
 from projections.agreement_docs import CRITERIA, PERSONA, TERMS, doc_history
 from projections.attention import breaches_between
+from projections.money_terms import money_book
 from projections.schema import to_db
 from projections.scorecard import sla_facts
 from projections.scorecard_view import scorecard
@@ -76,15 +78,24 @@ def changes(
 ) -> dict[str, Any]:
     in_period = [sla_facts.c.occurred_at >= to_db(start), sla_facts.c.occurred_at < to_db(end)]
     count = dict.fromkeys(("mql", "sql", "won", "lost", "rejected"), 0)
-    revenue = 0
-    for kind, n, cents in conn.execute(
-        select(sla_facts.c.kind, func.count(), func.coalesce(func.sum(sla_facts.c.amount_cents), 0))
+    known: dict[str, Known] = {}  # the wins' known amounts per currency (NULL: unknown)
+    for kind, currency, n, amounts, cents in conn.execute(
+        select(
+            sla_facts.c.kind,
+            sla_facts.c.currency,
+            func.count(),
+            func.count(sla_facts.c.amount_cents),
+            func.coalesce(func.sum(sla_facts.c.amount_cents), 0),
+        )
         .where(sla_facts.c.kind.in_(list(count)), *in_period)
-        .group_by(sla_facts.c.kind)
+        .group_by(sla_facts.c.kind, sla_facts.c.currency)
     ):
-        count[kind] = int(n)
+        count[kind] += int(n)
         if kind == "won":
-            revenue = int(cents)
+            known[currency or "EUR"] = Known(int(cents), int(amounts))
+    # Converted at the rates in force for the month the period starts in (domain.money).
+    money = money_book(conn).for_month(start.astimezone(sla.calendar.tz).strftime("%Y-%m"))
+    revenue, _ = money_figures(known, count["won"], money)
     reasons = {kind: _reasons(conn, kind, in_period) for kind in ("rejected", "lost")}
     breaches = breaches_between(
         conn, start, end, follow_up_hours=sla.follow_up_hours, now=now, calendar=sla.calendar
@@ -93,7 +104,7 @@ def changes(
     docs = [h for h in doc_history(conn, TERMS, PERSONA, CRITERIA, since=start) if h["occurred_at"] < end]
     return {
         "count": count,
-        "revenue": revenue / 100,
+        "revenue": revenue,
         "reasons": reasons,
         "breaches": breaches,
         "revisions": revisions,

@@ -15,7 +15,12 @@ def describe(event_type: str, data: dict[str, Any]) -> str:
     if event_type == "OwnerAssigned":
         return f"Owner: {data['owner']} ({data['team']})"
     if event_type == "DealWon":
-        return f"Deal won: {data['amount']} {data['currency']}"
+        amount = data.get("amount")
+        known = amount not in (None, "", "0", "0.00")  # 0: a v1 row read before upcasting
+        return f"Deal won: {amount} {data['currency']}" if known else "Deal won: amount unknown"
+    if event_type == "DealAmountCorrected":
+        old = f"{data['old_amount'] or 'unknown'} {data['old_currency']}"
+        return f"Amount corrected: {old} → {data['amount']} {data['currency']} — {data['reason']}"
     if event_type == "DealLost":
         return f"Deal lost: {data['reason']}"
     if event_type == "MQLRejected":

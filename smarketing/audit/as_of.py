@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Table
 from projections.agreement_docs import AgreementDocsProjection
 from projections.funnel import FunnelProjection
 from projections.funnel_query import funnel
+from projections.money_terms import MoneyTermsProjection
 from projections.projector import Positioned, Projection
 from projections.schema import month_of
 from projections.scorecard import ScorecardProjection
@@ -151,6 +152,7 @@ def _replayed(services: Services, at: datetime, mode: str, position: int) -> dic
         ScorecardFollowUpProjection(tz),
         TargetsProjection(),
         AgreementDocsProjection(),
+        MoneyTermsProjection(),  # the rates the money figures are converted with
     ]
     if mode == HAPPENED:
         keep = _HappenedBy(at)

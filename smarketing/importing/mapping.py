@@ -22,7 +22,7 @@ The Olist presets (public "Marketing Funnel by Olist" data) decide:
   ``declared_monthly_revenue`` is what the seller declared, and is 0 for 797 of
   842 deals. Rejecting those rows would drop 95 % of the customers, and inventing
   an amount would falsify revenue, so a zero or empty amount is imported as a win
-  whose amount the source did not record (stored as 0) and listed as a data-quality
+  whose amount the source did not record (unknown, not 0) and listed as a data-quality
   warning: customer counts are exact, Olist revenue is the sum of the declared amounts.
 """
 

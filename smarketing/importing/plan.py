@@ -179,11 +179,11 @@ def _amount(row: _Row, warnings: list[RowWarning], number: int) -> dict[str, Any
             RowWarning(
                 number,
                 row.column("amount"),
-                f"amount {raw or 'empty'} is not a deal value: deal recorded without an amount (0)",
+                f"amount {raw or 'empty'} is not a deal value: deal recorded without an amount (unknown)",
                 kind=AMOUNT_UNKNOWN,
             )
         )
-        return {"amount": Decimal(0), "amount_unknown": True}
+        return {"amount": None, "amount_unknown": True}
     try:
         return {"amount": clean_amount(amount)}
     except InvalidInput as error:

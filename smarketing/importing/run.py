@@ -165,7 +165,7 @@ def _already_done(lead: Lead, planned: PlannedRow) -> bool:
     """Idempotency: a deal already won, or history the lead already went past."""
     actions = {s.action: s for s in planned.steps}
     if "win" in actions:
-        return lead.won_amount is not None
+        return lead.has_won
     stage = actions.get("stage")
     owner = actions.get("owner")
     stage_done = stage is None or funnel_rank(lead.stage) >= funnel_rank(stage.args["to_stage"])

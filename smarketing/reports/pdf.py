@@ -31,6 +31,7 @@ from weasyprint.urls import URLFetcher
 from smarketing.audit.chain import Seal, seal_for
 from smarketing.bootstrap import Services
 from smarketing.charts import Bar, bar_chart_svg, funnel_svg
+from smarketing.formatting import money, money_amounts, money_notes, money_split
 from smarketing.labels import label
 from smarketing.reports.replay import (
     MonthlyFigures,
@@ -143,6 +144,10 @@ def render_monthly_html(figures: MonthlyFigures, lang: str, seal: Seal | None = 
             format_decimal=format_decimal,
             format_percent=format_percent,
             format_currency=format_currency,
+            money=money,
+            money_split=money_split,  # (amounts, notes) of Money and MoneyFigure, with their currency
+            money_amounts=money_amounts,  # a MoneyFigure's amounts alone, where space is short
+            money_notes=money_notes,
             label=label,
             funnel_chart=_funnel_chart(figures),
             follow_up_chart=_follow_up_chart(figures),

@@ -54,6 +54,7 @@ from projections.agreement_docs import AgreementDocsProjection
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection, lead_summary, search_text
 from projections.log_chain import link as chain_link
+from projections.money_terms import MoneyTermsProjection
 from projections.projector import Positioned, Projection, Projector
 from projections.schema import tracking
 from projections.scorecard import ScorecardProjection
@@ -131,6 +132,7 @@ def report_projections(settings: Settings) -> list[Projection]:
         ScorecardFollowUpProjection(tz),
         TargetsProjection(),
         AgreementDocsProjection(),  # merged sources (projections.source_merges), as of the position
+        MoneyTermsProjection(),  # the base currency and rates the money figures use
         MonthDigestProjection(tz),
         ReplicaAnchorProjection(),
     ]

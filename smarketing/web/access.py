@@ -17,6 +17,8 @@ lead.stage.early   lead_page.act:stage to Lead, MQL or Recycled
 lead.stage         lead_page.act:stage to any other stage
 lead.reject        lead_page.act:reject
 lead.close         lead_page.act:won, lead_page.act:lost
+lead.amount.own    lead_page.act:amount (correct a won amount: sales only on deals they own,
+                   checked by lead_page.may_correct_amount; lead.amount.any: any deal)
 report.read        reports.*
 report.read        audit.* (GET only: auditors and managers read, nobody writes)
 report.read        data_quality.* (GET only): leads with history out of order, by kind
@@ -65,6 +67,7 @@ READ: dict[str, str] = {
     "leads.check_email": "read",
     "leads.new": "lead.capture",
     "lead_page.show": "read",
+    "agreement.money": "report.read",  # rates and base currency: managers record, auditors read
     "agreement.*": "read",
     "meetings.*": "read",
     "reports.*": "report.read",
@@ -92,6 +95,7 @@ WRITE: dict[str, str] = {
     "lead_page.act:reject": "lead.reject",
     "lead_page.act:won": "lead.close",
     "lead_page.act:lost": "lead.close",
+    "lead_page.act:amount": "lead.amount.own",
     "agreement.*": "agreement.write",
     "meetings.*": "meeting.write",
     "reports.*": "report.read",  # report downloads may POST a form, but write nothing
@@ -102,7 +106,7 @@ WRITE: dict[str, str] = {
 }
 
 _LEADS = {"lead.capture", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"}
-_SALES = {"lead.stage", "lead.reject", "lead.close"}
+_SALES = {"lead.stage", "lead.reject", "lead.close", "lead.amount.own"}
 
 ROLES: dict[str, frozenset[str]] = {
     "marketing": frozenset({"read", "lead.capture", "lead.interaction", "lead.owner", "lead.stage.early"}),
@@ -112,7 +116,9 @@ ROLES: dict[str, frozenset[str]] = {
     ),
     # Imports and API tokens write leads in bulk: managers only.
     "manager": frozenset(
-        {"read", "report.read", "agreement.write", "lead.import", "integrations.admin"} | _LEADS | _SALES
+        {"read", "report.read", "agreement.write", "lead.import", "integrations.admin", "lead.amount.any"}
+        | _LEADS
+        | _SALES
     ),
     "auditor": frozenset({"read", "report.read"}),
     "admin": frozenset({"users.admin", "integrations.admin"}),  # who gets in: people and machines

@@ -201,7 +201,10 @@ def plan() -> Response | tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     from smarketing import scoring_cli
-    from smarketing.web import agreement_pages  # noqa: F401 - adds its routes to bp
+    from smarketing.web import (
+        agreement_pages,  # noqa: F401 - adds its routes to bp
+        money_pages,  # noqa: F401 - adds its routes to bp
+    )
 
     app.register_blueprint(bp)
     scoring_cli.init_app(app)

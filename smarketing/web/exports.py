@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, request, stream_with_context
 
+from domain.money import MoneyFigure
 from projections import data_quality, leads_query
 from projections.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
 from projections.funnel_query import funnel
@@ -16,6 +17,7 @@ from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.exporting import csv_lines, csv_text
 from smarketing.extensions import services
+from smarketing.formatting import measure
 from smarketing.labels import label
 from smarketing.periods import month_arg
 from smarketing.sla_terms import overdue_terms
@@ -95,8 +97,23 @@ def scorecard_csv() -> Response:
     with svc.read_engine.connect() as conn:
         data = scorecard_actuals(conn, month, **filters)
     skip = {"month", "filters", "follow_up_delays_hours"}
-    rows = [[name, value] for name, value in data.items() if name not in skip]
+    rows = [row for name, value in data.items() if name not in skip for row in _figure_rows(name, value)]
     return _csv(csv_text(["metric", "value"], rows), f"scorecard-{month}.csv")
+
+
+def _figure_rows(name: str, value: object) -> list[list[object]]:
+    """A money figure as several rows: its value in the base currency (empty when some
+    currency has no rate), that currency, how it reads (each amount with its own
+    currency's symbol, notes included) and how many wins had an amount or none."""
+    if not isinstance(value, MoneyFigure):
+        return [[name, value]]
+    return [
+        [name, value.value],
+        [f"{name}_currency", value.base],
+        [f"{name}_text", measure(value, "eur")],
+        [f"{name}_wins_with_amount", value.known],
+        [f"{name}_wins_without_amount", value.unknown],
+    ]
 
 
 @bp.get("/leads/<lead_id>/history.json")

@@ -16,7 +16,7 @@ from flask_babel import (
 )
 from werkzeug.wrappers import Response
 
-from smarketing.formatting import figure, measure
+from smarketing.formatting import comparable, figure, measure, money, stored_money
 from smarketing.labels import FIELD_VALUES, label, period_name
 from smarketing.web.forms import shown_number
 
@@ -76,6 +76,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["measure"] = measure
     app.jinja_env.globals["figure"] = figure
+    app.jinja_env.globals["comparable"] = comparable
+    app.jinja_env.globals["money"] = money
+    app.jinja_env.globals["stored_money"] = stored_money
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["period_name"] = period_name
     app.jinja_env.globals["shown_value"] = shown_value

@@ -8,12 +8,15 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
 from projections import data_quality, leads_query
 from smarketing.application import parse_lead_id
 from smarketing.extensions import services
 from smarketing.web import forms
+from smarketing.web.access import can
+from smarketing.web.amount_input import parse_amount
 from smarketing.web.hx import HX_REQUEST
 
 bp = Blueprint("lead_page", __name__, url_prefix="/leads")
@@ -38,6 +41,7 @@ def _context(lead_id: str) -> dict:
         "channels": [c.value for c in Channel],
         "outcomes": [o.value for o in ContactOutcome],
         "teams": [t.value for t in Team],
+        "may_correct_amount": may_correct_amount(lead["owner"]),
     }
 
 
@@ -81,6 +85,11 @@ def _fields() -> dict[str, Callable[[], dict]]:
             "occurred_at": when(),
         },
         "lost": lambda: {"reason": _form("reason"), "occurred_at": when()},
+        "amount": lambda: {
+            "amount": parse_amount(_form("amount")),
+            "currency": _form("currency"),
+            "reason": _form("reason"),
+        },
     }
 
 
@@ -92,6 +101,7 @@ COMMANDS = {
     "reject": "reject_mql",
     "won": "mark_won",
     "lost": "mark_lost",
+    "amount": "correct_amount",
 }
 
 DONE = {
@@ -102,13 +112,14 @@ DONE = {
     "reject": _l("MQL rejected back to marketing."),
     "won": _l("Deal marked as won."),
     "lost": _l("Deal marked as lost."),
+    "amount": _l("Amount corrected."),
 }
 
 
 def _won_message(lead: dict) -> str:
     """The confirmation shows the amount as stored, in the reader's notation (12.000,00 €)."""
     if lead.get("won_amount") is None:
-        return _(DONE["won"])
+        return str(DONE["won"])
     return _(
         "Deal marked as won: %(amount)s.",
         amount=format_currency(lead["won_amount"], lead.get("currency") or "EUR"),
@@ -120,6 +131,8 @@ def act(lead_id: str, action: str) -> Response | str:
     if action not in COMMANDS:
         abort(404)
     svc = services()
+    if action == "amount" and not may_correct_amount(svc.app.get_lead(lead_id)["owner"]):
+        abort(403)
     command = getattr(svc.app, COMMANDS[action])
     command(
         lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **_fields()[action]()
@@ -130,3 +143,10 @@ def act(lead_id: str, action: str) -> Response | str:
     if request.headers.get(HX_REQUEST):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)
+
+
+def may_correct_amount(owner: str) -> bool:
+    """A manager corrects any won deal's amount; sales only the deals they own."""
+    if can("lead.amount.any"):
+        return True
+    return can("lead.amount.own") and bool(owner) and owner == getattr(current_user, "username", None)

@@ -32,6 +32,13 @@ def act(stages: tuple[str, ...], action: str, **data: str) -> Callable[[Services
     return build
 
 
+def correct_amount(services: Services) -> tuple[str, dict]:
+    """A won deal nobody owns: only a manager may correct its amount (sales: their own deals)."""
+    lead_id = new_lead(services, "MQL", "SQL", "Opportunity")
+    services.app.mark_won(lead_id, amount="1000")
+    return f"/leads/{lead_id}/amount", {"amount": "1200", "currency": "EUR", "reason": "typo in the offer"}
+
+
 def capture(services: Services) -> tuple[str, dict]:
     return "/leads/new", {"name": "Ana", "email": f"new{next(_EMAILS)}@example.com", "source": "web"}
 
@@ -82,6 +89,7 @@ CASES: dict[str, tuple[str, Callable[[Services], tuple[str, dict]], set[str]]] =
         {"sales", "manager"},
     ),
     "lost": ("lead_page.act:lost", act(("MQL", "SQL"), "lost", reason="price"), {"sales", "manager"}),
+    "amount": ("lead_page.act:amount", correct_amount, {"manager"}),
     "add-user": ("users.create", add_user, {"admin"}),
     "change-user": ("users.update", change_user, {"admin"}),
     "language": ("i18n.choose_language", lambda s: ("/language", {"lang": "en", "next": "/"}), set(ROLES)),

@@ -125,7 +125,8 @@ def test_deals_win_skip_warn_and_stay_idempotent(services: Services) -> None:
     assert (ana["stage"], ana["owner"], ana["team"]) == ("Customer", "rep-1", "sales")
     assert (ana["won_amount"], ana["currency"]) == (Decimal("1500.50"), "BRL")
     bea = services.app.get_lead(lead_id_for("csv", "k2"))
-    assert bea["won_amount"] == Decimal("0.00")  # the source recorded no amount: 0, with a warning
+    # The source recorded no amount: unknown (None, never 0), with a warning.
+    assert (bea["won_amount"], bea["currency"], bea["stage"]) == (None, "BRL", "Customer")
     messages = {(w.row, w.message.split(" ")[0]) for w in result.warnings}
     assert (3, "amount") in messages
     out_of_order = [w for w in result.warnings if "before the lead's capture" in w.message]

@@ -170,7 +170,7 @@ def test_replayed_figures_equal_live_projections_on_demo_data(services: Services
     text = render(app, services, month)
     for stage in live["stages"]:
         assert re.search(rf"{stage['stage']}\s+{stage['count']:,}\b", text), stage
-    assert f"€{actuals['revenue']:,.2f}" in text
+    assert f"€{actuals['revenue'].value:,.2f}" in text
     assert f"Won ({actuals['won']})" in text and f"Lost ({actuals['lost']})" in text
     _save_pngs(app, services, month)
 

@@ -291,7 +291,7 @@ def test_meeting_pack_counts_the_period_and_groups_reasons(services: Services) -
         sla = sla_in_force(conn, at("2024-07-01T12:00"), services.settings.tz)
         figures = changes(conn, at("2024-06-01T00:00"), at("2024-07-01T00:00"), at("2024-07-01T12:00"), sla)
     assert figures["count"] == {"mql": 5, "sql": 2, "won": 1, "lost": 1, "rejected": 3}
-    assert figures["revenue"] == 1200.5
+    assert figures["revenue"].value == Decimal("1200.50")
     assert figures["reasons"] == {
         "rejected": [{"reason": "Not a buyer", "count": 2}, {"reason": "Too small", "count": 1}],
         "lost": [{"reason": "Price", "count": 1}],

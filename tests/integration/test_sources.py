@@ -133,7 +133,7 @@ def test_a_merge_counts_the_leads_under_the_target_everywhere(
         services.projector.catch_up()
         with services.read_engine.connect() as conn:
             assert funnel(conn, MONTH, source="events")["stages"][0]["count"] == 2
-            assert scorecard_actuals(conn, MONTH)["marketing_revenue"] == 1500
+            assert scorecard_actuals(conn, MONTH)["marketing_revenue"].value == 1500
         for key, into in (("ferias", "events"), ("prospeccion_fria", "outbound")):
             form = {"key": key, "into": into, "reason": "same source"}
             merged = manager.post("/agreement/vocabulary/source-merge", data=form)
@@ -147,8 +147,8 @@ def test_a_merge_counts_the_leads_under_the_target_everywhere(
             }
             assert by_source == {"events": 3, "outbound": 1}
             assert scorecard_actuals(conn, MONTH, source="events")["leads"] == 3
-            assert scorecard_actuals(conn, MONTH, source="events")["revenue"] == 500
-            assert scorecard_actuals(conn, MONTH)["marketing_revenue"] == 500  # cold calls credit sales now
+            assert scorecard_actuals(conn, MONTH, source="events")["revenue"].value == 500
+            assert scorecard_actuals(conn, MONTH)["marketing_revenue"].value == 500  # cold calls credit sales now
             listed = list_leads(conn, LeadQuery(source="events"), NOW)["leads"]
             assert len(listed) == 3
         dashboard = manager.get(f"/?month={MONTH}").get_data(as_text=True)

@@ -1,0 +1,53 @@
+"""The agreement's money terms (``domain.money``): the base currency targets are
+in and figures converted to, and the exchange rates managers record (per
+currency, valid from a date), listed with their history. Routes on the
+agreement blueprint; recording is the managers' (``agreement.write``)."""
+
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from domain.errors import InvalidInput
+from projections.money_terms import money_book, money_history
+from smarketing.extensions import services
+from smarketing.web import forms
+from smarketing.web.agreement import bp
+from smarketing.web.amount_input import parse_amount
+from smarketing.web.errors import translated
+from smarketing.web.hx import HX_REQUEST
+
+
+def _money(status: int = 200, **extra: Any) -> tuple[str, int]:
+    with services().read_engine.connect() as conn:
+        book = money_book(conn)
+        history = money_history(conn)
+    context = {"base": book.base, "history": history, "errors": {}, "form": {}} | extra
+    template = "partials/money_body.html" if request.headers.get(HX_REQUEST) else "agreement_money.html"
+    return render_template(template, **context), status
+
+
+@bp.get("/money")
+def money() -> tuple[str, int]:
+    return _money()
+
+
+@bp.post("/money/<part>")
+def money_write(part: str) -> BaseResponse | tuple[str, int]:
+    app, form = services().app, request.form
+    fields = {k: forms.text(form, k) for k in ("currency", "rate", "valid_from", "reason")}
+    try:
+        if part == "base":
+            app.set_base_currency(fields["currency"], fields["reason"])
+        elif part == "rate":
+            rate = parse_amount(fields["rate"], "rate")
+            app.set_exchange_rate(fields["currency"], rate, fields["valid_from"], fields["reason"])
+        else:
+            raise InvalidInput("part", "must be base or rate")
+    except InvalidInput as error:
+        return _money(422, errors={part: translated(error)}, form={part: fields})
+    services().projector.catch_up()
+    if not request.headers.get(HX_REQUEST):
+        return redirect(url_for("agreement.money"), code=303)
+    return _money(message=_("Saved. The change is in the history below."))
