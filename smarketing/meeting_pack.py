@@ -56,6 +56,26 @@ def current_period(kind: str, now: datetime, tz: ZoneInfo) -> str:
     return f"{iso.year}-W{iso.week:02d}"
 
 
+def graded_month(kind: str, period: str, now: datetime, tz: ZoneInfo) -> str:
+    """The month whose targets a meeting's agenda grades, by ``scorecard_view.scorecard``
+    as the dashboard grades that month on the same day.
+
+    A monthly meeting grades the month it reviews (M − 1, over by then). A weekly meeting
+    grades the month in progress during its week: the month of today for this week's
+    meeting (the month the dashboard opens on), of the week's last day for a past week,
+    of its first day for a week ahead. Grading the reviewed week's month instead made
+    Monday's agenda grade last month as over ("missed") while the dashboard graded the
+    new month pro-rated ("on track").
+    """
+    period = clean_period(kind, period)
+    if kind == MONTHLY:
+        return previous_period(kind, period)
+    start, end = period_bounds(kind, period, tz)
+    today = now.astimezone(tz).date()
+    day = min(max(today, start.date()), (end - timedelta(days=1)).date())
+    return day.strftime("%Y-%m")
+
+
 REASONS_SHOWN = 10
 REACHED_KINDS = ("mql", "sql", "opportunity")
 
@@ -110,7 +130,8 @@ def changes(
 def agenda(
     conn: Connection, figures: dict[str, Any], month: str, now: datetime, sla: SLAInForce, open_actions: int
 ) -> list[dict[str, Any]]:
-    """Talking points, most pressing first; each names the figure behind it."""
+    """Talking points, most pressing first; each names the figure behind it. ``month`` is
+    the month graded (``graded_month``), with the dashboard's function and arguments."""
     items: list[dict[str, Any]] = []
     if figures["breaches"]:
         items.append({"kind": "breaches", "n": figures["breaches"]})
@@ -123,7 +144,13 @@ def agenda(
         for row in card[side]:
             if row["status"] in ("missed", "at_risk"):
                 items.append(
-                    {"kind": "metric", "metric": row["metric"], "status": row["status"], "side": side}
+                    {
+                        "kind": "metric",
+                        "metric": row["metric"],
+                        "status": row["status"],
+                        "side": side,
+                        "month": month,
+                    }
                 )
     if figures["count"]["lost"]:
         items.append({"kind": "lost", "n": figures["count"]["lost"]})
