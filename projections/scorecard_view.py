@@ -34,9 +34,13 @@ Status rule:
 - no actual yet (e.g. no MQL, no closed deal): "at_risk" in the month in
   progress, "missed" for a month that is over.
 
-Filters (source, campaign, owner, sourced_by) narrow the actuals only; targets
-are company-wide, so a filtered status reads "this slice against the whole
-company's target".
+Filters (source, campaign, owner, sourced_by) narrow the actuals, and a filtered
+month is graded only against the targets set for that slice (``slice_of``): a
+dashboard filtered to one source, or to one owner, reads that source's or owner's
+targets (``targets.targets_for``, carried forward like the company's); any other
+filter, or a slice without a target for a metric, reads "no_slice_target" ("no
+target for this slice") instead of a grade against the whole company's target.
+The terms of measurement (N hours, D days) stay the company's.
 
 ``breaches``: MQLs of the month not contacted by their deadline — contacted
 late, or not contacted and the deadline has passed by ``now``. An MQL still
@@ -59,6 +63,7 @@ from domain.agreement import (
     MARKETING,
     METRICS,
     SALES,
+    SLICE_DIMENSIONS,
     Metric,
     add_months,
     parse_month,
@@ -72,6 +77,8 @@ DEFAULT_FOLLOW_UP_HOURS = Decimal(24)
 DEFAULT_ATTEMPTS_WINDOW_DAYS = Decimal(7)
 AT_RISK_SHARE = Decimal("0.75")
 TREND_MONTHS = 3
+NO_SLICE_TARGET = "no_slice_target"
+UNTARGETED = ("", "")  # a filter targets cannot be set for (campaign, sourced_by, two at once)
 
 # Which key of ``scorecard_actuals`` measures each scored metric.
 ACTUAL_KEY = {
@@ -97,7 +104,9 @@ def scorecard(
     **filters: str,
 ) -> dict[str, Any]:
     parse_month(month)
-    targets = targets_for(conn, month)
+    targets = targets_for(conn, month)  # the company's: also the terms every slice is measured with
+    slice_ = slice_of(filters)
+    graded = targets if slice_ is None else _slice_targets(conn, month, slice_)
     trend_months = [add_months(month, -n) for n in range(TREND_MONTHS, 0, -1)]
     # One call for the four months: their cache marks are read in one statement.
     *trend, actuals = month_actuals(
@@ -110,6 +119,8 @@ def scorecard(
     result: dict[str, Any] = {
         "month": month,
         "filters": {k: v for k, v in filters.items() if v},
+        # What the statuses grade: this month, of this slice (None: the whole company).
+        "slice": slice_,
         "terms": _terms(targets),
         "trend_months": trend_months,
         MARKETING: [],
@@ -119,13 +130,14 @@ def scorecard(
         if not metric.scored:
             continue
         actual = actuals[ACTUAL_KEY[metric.name]]
-        target = targets.get(metric.name)
+        target = graded.get(metric.name)
+        grade = status(metric, target, actual, elapsed)
         result[metric.side].append(
             {
                 "metric": metric.name,
                 "target": target,
                 "actual": actual,
-                "status": status(metric, target, actual, elapsed),
+                "status": NO_SLICE_TARGET if slice_ is not None and grade == "no_target" else grade,
                 "trend": [t[ACTUAL_KEY[metric.name]] for t in trend],
                 "unit": metric.unit,
             }
@@ -135,6 +147,22 @@ def scorecard(
         conn, month, follow_up_hours=hours, now=now, calendar=calendar, **filters
     )
     return result
+
+
+def slice_of(filters: dict[str, str]) -> tuple[str, str] | None:
+    """The slice a filtered month is graded as: None unfiltered (the whole company);
+    ("source", v) or ("owner", v) when that is the only filter; ("", "") for any other
+    filter or combination, a slice no target can be set for."""
+    chosen = [(k, v) for k, v in filters.items() if v]
+    if not chosen:
+        return None
+    if len(chosen) == 1 and chosen[0][0] in SLICE_DIMENSIONS:
+        return chosen[0]
+    return UNTARGETED
+
+
+def _slice_targets(conn: Connection, month: str, slice_: tuple[str, str]) -> dict[str, Decimal]:
+    return {} if slice_ == UNTARGETED else targets_for(conn, month, slice_)
 
 
 def _terms(targets: dict[str, Decimal]) -> dict[str, Decimal]:

@@ -39,6 +39,7 @@ STATUSES = {
     "at_risk": _l("At risk"),
     "missed": _l("Missed"),
     "no_target": _l("No target"),
+    "no_slice_target": _l("No target for this slice"),
 }
 
 BANDS = {

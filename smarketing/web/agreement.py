@@ -13,16 +13,24 @@ from flask import Blueprint, Flask, Response, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from domain.agreement import AVG_DEAL_PER_OPPORTUNITY, METRICS, MQLS_DELIVERED, REVENUE_GOAL, add_months
+from domain.agreement import (
+    AVG_DEAL_PER_OPPORTUNITY,
+    METRICS,
+    MQLS_DELIVERED,
+    REVENUE_GOAL,
+    SLICE_DIMENSIONS,
+    add_months,
+)
 from domain.errors import InvalidInput
 from domain.planning import reverse_funnel
 from projections import funnel_query
 from projections.agreement_docs import CRITERIA, PERSONA, current_docs
 from projections.scorecard_query import avg_deal_per_opportunity
-from projections.targets import sla_targets, target_history, targets_for
+from projections.targets import sla_targets, slice_targets_in_force, target_history, targets_for
 from smarketing.extensions import services
 from smarketing.web import forms
 from smarketing.web.dashboard import _month
+from smarketing.web.errors import field_message
 from smarketing.web.hx import HX_REQUEST
 
 bp = Blueprint("agreement", __name__, url_prefix="/agreement")
@@ -42,10 +50,12 @@ def _targets_context(month: str) -> dict[str, Any]:
             for (metric,) in conn.execute(
                 sla_targets.select()
                 .with_only_columns(sla_targets.c.metric)
-                .where(sla_targets.c.month == month)
+                .where(sla_targets.c.month == month, sla_targets.c.slice_by == "")
             )
         }
         history = list(reversed(target_history(conn)))
+        slices = slice_targets_in_force(conn, month)
+        known = {d: funnel_query.dimension_values(conn, d) for d in SLICE_DIMENSIONS}
     sides: dict[str, list[dict[str, Any]]] = {"marketing": [], "sales": []}
     for metric in METRICS.values():
         sides[metric.side].append(
@@ -57,7 +67,16 @@ def _targets_context(month: str) -> dict[str, Any]:
             }
         )
     units = {m.name: m.unit for m in METRICS.values()}
-    return {"month": month, "sides": sides, "history": history, "metrics": list(METRICS), "units": units}
+    return {
+        "month": month,
+        "sides": sides,
+        "history": history,
+        "metrics": list(METRICS),
+        "units": units,
+        "slices": slices,
+        "slice_dimensions": SLICE_DIMENSIONS,
+        "known_slices": known,
+    }
 
 
 def _render(status: int = 200, **context: Any) -> tuple[str, int]:
@@ -76,13 +95,21 @@ def index() -> tuple[str, int]:
 
 @bp.post("/targets")
 def set_target() -> BaseResponse | tuple[str, int]:
-    form = {k: forms.text(request.form, k) for k in ("month", "metric", "value", "reason")}
+    fields = ("month", "metric", "value", "reason", "slice_by", "slice_value")
+    form = {k: forms.text(request.form, k) for k in fields}
     month = form["month"] or this_month()
     try:
-        services().app.set_target(form["month"], form["metric"], form["value"], form["reason"])
+        services().app.set_target(
+            form["month"],
+            form["metric"],
+            form["value"],
+            form["reason"],
+            slice_by=form["slice_by"],
+            slice_value=form["slice_value"],
+        )
     except InvalidInput as error:
         context = _targets_context(_safe_month(month))
-        return _render(422, **context, form=form, errors={error.field: error.message})
+        return _render(422, **context, form=form, errors={error.field: field_message(error)})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.index", month=form["month"]), code=303)
