@@ -165,6 +165,11 @@ def _slice_targets(conn: Connection, month: str, slice_: tuple[str, str]) -> dic
     return {} if slice_ == UNTARGETED else targets_for(conn, month, slice_)
 
 
+def month_terms(conn: Connection, month: str) -> dict[str, Decimal]:
+    """The terms ``month`` is measured with (N hours, D days), as ``scorecard`` uses them."""
+    return _terms(targets_for(conn, month))
+
+
 def _terms(targets: dict[str, Decimal]) -> dict[str, Decimal]:
     return {
         FOLLOW_UP_HOURS: targets.get(FOLLOW_UP_HOURS, DEFAULT_FOLLOW_UP_HOURS),

@@ -15,19 +15,25 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
+from domain.agreement import ATTEMPTS_WINDOW_DAYS, FOLLOW_UP_HOURS
+from domain.agreement_terms import CALENDAR, calendar_of
+from projections.agreement_docs import TERMS, current_docs
 from projections.funnel_query import funnel, funnel_breakdown
 from projections.projector import Projection, Projector
 from projections.schema import metadata, tracking
 from projections.scorecard_query import scorecard_actuals
+from projections.scorecard_view import month_terms
 from smarketing.bootstrap import Services, build_projections
 from smarketing.reports import month_digest, sections
 from smarketing.reports.month_digest import replica_metadata
 from smarketing.reports.replica import ReplicaBehind, open_replica, report_projections
 
+UTC_ZONE = ZoneInfo("UTC")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -122,7 +128,9 @@ def monthly_figures(
     settings, app = services.settings, services.app
     replica = open_replica(settings, app.recorder, app.mapper)
     try:
-        figures = replica.read_at(log_position, lambda conn, at: read_figures(conn, month, at, today), budget)
+        figures = replica.read_at(
+            log_position, lambda conn, at: read_figures(conn, month, at, today, settings.tz), budget
+        )
     except ReplicaBehind as behind:
         raise ReportNotReady(
             f"The report's figures are being prepared from the event log ({behind.done:,} of "
@@ -137,18 +145,32 @@ def monthly_figures(
         engine = replay_engine(services, position, report_projections(settings))
         try:
             with engine.connect() as conn:
-                figures = read_figures(conn, month, position, today)
+                figures = read_figures(conn, month, position, today, settings.tz)
         finally:
             engine.dispose()
     figures.discuss = sections.discuss(figures)
     return figures
 
 
-def read_figures(conn: Connection, month: str, position: int, today: date) -> MonthlyFigures:
-    """Every figure of the report from read models standing at ``position``."""
+def read_figures(
+    conn: Connection, month: str, position: int, today: date, tz: ZoneInfo = UTC_ZONE
+) -> MonthlyFigures:
+    """Every figure of the report from read models standing at ``position``.
+
+    Measured and graded as the dashboard measures and grades the month: with the month's
+    own terms (N hours, D days) and the agreement's calendar (as of ``position``), by the
+    same functions, so the report's statuses are the dashboard's."""
     digest, events_in_month = month_digest.read(conn, month)
     cohort = funnel(conn, month)
-    actuals = scorecard_actuals(conn, month)
+    calendar = calendar_of(current_docs(conn, TERMS).get(CALENDAR), tz)
+    terms = month_terms(conn, month)
+    actuals = scorecard_actuals(
+        conn,
+        month,
+        follow_up_hours=float(terms[FOLLOW_UP_HOURS]),
+        attempts_window_days=float(terms[ATTEMPTS_WINDOW_DAYS]),
+        calendar=calendar,
+    )
     return MonthlyFigures(
         month=month,
         log_position=position,
@@ -162,5 +184,5 @@ def read_figures(conn: Connection, month: str, position: int, today: date) -> Mo
         follow_up=sections.follow_up(actuals),
         rejected=sections.rejected(conn, month),
         deals=sections.deals(conn, month),
-        scorecard=sections.scorecard(conn, month, today),
+        scorecard=sections.scorecard(conn, month, today, calendar),
     )

@@ -50,6 +50,7 @@ from sqlalchemy import (
     update,
 )
 
+from projections.agreement_docs import AgreementDocsProjection
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection, lead_summary, search_text
 from projections.log_chain import link as chain_link
@@ -129,6 +130,7 @@ def report_projections(settings: Settings) -> list[Projection]:
         ScorecardProjection(tz),
         ScorecardFollowUpProjection(tz),
         TargetsProjection(),
+        AgreementDocsProjection(),  # the calendar the report grades follow-up on, as the dashboard
         MonthDigestProjection(tz),
         ReplicaAnchorProjection(),
     ]

@@ -11,6 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from smarketing.bootstrap import Services
+from smarketing.labels import label
+from smarketing.reports.replay import monthly_figures
 from tests.integration.conftest import LoginFn
 
 MONDAY = datetime(2026, 12, 7, 10, tzinfo=UTC)  # ISO week 2026-W50
@@ -38,16 +40,16 @@ def _dashboard_statuses(client: FlaskClient, month: str) -> dict[str, str]:
     return dict(rows)
 
 
-def _agenda(client: FlaskClient, query: str) -> tuple[str, dict[str, tuple[str, str]]]:
-    html = client.get(f"/meetings/weekly{query}").get_data(as_text=True)
+def _agenda(client: FlaskClient, query: str, kind: str = "weekly") -> tuple[str, dict[str, tuple[str, str]]]:
+    html = client.get(f"/meetings/{kind}{query}").get_data(as_text=True)
     graded = re.search(r"Targets graded for (\d{4}-\d{2})", html)
     assert graded, html[:500]
     items = re.findall(r": ([^:<]+) \((\d{4}-\d{2})\) — <span class=\"status-(\w+)\">", html)
     return graded[1], {metric: (month, status) for metric, month, status in items}
 
 
-def _agree(client: FlaskClient, query: str) -> tuple[str, dict[str, tuple[str, str]]]:
-    month, agenda = _agenda(client, query)
+def _agree(client: FlaskClient, query: str, kind: str = "weekly") -> tuple[str, dict[str, tuple[str, str]]]:
+    month, agenda = _agenda(client, query, kind)
     dashboard = _dashboard_statuses(client, month)
     assert {m: (month, s) for m, s in dashboard.items() if s in ("missed", "at_risk")} == agenda
     return month, agenda
@@ -70,3 +72,52 @@ def test_weekly_agenda_grades_the_dashboards_month_alike(
         assert _agree(client, "?week=2026-W49")[0] == "2026-12"
         month, agenda = _agree(client, "?week=2026-W48")
         assert (month, agenda["Revenue"]) == ("2026-11", ("2026-11", "missed"))
+
+
+OFFICE = {
+    "timezone": "Europe/Madrid",
+    "workdays": [0, 1, 2, 3, 4],
+    "opens": "09:00",
+    "closes": "18:00",
+    "nights_count": False,
+    "weekends_count": False,
+}
+
+
+def test_the_monthly_report_and_meeting_grade_a_month_as_the_dashboard(
+    services: Services, web_app: Flask, login: LoginFn
+) -> None:
+    """On an office-hours calendar: an MQL of Friday 17:00 answered Monday 10:00 is in
+    time for 4 business hours (65 elapsed); the report used to measure it in elapsed
+    hours with 24 h, and so graded the month unlike the dashboard."""
+    with time_machine.travel(MONDAY, tick=True):
+        _history(services)
+        app, agreed = services.app, datetime(2026, 11, 1, 9, tzinfo=UTC)
+        app.set_terms("calendar", OFFICE, "Sales works office hours", occurred_at=agreed)
+        app.set_target("2026-11", "follow_up_hours", "4", occurred_at=agreed)
+        app.set_target("2026-11", "follow_up_share", "0.5", occurred_at=agreed)
+        friday = datetime(2026, 11, 13, 16, tzinfo=UTC)
+        lead_id = app.capture_lead(name="F", email="f@example.org", source="webinar", occurred_at=friday)
+        app.change_stage(lead_id, to_stage="MQL", occurred_at=friday)
+        app.log_contact_attempt(
+            lead_id, channel="phone", outcome="connected", occurred_at=datetime(2026, 11, 16, 9, tzinfo=UTC)
+        )
+        services.projector.catch_up()
+        client = login(web_app.test_client(), "manager")
+        dashboard = _dashboard_statuses(client, "2026-11")
+        assert (dashboard["Revenue"], dashboard["MQLs delivered"]) == ("missed", "missed")
+        report = monthly_figures(services, "2026-11", today=MONDAY.date())
+        assert report.scorecard is not None
+        with web_app.test_request_context(headers={"Accept-Language": "en"}):
+            graded = {
+                label("metric", row["metric"]): row["status"]
+                for side in ("marketing", "sales")
+                for row in report.scorecard[side]
+            }
+        assert graded == dashboard
+        assert list(dashboard.values()).count("on_track") == 1  # the follow-up share: 1 of 2 in time
+        # In time on the office clock (W0's November MQL was never contacted): 1 of 2.
+        assert report.actuals["follow_up_within_target"] == 0.5
+        # The monthly meeting of December reviews November and grades it alike.
+        month, agenda = _agree(client, "?month=2026-12", "monthly")
+        assert month == "2026-11" and agenda["Revenue"] == ("2026-11", "missed")
