@@ -77,6 +77,8 @@ def test_a_filtered_dashboard_grades_only_against_its_slices_targets(
         ]
         agreement = client.get("/agreement/?month=2026-12").get_data(as_text=True)
         assert "Source: Webinar" in agreement and "The whole company" in agreement
+        trail = login(web_app.test_client(), "auditor").get("/audit/agreement").get_data(as_text=True)
+        assert "Source: webinar" in trail
 
 
 def test_an_incomplete_slice_is_refused_in_the_users_language(
