@@ -3,6 +3,7 @@
 One agreement per company (a fixed id, like the e-mail index). Each change of a
 target is its own ``TargetSet`` event carrying who (actor), when (occurred_at),
 the old and the new value and why, so the agreement's history is the log itself.
+A target binds the whole company or one slice (a source, an owner: ``clean_slice``).
 
 A target belongs to a month ("YYYY-MM"); reporting carries it forward to later
 months until one of them sets its own (see ``projections.targets``). Revising
@@ -23,7 +24,7 @@ from domain.actor import current_actor
 from domain.agreement_terms import clean_terms
 from domain.errors import N_, DomainError, InvalidInput
 from domain.money import DEFAULT_BASE_CURRENCY, clean_rate, clean_valid_from
-from domain.validation import MAX_AMOUNT, TEXT_MAX, clean_currency, clean_occurred_at, clean_text
+from domain.validation import MAX_AMOUNT, SHORT_MAX, TEXT_MAX, clean_currency, clean_occurred_at, clean_text
 
 MARKETING = "marketing"
 SALES = "sales"
@@ -135,6 +136,32 @@ def clean_target_value(metric: Metric, value: object) -> Decimal:
     return number.quantize(step)
 
 
+# A target may bind one slice of the figures instead of the whole company: the leads of
+# one source, or one owner's (projections.targets, scorecard_view: a filtered dashboard
+# grades only against its slice's targets). Terms of measurement stay company-wide.
+SLICE_DIMENSIONS = ("source", "owner")
+WHOLE_COMPANY = ("", "")
+
+
+def clean_slice(metric: Metric, slice_by: object, slice_value: object) -> tuple[str, str]:
+    """("", "") for the whole company, else (dimension, value) as the figures stamp it."""
+    by = str(slice_by or "").strip()
+    value = clean_text(slice_value, "slice_value", max_len=SHORT_MAX)
+    if not by:
+        if value:
+            raise InvalidInput("slice_by", N_("choose source or owner for %(value)s"), value=value)
+        return WHOLE_COMPANY
+    if by not in SLICE_DIMENSIONS:
+        raise InvalidInput("slice_by", N_("must be one of %(choices)s"), choices=", ".join(SLICE_DIMENSIONS))
+    if not value:
+        raise InvalidInput("slice_value", N_("name the source or owner the target is for"))
+    if not metric.scored:
+        raise InvalidInput(
+            "metric", N_("%(metric)s is a term of the whole agreement, not set per slice"), metric=metric.name
+        )
+    return by, value.lower() if by == "source" else value  # sources are stored lower-case
+
+
 class AgreementConflict(DomainError):
     """Someone else changed the agreement at the same moment."""
 
@@ -149,6 +176,23 @@ class SLAAgreement(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
+    class TargetSet(Event):
+        """One change of one monthly target. v2: the slice it binds (``slice_by``,
+        ``slice_value``: "" and "" for the whole company, as every v1 target was)."""
+
+        class_version = 2
+        month: str
+        metric: str
+        value: Decimal
+        previous_value: Decimal | None
+        reason: str
+        slice_by: str
+        slice_value: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["slice_by"], state["slice_value"] = WHOLE_COMPANY
+
     @classmethod
     def start(cls, occurred_at: datetime | None = None) -> "SLAAgreement":
         return cls(id=agreement_id(), occurred_at=clean_occurred_at(occurred_at, utc_now()))
@@ -156,6 +200,7 @@ class SLAAgreement(Aggregate):
     @event(Created)
     def __init__(self, id: UUID, occurred_at: datetime) -> None:  # noqa: A002 - library's name
         self.targets: dict[str, dict[str, Decimal]] = {}
+        self.slice_targets: dict[tuple[str, str, str], dict[str, Decimal]] = {}  # (by, value, month)
         self.terms: dict[str, dict[str, Any]] = {}  # see domain.agreement_terms
         self.started_at = occurred_at
 
@@ -166,13 +211,16 @@ class SLAAgreement(Aggregate):
         value: object,
         reason: object = "",
         occurred_at: datetime | None = None,
+        slice_by: object = "",
+        slice_value: object = "",
     ) -> None:
         now = utc_now()
         clean = clean_month(month, now)
         definition = clean_metric(metric)
         number = clean_target_value(definition, value)
         reason = clean_text(reason, "reason", max_len=TEXT_MAX)
-        previous = self.target(clean, definition.name)
+        by, slice_of = clean_slice(definition, slice_by, slice_value)
+        previous = self.target(clean, definition.name, (by, slice_of))
         if previous is not None and previous == number:
             raise InvalidInput("value", f"{definition.name} for {clean} is already {previous}")
         if previous is not None and not reason:
@@ -184,9 +232,11 @@ class SLAAgreement(Aggregate):
             value=number,
             previous_value=previous,
             reason=reason,
+            slice_by=by,
+            slice_value=slice_of,
         )
 
-    @event("TargetSet")
+    @event(TargetSet)
     def _target_set(
         self,
         occurred_at: datetime,
@@ -195,8 +245,13 @@ class SLAAgreement(Aggregate):
         value: Decimal,
         previous_value: Decimal | None,
         reason: str,
+        slice_by: str,
+        slice_value: str,
     ) -> None:
-        self.targets.setdefault(month, {})[metric] = Decimal(value)
+        if (slice_by, slice_value) == WHOLE_COMPANY:
+            self.targets.setdefault(month, {})[metric] = Decimal(value)
+        else:
+            self.slice_targets.setdefault((slice_by, slice_value, month), {})[metric] = Decimal(value)
 
     def set_terms(
         self, section: str, values: dict[str, Any], reason: object = "", occurred_at: datetime | None = None
@@ -277,9 +332,11 @@ class SLAAgreement(Aggregate):
     ) -> None:
         pass  # read by projections.money_terms; the aggregate decides nothing on it
 
-    def target(self, month: str, metric: str) -> Decimal | None:
-        """The value set for exactly this month (no carrying forward here)."""
-        return self.targets.get(month, {}).get(metric)
+    def target(self, month: str, metric: str, slice_: tuple[str, str] = WHOLE_COMPANY) -> Decimal | None:
+        """The value set for exactly this month and slice (no carrying forward here)."""
+        if slice_ == WHOLE_COMPANY:
+            return self.targets.get(month, {}).get(metric)
+        return self.slice_targets.get((*slice_, month), {}).get(metric)
 
 
 def target_change(event: Any) -> dict[str, Any]:
@@ -294,4 +351,6 @@ def target_change(event: Any) -> dict[str, Any]:
         "reason": event.reason,
         "actor": event.actor,
         "occurred_at": event.occurred_at,
+        "slice_by": event.slice_by,
+        "slice_value": event.slice_value,
     }

@@ -3,6 +3,8 @@
 Kept as data so that the web forms offer exactly the moves the domain accepts.
 """
 
+from collections.abc import Iterable
+
 from domain.errors import N_, IllegalTransition
 from domain.vocabulary import FUNNEL, OPEN_STAGES, Stage
 
@@ -29,6 +31,22 @@ def skipped_stages(from_stage: str, to_stage: str) -> list[str]:
     if not is_skip(from_stage, to_stage):
         return []
     return [s.value for s in FUNNEL[funnel_rank(from_stage) + 1 : funnel_rank(to_stage)]]
+
+
+def stages_reached(from_stage: str, to_stage: str, skipped: Iterable[str] = ()) -> list[str]:
+    """The funnel stages after Lead that a move reaches, in funnel order: its target and
+    the stages it skipped, all reached at the move's moment (docs/FIGURES.md, "Reaching a
+    stage"). The one rule the funnel, the scorecard, the meeting packs and the report use.
+
+    ``skipped`` is what the event states (``StageChanged`` and ``DealWon`` carry it); the
+    stages between the two ranks count too, so an event that states none still reaches
+    every stage it jumped over. Moves out of the funnel (Disqualified, Recycled) and back
+    to Lead reach nothing.
+    """
+    if to_stage not in FUNNEL or to_stage == Stage.LEAD:
+        return []
+    implied = set(skipped) | set(skipped_stages(from_stage, to_stage)) | {to_stage}
+    return [s.value for s in FUNNEL[1 : funnel_rank(to_stage) + 1] if s.value in implied]
 
 
 def allowed_moves(stage: str) -> list[str]:

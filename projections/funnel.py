@@ -3,7 +3,8 @@
 Counting rules (also in the README):
 - a lead counts once per stage it reached, however often it re-entered it;
 - a skip forward (Lead -> SQL, stated with a reason) counts the skipped stages
-  as reached at the same moment, so conversions stay between 0 and 100 %;
+  as reached at the same moment, so conversions stay between 0 and 100 %
+  (``domain.lifecycle.stages_reached``, shared with the scorecard);
   a skipped stage has no time-in-stage row, since nobody spent time in it;
 - recycling and rejections are counted per lead, beside the funnel.
 """
@@ -15,7 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Column, Connection, DateTime, Float, Index, Integer, String, Table
 
 from domain.lead import Lead
-from domain.vocabulary import FUNNEL, Stage
+from domain.lifecycle import stages_reached
+from domain.vocabulary import Stage
 from projections.month_marks import mark, marks_table
 from projections.projector import Positioned, Projection
 from projections.rows import RowsByLead, insert_rows, lead_batch
@@ -138,12 +140,11 @@ class FunnelProjection(Projection):
     def _enter(row: dict[str, Any], e: Any, at: datetime) -> None:
         row["stage"] = e.to_stage
         row["stage_entered_at"] = at
-        if e.to_stage in REACHED:
-            # Reaching a stage means having passed every funnel stage before it.
-            for stage in FUNNEL[1 : FUNNEL.index(Stage(e.to_stage)) + 1]:
-                column = REACHED[stage.value]
-                if row[column] is None:
-                    row[column] = at
+        # The one rule of docs/FIGURES.md: the target and the stages it skipped, at once.
+        for stage in stages_reached(e.from_stage, e.to_stage, getattr(e, "skipped", None) or ()):
+            column = REACHED[stage]
+            if row[column] is None:
+                row[column] = at
         if getattr(e, "skipped", None):
             row["skip_count"] += 1
         if e.to_stage == Stage.DISQUALIFIED:

@@ -1,6 +1,10 @@
 """SLA scorecard facts: one row per business fact the SLA metrics count,
 stamped with its month (business time, team time zone) and the lead's
-attribution at that moment (source, sourced-by team, owner)."""
+attribution at that moment (source, sourced-by team, owner).
+
+A stage is reached by the rule the funnel uses (``domain.lifecycle.stages_reached``,
+docs/FIGURES.md "Reaching a stage"): a stated skip adds a fact, marked ``implied``,
+for each stage it skipped, at the moment of the skip."""
 
 from datetime import datetime
 from typing import Any
@@ -9,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, String, Table, select, update
 
 from domain.lead import Lead
+from domain.lifecycle import stages_reached
 from domain.vocabulary import Stage
 from projections.month_marks import mark, marks_table
 from projections.projector import Positioned, Projection
@@ -30,7 +35,12 @@ sla_facts = Table(
     metadata,
     Column("lead_id", String(32), primary_key=True),
     Column("version", Integer, primary_key=True),
-    Column("kind", String(20), nullable=False),
+    # A skip makes several facts of one event (won from MQL: won, sql, opportunity).
+    Column("kind", String(20), primary_key=True),
+    # 1 on a fact implied by a stated skip (a stage reached without its own event,
+    # docs/FIGURES.md "Reaching a stage"); its reason is the skip's, it has no amount.
+    # The column also makes stores built before the rule rebuild this projection.
+    Column("implied", Integer, nullable=False, server_default="0"),
     Column("month", String(7), nullable=False),
     Column("occurred_at", DateTime, nullable=False),
     Column("amount_cents", BigInteger),  # NULL: a win whose amount is unknown (never 0)
@@ -104,6 +114,17 @@ def fact_kind(event: Any) -> str | None:
     return kind
 
 
+def implied_kinds(event: Any) -> list[str]:
+    """The facts of the stages a move skipped, reached at its moment (``stages_reached``,
+    the funnel's rule): an SQL and an opportunity for a deal won straight from MQL.
+    Not its own fact (``fact_kind``), nor Customer (that fact is the win)."""
+    to_stage = getattr(event, "to_stage", None)
+    if to_stage is None or fact_kind(event) is None:
+        return []
+    skipped = getattr(event, "skipped", None) or ()
+    return [_STAGE_FACT[s] for s in stages_reached(event.from_stage, to_stage, skipped) if s != to_stage]
+
+
 class ScorecardProjection(Projection):
     name = "scorecard"
     tables = (sla_leads, sla_facts, sla_fact_months)
@@ -141,9 +162,12 @@ class ScorecardProjection(Projection):
                 continue
             kind = fact_kind(event)
             if kind is not None:
-                fact = self._fact(kind, lead, event, at)
+                fact = self._fact(kind, lead, event, at) | {"implied": 0}
                 facts.append(fact)
                 months[fact["month"]] = position
+                for implied in implied_kinds(event):
+                    no_amount = {"amount_cents": None, "currency": None}
+                    facts.append(fact | {"kind": implied, "implied": 1} | no_amount)
         leads.flush()
         insert_rows(conn, sla_facts, facts)
         # Facts are inserted, and a won fact's amount corrected in place: a month changes

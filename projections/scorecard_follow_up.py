@@ -14,6 +14,11 @@ when dated at or after it, whatever happened to the lead since (later stage
 changes, a re-entry), so a backdated entry or attempt re-derives the lead's
 rows from its stored entries and attempts.
 
+Entries are the stated ones only (``fact_kind`` is "mql"): an MQL that a skip
+Lead -> SQL implies counts as an MQL reached in the scorecard and the funnel, but
+starts no follow-up clock, since sales already had the lead (docs/FIGURES.md,
+"Reaching a stage").
+
 Its own projection (rather than more tables of ``scorecard``) so an existing
 store builds it with ``flask db init`` + ``flask projections catch-up``.
 """

@@ -10,8 +10,10 @@ Definitions (the same words both teams signed up to; also in the README):
   no rate to the base are never converted nor added: the figures list them per
   currency (and the month is not graded on money);
 - lead->customer (marketing): deals won in the month / leads captured in the month;
-- MQLs delivered: leads that entered MQL in the month (once per lead);
-- first follow-up: for each MQL of the month, time from entering MQL to the
+- MQLs delivered (and SQLs, opportunities): leads that reached the stage in the month,
+  once per lead, a stated skip reaching the stages it skipped (docs/FIGURES.md);
+- first follow-up: for each MQL entered in the month by a stage change (an MQL
+  implied by a skip starts no clock), time from entering MQL to the
   first contact attempt at or after it; "in time" when that attempt came by the
   deadline of N hours on the agreement's calendar (elapsed hours by default);
 - attempts per MQL: contact attempts within the window after entering MQL;

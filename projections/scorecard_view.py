@@ -38,9 +38,13 @@ Status rule:
   rate, ``domain.money``) is not graded on them: "unconverted", whatever the
   target; money targets are shown in the base currency.
 
-Filters (source, campaign, owner, sourced_by) narrow the actuals only; targets
-are company-wide, so a filtered status reads "this slice against the whole
-company's target".
+Filters (source, campaign, owner, sourced_by) narrow the actuals, and a filtered
+month is graded only against the targets set for that slice (``slice_of``): a
+dashboard filtered to one source, or to one owner, reads that source's or owner's
+targets (``targets.targets_for``, carried forward like the company's); any other
+filter, or a slice without a target for a metric, reads "no_slice_target" ("no
+target for this slice") instead of a grade against the whole company's target.
+The terms of measurement (N hours, D days) stay the company's.
 
 ``breaches``: MQLs of the month not contacted by their deadline — contacted
 late, or not contacted and the deadline has passed by ``now``. An MQL still
@@ -63,6 +67,7 @@ from domain.agreement import (
     MARKETING,
     METRICS,
     SALES,
+    SLICE_DIMENSIONS,
     Metric,
     add_months,
     parse_month,
@@ -77,6 +82,8 @@ DEFAULT_FOLLOW_UP_HOURS = Decimal(24)
 DEFAULT_ATTEMPTS_WINDOW_DAYS = Decimal(7)
 AT_RISK_SHARE = Decimal("0.75")
 TREND_MONTHS = 3
+NO_SLICE_TARGET = "no_slice_target"
+UNTARGETED = ("", "")  # a filter targets cannot be set for (campaign, sourced_by, two at once)
 
 # Which key of ``scorecard_actuals`` measures each scored metric.
 ACTUAL_KEY = {
@@ -102,7 +109,9 @@ def scorecard(
     **filters: str,
 ) -> dict[str, Any]:
     parse_month(month)
-    targets = targets_for(conn, month)
+    targets = targets_for(conn, month)  # the company's: also the terms every slice is measured with
+    slice_ = slice_of(filters)
+    graded = targets if slice_ is None else _slice_targets(conn, month, slice_)
     trend_months = [add_months(month, -n) for n in range(TREND_MONTHS, 0, -1)]
     # One call for the four months: their cache marks are read in one statement.
     *trend, actuals = month_actuals(
@@ -115,6 +124,8 @@ def scorecard(
     result: dict[str, Any] = {
         "month": month,
         "filters": {k: v for k, v in filters.items() if v},
+        # What the statuses grade: this month, of this slice (None: the whole company).
+        "slice": slice_,
         "terms": _terms(targets),
         "trend_months": trend_months,
         MARKETING: [],
@@ -124,19 +135,19 @@ def scorecard(
         if not metric.scored:
             continue
         actual = actuals[ACTUAL_KEY[metric.name]]
-        target = targets.get(metric.name)
+        target = graded.get(metric.name)
         if isinstance(actual, MoneyFigure):  # graded in the base currency, or not at all
             convertible = actual.convertible or target is None
-            graded = status(metric, target, actual.value, elapsed) if convertible else "unconverted"
+            grade = status(metric, target, actual.value, elapsed) if convertible else "unconverted"
             shown_target: Any = None if target is None else Money(target, actual.base)
         else:
-            graded, shown_target = status(metric, target, actual, elapsed), target
+            grade, shown_target = status(metric, target, actual, elapsed), target
         result[metric.side].append(
             {
                 "metric": metric.name,
                 "target": shown_target,
                 "actual": actual,
-                "status": graded,
+                "status": NO_SLICE_TARGET if slice_ is not None and grade == "no_target" else grade,
                 "trend": [t[ACTUAL_KEY[metric.name]] for t in trend],
                 "unit": metric.unit,
             }
@@ -146,6 +157,27 @@ def scorecard(
         conn, month, follow_up_hours=hours, now=now, calendar=calendar, **filters
     )
     return result
+
+
+def slice_of(filters: dict[str, str]) -> tuple[str, str] | None:
+    """The slice a filtered month is graded as: None unfiltered (the whole company);
+    ("source", v) or ("owner", v) when that is the only filter; ("", "") for any other
+    filter or combination, a slice no target can be set for."""
+    chosen = [(k, v) for k, v in filters.items() if v]
+    if not chosen:
+        return None
+    if len(chosen) == 1 and chosen[0][0] in SLICE_DIMENSIONS:
+        return chosen[0]
+    return UNTARGETED
+
+
+def _slice_targets(conn: Connection, month: str, slice_: tuple[str, str]) -> dict[str, Decimal]:
+    return {} if slice_ == UNTARGETED else targets_for(conn, month, slice_)
+
+
+def month_terms(conn: Connection, month: str) -> dict[str, Decimal]:
+    """The terms ``month`` is measured with (N hours, D days), as ``scorecard`` uses them."""
+    return _terms(targets_for(conn, month))
 
 
 def _terms(targets: dict[str, Decimal]) -> dict[str, Decimal]:

@@ -25,13 +25,16 @@ class AgreementCommands(_Base):
         value: object,
         reason: str = "",
         occurred_at: datetime | None = None,
+        slice_by: str = "",
+        slice_value: str = "",
     ) -> int:
-        """Record one change of one monthly target; return the agreement's new version."""
+        """Record one change of one monthly target (of the whole company, or of one source's
+        or owner's slice); return the agreement's new version."""
         # One retry: the only expected conflict is two first targets racing to create
         # the agreement, or two edits at once; the rules then run on fresh state.
         for attempt in range(2):
             agreement = self._agreement() or SLAAgreement.start(occurred_at)
-            agreement.set_target(month, metric, value, reason, occurred_at)
+            agreement.set_target(month, metric, value, reason, occurred_at, slice_by, slice_value)
             try:
                 self.save(agreement)
             except IntegrityError:

@@ -46,6 +46,7 @@ STATUSES = {
     "missed": _l("Missed"),
     "no_target": _l("No target"),
     "unconverted": _l("Not graded: amounts without an exchange rate"),
+    "no_slice_target": _l("No target for this slice"),
 }
 
 BANDS = {

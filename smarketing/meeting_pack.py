@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from domain.agreement import add_months
 from domain.meeting import MONTHLY, WEEKLY, clean_period
@@ -58,7 +58,28 @@ def current_period(kind: str, now: datetime, tz: ZoneInfo) -> str:
     return f"{iso.year}-W{iso.week:02d}"
 
 
+def graded_month(kind: str, period: str, now: datetime, tz: ZoneInfo) -> str:
+    """The month whose targets a meeting's agenda grades, by ``scorecard_view.scorecard``
+    as the dashboard grades that month on the same day.
+
+    A monthly meeting grades the month it reviews (M − 1, over by then). A weekly meeting
+    grades the month in progress during its week: the month of today for this week's
+    meeting (the month the dashboard opens on), of the week's last day for a past week,
+    of its first day for a week ahead. Grading the reviewed week's month instead made
+    Monday's agenda grade last month as over ("missed") while the dashboard graded the
+    new month pro-rated ("on track").
+    """
+    period = clean_period(kind, period)
+    if kind == MONTHLY:
+        return previous_period(kind, period)
+    start, end = period_bounds(kind, period, tz)
+    today = now.astimezone(tz).date()
+    day = min(max(today, start.date()), (end - timedelta(days=1)).date())
+    return day.strftime("%Y-%m")
+
+
 REASONS_SHOWN = 10
+REACHED_KINDS = ("mql", "sql", "opportunity")
 
 
 def _reasons(conn: Connection, kind: str, in_period: list[Any]) -> list[dict[str, Any]]:
@@ -79,11 +100,16 @@ def changes(
     in_period = [sla_facts.c.occurred_at >= to_db(start), sla_facts.c.occurred_at < to_db(end)]
     count = dict.fromkeys(("mql", "sql", "won", "lost", "rejected"), 0)
     known: dict[str, Known] = {}  # the wins' known amounts per currency (NULL: unknown)
+    # Stages reached count once per lead, as the scorecard counts them (implied facts of a
+    # skip included: docs/FIGURES.md "Reaching a stage"); wins, losses, rejections per fact.
+    reached = case(
+        (sla_facts.c.kind.in_(REACHED_KINDS), func.count(sla_facts.c.lead_id.distinct())), else_=func.count()
+    )
     for kind, currency, n, amounts, cents in conn.execute(
         select(
             sla_facts.c.kind,
             sla_facts.c.currency,
-            func.count(),
+            reached,
             func.count(sla_facts.c.amount_cents),
             func.coalesce(func.sum(sla_facts.c.amount_cents), 0),
         )
@@ -115,7 +141,8 @@ def changes(
 def agenda(
     conn: Connection, figures: dict[str, Any], month: str, now: datetime, sla: SLAInForce, open_actions: int
 ) -> list[dict[str, Any]]:
-    """Talking points, most pressing first; each names the figure behind it."""
+    """Talking points, most pressing first; each names the figure behind it. ``month`` is
+    the month graded (``graded_month``), with the dashboard's function and arguments."""
     items: list[dict[str, Any]] = []
     if figures["breaches"]:
         items.append({"kind": "breaches", "n": figures["breaches"]})
@@ -128,7 +155,13 @@ def agenda(
         for row in card[side]:
             if row["status"] in ("missed", "at_risk"):
                 items.append(
-                    {"kind": "metric", "metric": row["metric"], "status": row["status"], "side": side}
+                    {
+                        "kind": "metric",
+                        "metric": row["metric"],
+                        "status": row["status"],
+                        "side": side,
+                        "month": month,
+                    }
                 )
     if figures["count"]["lost"]:
         items.append({"kind": "lost", "n": figures["count"]["lost"]})

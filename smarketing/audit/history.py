@@ -143,6 +143,8 @@ def agreement_trail(services: Services) -> list[dict[str, Any]]:
             "version": e.originator_version,
             "month": e.month,
             "metric": e.metric,
+            "slice_by": e.slice_by,  # "" for the whole company
+            "slice_value": e.slice_value,
             "unit": METRICS[e.metric].unit if e.metric in METRICS else "",
             "old": plain(e.previous_value),
             "new": plain(e.value),

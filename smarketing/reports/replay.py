@@ -15,15 +15,20 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import StaticPool
 
+from domain.agreement import ATTEMPTS_WINDOW_DAYS, FOLLOW_UP_HOURS
+from domain.agreement_terms import CALENDAR, calendar_of
 from domain.errors import N_
+from projections.agreement_docs import TERMS, current_docs
 from projections.funnel_query import funnel, funnel_breakdown
 from projections.projector import Projection, Projector
 from projections.schema import metadata, tracking
 from projections.scorecard_query import scorecard_actuals
+from projections.scorecard_view import month_terms
 from projections.source_merges import merges_until
 from smarketing.audit.chain import seal_for
 from smarketing.bootstrap import Services, build_projections
@@ -31,6 +36,7 @@ from smarketing.reports import month_digest, sections
 from smarketing.reports.month_digest import replica_metadata
 from smarketing.reports.replica import ReplicaBehind, open_replica, report_projections
 
+UTC_ZONE = ZoneInfo("UTC")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -141,7 +147,7 @@ def monthly_figures(
     try:
         with merges_until(cutoff):
             figures = replica.read_at(
-                log_position, lambda conn, at: read_figures(conn, month, at, today), budget
+                log_position, lambda conn, at: read_figures(conn, month, at, today, settings.tz), budget
             )
     except ReplicaBehind as behind:
         raise ReportNotReady(
@@ -157,7 +163,7 @@ def monthly_figures(
         engine = replay_engine(services, position, report_projections(settings))
         try:
             with engine.connect() as conn, merges_until(cutoff):
-                figures = read_figures(conn, month, position, today)
+                figures = read_figures(conn, month, position, today, settings.tz)
         finally:
             engine.dispose()
     figures.discuss = sections.discuss(figures)
@@ -172,11 +178,25 @@ def sealed_merges_cutoff(services: Services, month: str) -> int | None:
     return None if seal is None else seal.position
 
 
-def read_figures(conn: Connection, month: str, position: int, today: date) -> MonthlyFigures:
-    """Every figure of the report from read models standing at ``position``."""
+def read_figures(
+    conn: Connection, month: str, position: int, today: date, tz: ZoneInfo = UTC_ZONE
+) -> MonthlyFigures:
+    """Every figure of the report from read models standing at ``position``.
+
+    Measured and graded as the dashboard measures and grades the month: with the month's
+    own terms (N hours, D days) and the agreement's calendar (as of ``position``), by the
+    same functions, so the report's statuses are the dashboard's."""
     digest, events_in_month = month_digest.read(conn, month)
     cohort = funnel(conn, month)
-    actuals = scorecard_actuals(conn, month)
+    calendar = calendar_of(current_docs(conn, TERMS).get(CALENDAR), tz)
+    terms = month_terms(conn, month)
+    actuals = scorecard_actuals(
+        conn,
+        month,
+        follow_up_hours=float(terms[FOLLOW_UP_HOURS]),
+        attempts_window_days=float(terms[ATTEMPTS_WINDOW_DAYS]),
+        calendar=calendar,
+    )
     return MonthlyFigures(
         month=month,
         log_position=position,
@@ -190,5 +210,5 @@ def read_figures(conn: Connection, month: str, position: int, today: date) -> Mo
         follow_up=sections.follow_up(actuals),
         rejected=sections.rejected(conn, month),
         deals=sections.deals(conn, month),
-        scorecard=sections.scorecard(conn, month, today),
+        scorecard=sections.scorecard(conn, month, today, calendar),
     )

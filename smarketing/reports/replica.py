@@ -131,7 +131,7 @@ def report_projections(settings: Settings) -> list[Projection]:
         ScorecardProjection(tz),
         ScorecardFollowUpProjection(tz),
         TargetsProjection(),
-        AgreementDocsProjection(),  # merged sources (projections.source_merges), as of the position
+        AgreementDocsProjection(),  # merged sources and the follow-up calendar, as of the position
         MoneyTermsProjection(),  # the base currency and rates the money figures use
         MonthDigestProjection(tz),
         ReplicaAnchorProjection(),

@@ -100,13 +100,16 @@ def deals(conn: Connection, month: str) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def scorecard(conn: Connection, month: str, today: date) -> dict[str, Any] | None:
-    """The SLA scorecard with targets, when that read side exists in this build."""
+def scorecard(conn: Connection, month: str, today: date, calendar: Any = None) -> dict[str, Any] | None:
+    """The SLA scorecard with targets, when that read side exists in this build; graded on
+    the agreement's ``calendar`` as the dashboard grades it (every hour counts if None)."""
     try:
         view = importlib.import_module("projections.scorecard_view")
     except ModuleNotFoundError:
         return None
-    return view.scorecard(conn, month, today=today)
+    if calendar is None:
+        return view.scorecard(conn, month, today=today)
+    return view.scorecard(conn, month, today=today, calendar=calendar)
 
 
 def _breach_count(breaches: Any) -> int:

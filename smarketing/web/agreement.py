@@ -18,6 +18,7 @@ from domain.agreement import (
     METRICS,
     MQLS_DELIVERED,
     REVENUE_GOAL,
+    SLICE_DIMENSIONS,
     YEARS_AHEAD,
     add_months,
 )
@@ -26,7 +27,7 @@ from domain.planning import reverse_funnel
 from projections import funnel_query
 from projections.agreement_docs import CRITERIA, PERSONA, current_docs
 from projections.scorecard_query import avg_deal_per_opportunity
-from projections.targets import sla_targets, target_history, targets_for
+from projections.targets import sla_targets, slice_targets_in_force, target_history, targets_for
 from smarketing.extensions import services
 from smarketing.formatting import measure
 from smarketing.labels import label
@@ -58,10 +59,12 @@ def _targets_context(month: str) -> dict[str, Any]:
             for (metric,) in conn.execute(
                 sla_targets.select()
                 .with_only_columns(sla_targets.c.metric)
-                .where(sla_targets.c.month == month)
+                .where(sla_targets.c.month == month, sla_targets.c.slice_by == "")
             )
         }
         history = list(reversed(target_history(conn)))
+        slices = slice_targets_in_force(conn, month)
+        known = {d: funnel_query.dimension_values(conn, d) for d in SLICE_DIMENSIONS}
     sides: dict[str, list[dict[str, Any]]] = {"marketing": [], "sales": []}
     for metric in METRICS.values():
         sides[metric.side].append(
@@ -73,7 +76,16 @@ def _targets_context(month: str) -> dict[str, Any]:
             }
         )
     units = {m.name: m.unit for m in METRICS.values()}
-    return {"month": month, "sides": sides, "history": history, "metrics": list(METRICS), "units": units}
+    return {
+        "month": month,
+        "sides": sides,
+        "history": history,
+        "metrics": list(METRICS),
+        "units": units,
+        "slices": slices,
+        "slice_dimensions": SLICE_DIMENSIONS,
+        "known_slices": known,
+    }
 
 
 def _render(status: int = 200, **context: Any) -> tuple[str, int]:
@@ -92,12 +104,18 @@ def index() -> tuple[str, int]:
 
 @bp.post("/targets")
 def set_target() -> BaseResponse | tuple[str, int]:
-    form = {k: forms.text(request.form, k) for k in ("month", "metric", "value", "reason")}
+    fields = ("month", "metric", "value", "reason", "slice_by", "slice_value")
+    form = {k: forms.text(request.form, k) for k in fields}
     month = form["month"] or this_month()
     try:
         value = forms.number(request.form, "value")
         services().app.set_target(
-            form["month"], form["metric"], "" if value is None else value, form["reason"]
+            form["month"],
+            form["metric"],
+            "" if value is None else value,
+            form["reason"],
+            slice_by=form["slice_by"],
+            slice_value=form["slice_value"],
         )
     except InvalidInput as error:
         context = _targets_context(_safe_month(month))

@@ -38,7 +38,7 @@ def _pack(kind: str, period: str) -> dict[str, Any]:
         figures = meeting_pack.changes(conn, start, review_end, now, sla)
         carried = meetings_model.open_actions(conn, except_meeting=key)
         items = meetings_model.items_of(conn, key)
-        month = start.astimezone(tz).strftime("%Y-%m")
+        month = meeting_pack.graded_month(kind, period, now, tz)
         agenda = meeting_pack.agenda(conn, figures, month, now, sla, len(carried))
     minutes = sla.meetings[f"{kind}_minutes"]
     return {
@@ -51,6 +51,7 @@ def _pack(kind: str, period: str) -> dict[str, Any]:
         "minutes": minutes,
         "figures": figures,
         "agenda": agenda,
+        "graded_month": month,
         "carried": carried,
         "items": items,
         "meeting_key": key,

@@ -148,7 +148,9 @@ def test_a_merge_counts_the_leads_under_the_target_everywhere(
             assert by_source == {"events": 3, "outbound": 1}
             assert scorecard_actuals(conn, MONTH, source="events")["leads"] == 3
             assert scorecard_actuals(conn, MONTH, source="events")["revenue"].value == 500
-            assert scorecard_actuals(conn, MONTH)["marketing_revenue"].value == 500  # cold calls credit sales now
+            assert (
+                scorecard_actuals(conn, MONTH)["marketing_revenue"].value == 500
+            )  # cold calls credit sales now
             listed = list_leads(conn, LeadQuery(source="events"), NOW)["leads"]
             assert len(listed) == 3
         dashboard = manager.get(f"/?month={MONTH}").get_data(as_text=True)
