@@ -401,24 +401,15 @@ class Lead(Aggregate):
         return {
             "id": str(self.id),
             "version": self.version,
-            "name": self.personal.get("name", ""),
-            "email": self.personal.get("email", ""),
-            "phone": self.personal.get("phone", ""),
-            "company": self.company,
-            "source": self.source,
-            "sourced_by": self.sourced_by,
-            "campaign": self.campaign,
-            "landing_page": self.landing_page,
-            "persona": self.persona,
-            "stage": self.stage,
-            "owner": self.owner,
-            "team": self.team,
-            "attempts": self.attempts,
-            "interactions": self.interactions,
-            "captured_at": self.captured_at,
-            "stage_entered_at": self.stage_entered_at,
-            "last_activity_at": self.last_activity_at,
-            "won_amount": self.won_amount,
-            "currency": self.currency,
+            **{name: self.personal.get(name, "") for name in ("name", "email", "phone")},
+            **{name: getattr(self, name) for name in _SHOWN},
             "allowed_moves": self.allowed_moves(),
         }
+
+
+# The lead's state as ``as_dict`` gives it, after its id, version and personal data.
+_SHOWN = (
+    "company", "source", "sourced_by", "campaign", "landing_page", "persona", "stage", "owner", "team",
+    "attempts", "interactions", "captured_at", "stage_entered_at", "last_activity_at", "won_amount",
+    "currency",
+)  # fmt: skip

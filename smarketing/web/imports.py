@@ -205,21 +205,21 @@ def progress(job_id: str) -> str:
 
 @bp.get("/jobs/<job_id>/rejects.csv")
 def rejects(job_id: str) -> ResponseReturnValue:
-    job = _job(job_id)
-    path = _folder() / f"{job.upload}.rejects.csv"
-    if not path.is_file():
-        abort(404)
-    return send_file(path, mimetype="text/csv", as_attachment=True, download_name="rejected-rows.csv")
+    return _job_file(job_id, "rejects.csv", "rejected-rows.csv")
 
 
 @bp.get("/jobs/<job_id>/warnings.csv")
 def warnings(job_id: str) -> ResponseReturnValue:
     """Every warning of the import, grouped by kind (the page lists a few of each)."""
+    return _job_file(job_id, "warnings.csv", "import-warnings.csv")
+
+
+def _job_file(job_id: str, suffix: str, download_name: str) -> ResponseReturnValue:
     job = _job(job_id)
-    path = _folder() / f"{job.upload}.warnings.csv"
+    path = _folder() / f"{job.upload}.{suffix}"
     if not path.is_file():
         abort(404)
-    return send_file(path, mimetype="text/csv", as_attachment=True, download_name="import-warnings.csv")
+    return send_file(path, mimetype="text/csv", as_attachment=True, download_name=download_name)
 
 
 def init_app(app: Flask) -> None:
