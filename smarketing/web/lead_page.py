@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
 from projections import data_quality, leads_query
+from projections.money_terms import money_book
 from smarketing.application import parse_lead_id
 from smarketing.extensions import services
 from smarketing.web import forms
@@ -29,6 +30,7 @@ def _context(lead_id: str) -> dict:
         timeline = leads_query.timeline(conn, parse_lead_id(lead_id).hex)
         owners = leads_query.distinct_values(conn, "owner")
         dq_flags = data_quality.lead_flags(conn, parse_lead_id(lead_id).hex)
+        base_currency = money_book(conn).base  # what the won form offers first
     return {
         "lead": lead,
         "lead_key": parse_lead_id(lead_id).hex,
@@ -42,6 +44,7 @@ def _context(lead_id: str) -> dict:
         "outcomes": [o.value for o in ContactOutcome],
         "teams": [t.value for t in Team],
         "may_correct_amount": may_correct_amount(lead["owner"]),
+        "base_currency": base_currency,
     }
 
 
