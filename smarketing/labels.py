@@ -85,6 +85,7 @@ FIELDS = {
     "note": _l("Note"),
     "occurred_at": _l("When it happened"),
     "month": _l("Month"),
+    "format": _l("Format"),
     "week": _l("Week"),
     "at": _l("As of"),
     "goal": _l("Revenue goal (EUR)"),

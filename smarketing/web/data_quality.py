@@ -17,6 +17,7 @@ from projections.lead_summary import lead_summary
 from projections.rows import chunks
 from smarketing.exporting import csv_lines
 from smarketing.extensions import services
+from smarketing.web.exports import reader_style
 
 bp = Blueprint("data_quality", __name__, url_prefix="/data-quality")
 
@@ -84,7 +85,7 @@ def flags_csv() -> Response:
                 for flag in dq.flags_of_kind(conn, kind):
                     yield [flag[c] for c in CSV_COLUMNS]
 
-    lines = csv_lines(CSV_COLUMNS, rows(), svc.settings.tz)
+    lines = csv_lines(CSV_COLUMNS, rows(), svc.settings.tz, reader_style())
     response = Response(stream_with_context(lines), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="data-quality-flags.csv"'
     return response

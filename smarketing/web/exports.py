@@ -5,7 +5,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, request, stream_with_context
+from flask_babel import get_locale
 
+from domain.errors import N_, InvalidInput
 from domain.money import MoneyFigure
 from projections import data_quality, leads_query
 from projections.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
@@ -15,9 +17,9 @@ from projections.scorecard_query import scorecard_actuals
 from projections.stats import cents_to_money
 from smarketing.application import parse_lead_id
 from smarketing.audit import history
-from smarketing.exporting import csv_lines, csv_text
+from smarketing.exporting import CsvStyle, csv_lines, csv_text, rounded
 from smarketing.extensions import services
-from smarketing.formatting import measure
+from smarketing.formatting import FIGURE_UNITS, measure
 from smarketing.labels import label
 from smarketing.periods import month_arg
 from smarketing.sla_terms import overdue_terms
@@ -36,8 +38,20 @@ LABEL_COLUMNS = ("source_label", "campaign_label")
 PAGE = 1000  # rows fetched per query while streaming
 
 
+def reader_style() -> CsvStyle:
+    """The reader's spreadsheet convention; ``?format=raw`` the machine form (exporting)."""
+    chosen = request.args.get("format", "").strip().lower()
+    if chosen not in ("", "raw", "sheet"):
+        raise InvalidInput("format", N_("must be “sheet” (your spreadsheet's convention) or “raw”"))
+    return CsvStyle.for_reader(get_locale(), raw=chosen == "raw")
+
+
+def _shown(style: CsvStyle, value: object, unit: str) -> object:
+    return value if style.raw else rounded(value, unit)
+
+
 def _csv(lines: Iterator[str] | str, filename: str) -> Response:
-    response = Response(lines, mimetype="text/csv")
+    response = Response(lines, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -66,7 +80,7 @@ def leads_csv() -> Response:
                     return
                 query.after = page["next"]  # keyset paging: no row skipped or repeated
 
-    lines = csv_lines([*LEAD_COLUMNS, *LABEL_COLUMNS], rows(), svc.settings.tz)
+    lines = csv_lines([*LEAD_COLUMNS, *LABEL_COLUMNS], rows(), svc.settings.tz, reader_style())
     return _csv(stream_with_context(lines), "leads.csv")
 
 
@@ -82,11 +96,14 @@ def funnel_csv() -> Response:
     filters = {d: request.args.get(d, "")[:100] for d in FUNNEL_DIMENSIONS}
     with svc.read_engine.connect() as conn:
         data = funnel(conn, month or None, **filters)
-    medians = data["median_days_in_stage"]
-    rows = [[s["stage"], s["count"], s["conversion"], medians.get(s["stage"])] for s in data["stages"]]
+    medians, style = data["median_days_in_stage"], reader_style()
+    rows: list[list[object]] = []
+    for s in data["stages"]:
+        conversion = _shown(style, s["conversion"], "ratio")
+        rows.append([s["stage"], s["count"], conversion, _shown(style, medians.get(s["stage"]), "days")])
     rows += [[name, data[name], None, None] for name in ("disqualified", "recycled", "rejected", "skips")]
     header = ["stage", "leads", "conversion_from_previous", "median_days_in_stage"]
-    return _csv(csv_text(header, rows), f"funnel-{month or 'all'}.csv")
+    return _csv(csv_text(header, rows, style=style), f"funnel-{month or 'all'}.csv")
 
 
 @bp.get("/export/scorecard.csv")
@@ -96,9 +113,10 @@ def scorecard_csv() -> Response:
     filters = {d: request.args.get(d, "")[:100] for d in SCORECARD_DIMENSIONS}
     with svc.read_engine.connect() as conn:
         data = scorecard_actuals(conn, month, **filters)
-    skip = {"month", "filters", "follow_up_delays_hours"}
+    skip, style = {"month", "filters", "follow_up_delays_hours"}, reader_style()
     rows = [row for name, value in data.items() if name not in skip for row in _figure_rows(name, value)]
-    return _csv(csv_text(["metric", "value"], rows), f"scorecard-{month}.csv")
+    rows = [[name, _shown(style, value, FIGURE_UNITS.get(name, ""))] for name, value in rows]
+    return _csv(csv_text(["metric", "value"], rows, style=style), f"scorecard-{month}.csv")
 
 
 def _figure_rows(name: str, value: object) -> list[list[object]]:

@@ -20,6 +20,7 @@ from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv, read_csv_text
 from smarketing.importing.plan import lead_id_for, make_plan
 from smarketing.importing.run import run_plan, write_warnings
+from tests.integration.exported import exported_rows
 
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 MADRID = ZoneInfo("Europe/Madrid")
@@ -88,7 +89,7 @@ def test_flags_survive_a_rebuild_and_span_batches(services: Services) -> None:
 def _export(client: FlaskClient) -> dict[str, dict[str, str]]:
     response = client.get("/leads/export.csv")
     assert response.status_code == 200
-    return {row["name"]: row for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))}
+    return {row["name"]: row for row in exported_rows(response.data)}
 
 
 def test_lead_page_export_and_data_quality_page(web_app: Flask, services: Services, login: Login) -> None:
@@ -108,7 +109,7 @@ def test_lead_page_export_and_data_quality_page(web_app: Flask, services: Servic
     assert f"/leads/{early.replace('-', '')}" in html and f"/leads/{back.replace('-', '')}" in html
     assert "/leads/" + fine.replace("-", "") not in html
     assert 'href="/data-quality/"' in html  # in the menu
-    flags = list(csv.DictReader(io.StringIO(manager.get("/data-quality/flags.csv").get_data(as_text=True))))
+    flags = exported_rows(manager.get("/data-quality/flags.csv").data)
     assert sorted(f["kind"] for f in flags) == [dq.STAGE_DATES_BACKWARDS, dq.WON_BEFORE_FIRST_CONTACT]
     # Auditors read it too; marketing and sales do not see it.
     auditor = login(web_app.test_client(), "auditor")

@@ -1,8 +1,6 @@
 """Exports: formula injection neutralised everywhere; the CSV of the lead list
 holds exactly the leads the same filter shows on screen, beyond one page."""
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +13,7 @@ from smarketing.bootstrap import Services
 from smarketing.exporting import safe_cell
 from smarketing.extensions import KEY
 from smarketing.web.factory import create_app
+from tests.integration.exported import exported_rows
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -49,7 +48,7 @@ def _seed(services: Services) -> None:
 
 
 def _csv(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode())))
+    return exported_rows(data)
 
 
 def test_lead_export_matches_the_screen_filter(app: Flask, services: Services) -> None:

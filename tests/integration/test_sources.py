@@ -3,8 +3,6 @@ import types lands on the vocabulary's key; unknown values wait as new sources;
 accept and merge are events; merged leads count under the target everywhere,
 except in a sealed month's report; filters show labels in either language."""
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +24,7 @@ from smarketing.importing.parse import read_csv_text
 from smarketing.importing.plan import lead_id_for, make_plan
 from smarketing.importing.run import run_plan
 from smarketing.reports.replay import monthly_figures
+from tests.integration.exported import exported_rows
 
 MADRID = ZoneInfo("Europe/Madrid")
 NOW = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
@@ -197,7 +196,7 @@ def test_filters_show_labels_in_spanish_and_english(
             chart = client.get(f"/?month={MONTH}&source=organic_search").get_data(as_text=True)
             assert f'value="organic_search" selected>{words[0]}</option>' in chart
             # The export keeps the key for machines and adds the words for people.
-            rows = list(csv.DictReader(io.StringIO(client.get("/leads/export.csv").get_data(as_text=True))))
+            rows = exported_rows(client.get("/leads/export.csv").data)
             assert {(r["source"], r["source_label"]) for r in rows} == {
                 ("organic_search", words[0]),
                 ("events", words[1]),
