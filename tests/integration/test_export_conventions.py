@@ -59,4 +59,5 @@ def test_raw_format_for_machines(web_app: Flask, services: Services, login: Logi
     assert all(row["captured_at"].endswith("+01:00") for row in leads)  # ISO 8601 with the offset
     refused = spanish.get("/export/funnel.csv?format=xlsx")
     assert refused.status_code == 422
-    assert "Formato: debe ser «sheet» (el formato de su hoja de cálculo) o «raw»" in refused.get_data(as_text=True)
+    message = "Formato: debe ser «sheet» (el formato de su hoja de cálculo) o «raw»"
+    assert message in refused.get_data(as_text=True)
