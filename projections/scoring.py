@@ -84,5 +84,16 @@ def lead_scores(conn: Connection, now: datetime, config: ScoringConfig) -> list[
     return sorted(result, key=lambda r: (-r["score"], r["lead_id"]))
 
 
+def lead_score(conn: Connection, lead_id: str, now: datetime, config: ScoringConfig) -> float:
+    """One lead's score now, from its interactions within the horizon (as ``lead_scores``)."""
+    since = to_db(now - timedelta(days=config.horizon_days))
+    rows = conn.execute(
+        select(lead_score_inputs.c.kind, lead_score_inputs.c.occurred_at).where(
+            lead_score_inputs.c.lead_id == lead_id, lead_score_inputs.c.occurred_at >= since
+        )
+    )
+    return score([(kind, from_db(at)) for kind, at in rows], now, config)
+
+
 def ready_for_mql(conn: Connection, now: datetime, config: ScoringConfig) -> list[dict[str, Any]]:
     return [r for r in lead_scores(conn, now, config) if is_ready(r["score"], config)]

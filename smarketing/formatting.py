@@ -135,3 +135,9 @@ def figure(key: str, value: Any) -> str:
     if isinstance(value, MoneyFigure | Money):
         return measure(value, "eur")
     return measure(value, FIGURE_UNITS.get(key, "count" if counted else ""))
+
+
+def target_value(value: Any, metric: str) -> str:
+    """A target as the agreement pages show it, in its metric's unit (an unknown metric: as is)."""
+    found = METRICS.get(metric)
+    return measure(value, found.unit if found else "")

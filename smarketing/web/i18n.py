@@ -16,7 +16,7 @@ from flask_babel import (
 )
 from werkzeug.wrappers import Response
 
-from smarketing.formatting import comparable, figure, measure, money, stored_money
+from smarketing.formatting import comparable, figure, measure, money, stored_money, target_value
 from smarketing.labels import FIELD_VALUES, label, period_name
 from smarketing.web.forms import shown_number
 
@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["measure"] = measure
+    app.jinja_env.globals["target_value"] = target_value
     app.jinja_env.globals["figure"] = figure
     app.jinja_env.globals["comparable"] = comparable
     app.jinja_env.globals["money"] = money

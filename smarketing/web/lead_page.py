@@ -2,6 +2,7 @@
 back the header, the actions (new version, new legal moves) and the timeline."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -15,6 +16,8 @@ from projections import data_quality, leads_query
 from projections.money_terms import money_book
 from smarketing.application import parse_lead_id
 from smarketing.extensions import services
+from smarketing.lead_vitals import lead_vitals
+from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.access import can
 from smarketing.web.amount_input import parse_amount
@@ -31,6 +34,8 @@ def _context(lead_id: str) -> dict:
         owners = leads_query.distinct_values(conn, "owner")
         dq_flags = data_quality.lead_flags(conn, parse_lead_id(lead_id).hex)
         base_currency = money_book(conn).base  # what the won form offers first
+        now = datetime.now(UTC)
+        vitals = lead_vitals(conn, lead, now, sla_in_force(conn, now, svc.settings.tz))
     return {
         "lead": lead,
         "lead_key": parse_lead_id(lead_id).hex,
@@ -45,6 +50,7 @@ def _context(lead_id: str) -> dict:
         "teams": [t.value for t in Team],
         "may_correct_amount": may_correct_amount(lead["owner"]),
         "base_currency": base_currency,
+        "vitals": vitals,
     }
 
 
