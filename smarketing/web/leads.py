@@ -54,13 +54,15 @@ def index() -> Response:
             "source": source_choices(conn, leads_query.distinct_values(conn, "source")),
             "campaign": campaign_choices(leads_query.distinct_values(conn, "campaign")),
         }
-    next_args = {k: v for k, v in request.args.items() if k != "after"} | {"after": page["next"]}
+    export_args = {k: v for k, v in request.args.items() if k != "after"}
+    next_args = export_args | {"after": page["next"]}
     return page_or_fragment(
         "leads.html",
         "partials/lead_rows.html",
         ROWS_TARGETS,
         query=query,
         page=page,
+        export_args=export_args,
         choices=choices,
         stages=[s.value for s in Stage],
         sorts=list(SORTS),
