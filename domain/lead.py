@@ -411,5 +411,5 @@ class Lead(Aggregate):
 _SHOWN = (
     "company", "source", "sourced_by", "campaign", "landing_page", "persona", "stage", "owner", "team",
     "attempts", "interactions", "captured_at", "stage_entered_at", "last_activity_at", "won_amount",
-    "currency",
+    "currency", "is_erased",
 )  # fmt: skip

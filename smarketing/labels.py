@@ -72,6 +72,7 @@ FIELDS = {
     "owner": _l("Owner"),
     "team": _l("Team"),
     "reason": _l("Reason"),
+    "confirm_email": _l("Confirm e-mail"),
     "amount": _l("Amount"),
     "currency": _l("Currency"),
     "old_amount": _l("Previous amount"),

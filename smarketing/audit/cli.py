@@ -15,10 +15,10 @@ from domain.agreement import add_months
 from domain.errors import DomainError, InvalidInput
 from smarketing.audit.as_of import HAPPENED, MODES, figures_as_of, parse_at
 from smarketing.audit.chain import SealError, seal_month, verify
+from smarketing.audit.erasure import erase_person
 from smarketing.audit.history import lead_as_of
 from smarketing.extensions import services
 from smarketing.periods import month_arg
-from smarketing.reports.replica import open_replica
 
 audit_cli = AppGroup("audit", help="Integrity of the event log, monthly seals and erasure.")
 
@@ -62,18 +62,12 @@ def erase_command(lead_id: str, reason: str) -> None:
     # Reset afterwards: the CLI runner (and tests) share this context with later commands.
     token = current_actor.set(f"cli:{getpass.getuser()}")
     try:
-        version = svc.app.erase_personal_data(lead_id, reason)
+        version = erase_person(svc, lead_id, reason)
     except DomainError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
     finally:
         current_actor.reset(token)
-    svc.projector.catch_up()
-    replica = open_replica(svc.settings, svc.app.recorder, svc.app.mapper)
-    try:
-        replica.forget(lead_id)  # the monthly report's private copy of the read models
-    finally:
-        replica.close()
     click.echo(f"Personal data of {lead_id} erased (version {version}).")
 
 

@@ -17,6 +17,7 @@ lead.stage.early   lead_page.act:stage to Lead, MQL or Recycled
 lead.stage         lead_page.act:stage to any other stage
 lead.reject        lead_page.act:reject
 lead.close         lead_page.act:won, lead_page.act:lost
+lead.erase         lead_page.erase (admin: a person's data erased, with a typed confirmation)
 lead.amount.own    lead_page.act:amount (correct a won amount: sales only on deals they own,
                    checked by lead_page.may_correct_amount; lead.amount.any: any deal)
 report.read        reports.*
@@ -40,7 +41,8 @@ Roles:
   stage change, reject MQLs, won/lost
 * manager: everything on leads, reports, agreement targets
 * auditor: read everything (leads and reports), write nothing
-* admin: users and integrations only (least privilege: no lead data)
+* admin: users and integrations, and erasure of a person's data: reads leads to find the
+  person (no other change to them)
 
 Fail closed: an endpoint missing from the table is refused (403), whatever the
 method, and the omission is logged so the developer who added it notices.
@@ -96,6 +98,7 @@ WRITE: dict[str, str] = {
     "lead_page.act:won": "lead.close",
     "lead_page.act:lost": "lead.close",
     "lead_page.act:amount": "lead.amount.own",
+    "lead_page.erase": "lead.erase",
     "agreement.*": "agreement.write",
     "meetings.*": "meeting.write",
     "reports.*": "report.read",  # report downloads may POST a form, but write nothing
@@ -121,7 +124,9 @@ ROLES: dict[str, frozenset[str]] = {
         | _SALES
     ),
     "auditor": frozenset({"read", "report.read"}),
-    "admin": frozenset({"users.admin", "integrations.admin"}),  # who gets in: people and machines
+    # Who gets in (people and machines), and a person's right to be forgotten: an admin
+    # reads a lead to find it and erase its personal data.
+    "admin": frozenset({"users.admin", "integrations.admin", "read", "lead.erase"}),
 }
 # Both teams sit in the joint meetings: their people and managers record decisions there.
 for _role in ("marketing", "sales", "manager"):
@@ -168,8 +173,8 @@ def can_move_to(stage: str) -> bool:
 
 
 def landing_endpoint(role: str | None) -> str:
-    """Where to go after logging in: the dashboard, or the first page the role may see."""
-    if not role_may(role, "read") and role_may(role, "users.admin"):
+    """Where to go after logging in: the Users page for admins, else the dashboard."""
+    if role_may(role, "users.admin"):
         return "users.index"
     return "dashboard.index"
 

@@ -11,10 +11,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from domain.errors import N_, InvalidInput
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
 from projections import data_quality, leads_query
 from projections.money_terms import money_book
 from smarketing.application import parse_lead_id
+from smarketing.audit.erasure import erase_person
 from smarketing.extensions import services
 from smarketing.lead_vitals import lead_vitals
 from smarketing.sla_terms import sla_in_force
@@ -51,6 +53,7 @@ def _context(lead_id: str) -> dict:
         "may_correct_amount": may_correct_amount(lead["owner"]),
         "base_currency": base_currency,
         "vitals": vitals,
+        "erased_at": next((e["occurred_at"] for e in timeline if e["event_type"] == "PersonalDataErased"), None),
     }
 
 
@@ -149,6 +152,22 @@ def act(lead_id: str, action: str) -> Response | str:
     svc.projector.catch_up()  # read-your-writes: the timeline shows the new event now
     context = _context(lead_id)
     context["message"] = _won_message(context["lead"]) if action == "won" else str(DONE[action])
+    if request.headers.get(HX_REQUEST):
+        return render_template("partials/lead_after_write.html", **context)
+    return render_template("lead.html", **context)
+
+
+@bp.post("/<lead_id>/erase")
+def erase(lead_id: str) -> Response | str:
+    """An admin erases the person's data; the e-mail typed again confirms it is this person."""
+    lead = services().app.get_lead(lead_id)
+    typed = forms.text(request.form, "confirm_email").casefold()
+    if not lead["email"] or typed != lead["email"].casefold():
+        raise InvalidInput(
+            "confirm_email", N_("type the lead's e-mail address exactly to confirm the erasure")
+        )
+    erase_person(services(), lead_id, forms.text(request.form, "reason"))
+    context = _context(lead_id) | {"message": _("Personal data erased.")}
     if request.headers.get(HX_REQUEST):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)

@@ -39,6 +39,12 @@ def correct_amount(services: Services) -> tuple[str, dict]:
     return f"/leads/{lead_id}/amount", {"amount": "1200", "currency": "EUR", "reason": "typo in the offer"}
 
 
+def erase(services: Services) -> tuple[str, dict]:
+    lead_id = new_lead(services)
+    email = services.app.get_lead(lead_id)["email"]
+    return f"/leads/{lead_id}/erase", {"confirm_email": email, "reason": "RGPD request 7"}
+
+
 def capture(services: Services) -> tuple[str, dict]:
     return "/leads/new", {"name": "Ana", "email": f"new{next(_EMAILS)}@example.com", "source": "web"}
 
@@ -90,6 +96,7 @@ CASES: dict[str, tuple[str, Callable[[Services], tuple[str, dict]], set[str]]] =
     ),
     "lost": ("lead_page.act:lost", act(("MQL", "SQL"), "lost", reason="price"), {"sales", "manager"}),
     "amount": ("lead_page.act:amount", correct_amount, {"manager"}),
+    "erase": ("lead_page.erase", erase, {"admin"}),
     "add-user": ("users.create", add_user, {"admin"}),
     "change-user": ("users.update", change_user, {"admin"}),
     "language": ("i18n.choose_language", lambda s: ("/language", {"lang": "en", "next": "/"}), set(ROLES)),
@@ -194,7 +201,8 @@ def test_ui_offers_only_what_the_role_may_do(services: Services, web_app: Flask,
     sales = login(web_app.test_client(), "sales").get(f"/leads/{lead}").get_data(as_text=True)
     assert "New lead" in sales and 'value="SQL"' in sales and "Log contact attempt" in sales
     admin = login(web_app.test_client(), "admin").get("/users/").get_data(as_text=True)
-    assert "Add a user" in admin and "Leads" not in admin.split("<main")[0]
+    # An admin reads leads only to find a person whose data must be erased: no lead actions.
+    assert "Add a user" in admin and "New lead" not in admin.split("<main")[0]
 
 
 def test_unknown_write_endpoint_is_refused_even_for_managers(services: Services, make_web_app, login) -> None:
