@@ -28,6 +28,9 @@ from smarketing.web.hx import HX_REQUEST
 bp = Blueprint("lead_page", __name__, url_prefix="/leads")
 
 
+ERASED = "PersonalDataErased"  # the timeline entry that dates an erasure
+
+
 def _context(lead_id: str) -> dict:
     svc = services()
     lead = svc.app.get_lead(lead_id)  # the write model: always the latest state
@@ -53,7 +56,7 @@ def _context(lead_id: str) -> dict:
         "may_correct_amount": may_correct_amount(lead["owner"]),
         "base_currency": base_currency,
         "vitals": vitals,
-        "erased_at": next((e["occurred_at"] for e in timeline if e["event_type"] == "PersonalDataErased"), None),
+        "erased_at": next((e["occurred_at"] for e in timeline if e["event_type"] == ERASED), None),
     }
 
 
