@@ -259,23 +259,3 @@ def make_plan(
     if progress:
         progress(len(data.rows) % 1000)
     return plan
-
-
-def describe(planned: PlannedRow, tz: ZoneInfo) -> list[str]:
-    """What a row will become, for the preview: one line per event with its business time."""
-
-    def when(at: datetime | None) -> str:
-        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if at else "now"
-
-    lines = []
-    for step in planned.steps:
-        if step.action == "capture":
-            a = step.args
-            lines.append(f"Captured {a['name']} <{a['email']}> source {a['source']} at {when(step.at)}")
-        elif step.action == "stage":
-            lines.append(f"StageChanged to {step.args['to_stage']} at {when(step.at)}")
-        elif step.action == "owner":
-            lines.append(f"OwnerAssigned {step.args['owner']} ({step.args['team']}) at {when(step.at)}")
-        else:
-            lines.append(f"DealWon {step.args['amount']} {step.args['currency']} at {when(step.at)}")
-    return lines

@@ -10,15 +10,19 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from domain.actor import current_actor
 from smarketing.extensions import services
+from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import (
     DATE_FORMATS_HELP,
@@ -29,8 +33,9 @@ from smarketing.importing.parse import (
     read_csv_text,
     zone,
 )
-from smarketing.importing.plan import describe, make_plan
+from smarketing.importing.plan import PlannedRow, make_plan
 from smarketing.importing.run import ImportResult, run_plan, save_rejects, save_warnings
+from smarketing.labels import label
 from smarketing.source_words import resolver
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
@@ -131,7 +136,7 @@ def mapping(upload: str) -> ResponseReturnValue:
         return render_template("imports/mapping.html", preview=[], **context), 422
     sample = CsvData(data.header, data.rows[:PREVIEW_ROWS])
     plan = make_plan(sample, chosen, tz, sources=resolver())
-    planned = {p.row: describe(p, tz) for p in plan.rows}
+    planned = {p.row: _preview(p, tz) for p in plan.rows}
     errors = {e.row: f"{e.column}: {e.reason}" for e in plan.errors}
     preview = [
         {"row": n, "values": values, "becomes": planned.get(n, []), "error": errors.get(n, "")}
@@ -220,6 +225,34 @@ def _job_file(job_id: str, suffix: str, download_name: str) -> ResponseReturnVal
     if not path.is_file():
         abort(404)
     return send_file(path, mimetype="text/csv", as_attachment=True, download_name=download_name)
+
+
+def _preview(planned: PlannedRow, tz: ZoneInfo) -> list[str]:
+    """What a row will become, in the reader's words: one line per event with its business time."""
+    locale = get_locale()
+
+    def when(at: datetime | None) -> str:
+        return format_datetime(at, "short", tzinfo=tz, locale=locale) if at else _("now")
+
+    lines = []
+    for step in planned.steps:
+        a = step.args
+        if step.action == "capture":
+            source = label("source", a["source"])
+            line = _(
+                "Captured: %(name)s <%(email)s>, from %(source)s",
+                name=a["name"],
+                email=a["email"],
+                source=source,
+            )
+        elif step.action == "stage":
+            line = _("Stage: %(stage)s", stage=label("stage", a["to_stage"]))
+        elif step.action == "owner":
+            line = _("Owner: %(owner)s (%(team)s)", owner=a["owner"], team=label("team", a["team"]))
+        else:
+            line = _("Deal won: %(amount)s", amount=stored_money(a["amount"], a["currency"]))
+        lines.append(f"{line} · {when(step.at)}")
+    return lines
 
 
 def init_app(app: Flask) -> None:

@@ -225,7 +225,8 @@ def test_web_upload_preview_and_background_run(app: Flask, services: Services) -
     page = client.get(mapping_url)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Captured Ana Ruiz" in html and "2025-03-03 00:00 CET" in html and "Rejected" in html
+    # In the reader's words and the chosen zone: midnight in Madrid, as the file says.
+    assert "Captured: Ana Ruiz" in html and "3/3/25, 12:00\u202fAM" in html and "Rejected" in html
     upload = mapping_url.split("/")[2]
     form = {"preset": "leads", "tz": "Europe/Madrid"} | {
         f"col_{f}": f for f in ("key", "name", "email", "source", "captured_at")
