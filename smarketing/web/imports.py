@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.lists import format_list
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -25,7 +26,7 @@ from smarketing.extensions import services
 from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import (
-    DATE_FORMATS_HELP,
+    DATE_FORMATS,
     CsvData,
     ImportFileError,
     decode,
@@ -125,7 +126,11 @@ def mapping(upload: str) -> ResponseReturnValue:
     data = _load(upload)
     tz_name = request.args.get("tz", "") or services().settings.timezone
     context: dict = {"upload": upload, "header": data.header, "tz": tz_name, "total": len(data.rows)}
-    context |= {"presets": list(mappings.PRESETS), "formats": DATE_FORMATS_HELP, "error": ""}
+    context |= {
+        "presets": list(mappings.PRESETS),
+        "formats": format_list(DATE_FORMATS, "or", get_locale()),
+        "error": "",
+    }
     context["preset"] = request.args.get("preset", "leads")
     try:
         chosen = _mapping_from_args(request.args, data.header)
