@@ -1,45 +1,31 @@
 """Every page a demo role can reach, in Spanish on a 390 px phone: nothing wider than
 the screen (a wide table scrolls inside its card), and one menu item marked current."""
 
-import re
-from collections import deque
-from urllib.parse import urlsplit
-
 import pytest
 
+from tests.crawling import crawl
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
 
 ROLES = ["demo-marketing", "demo-sales", "demo-manager", "demo-auditor", "demo-admin"]
 PHONE = {"width": 390, "height": 844}
-# Files and actions, not pages: downloads, the language switch, signing out.
-NOT_A_PAGE = re.compile(r"\.(csv|json|pdf|ics|js|css)(\?|$)|^/(static|logout|lang|login)")
-# One page stands for all of its kind: a lead, a month, a week, a page of a list.
-KIND = re.compile(r"[0-9a-f]{32}|\d{4}-W?\d{2}(-\d{2})?|(after|page|q|cursor)=[^&]*")
 MAX_PAGES = 45
 
 
 def _crawl(page: object, base: str) -> list[tuple[str, int, int]]:
-    """Breadth-first over same-site links from the dashboard: (path, width, current items)."""
-    seen_kinds: set[str] = set()
-    queue, measured = deque(["/"]), []
-    while queue and len(measured) < MAX_PAGES:
-        path = queue.popleft()
-        kind = KIND.sub("*", path)
-        if kind in seen_kinds:
-            continue
-        seen_kinds.add(kind)
+    """Every page reached from the dashboard: (path, width, current menu items)."""
+    measured = []
+
+    def visit(path: str) -> list[str]:
         response = page.goto(base + path)  # type: ignore[attr-defined]
         assert response is not None and response.status < 500, (path, response and response.status)
         width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
         current = page.locator('header nav a[aria-current="page"]').count()  # type: ignore[attr-defined]
         measured.append((path, width, current))
-        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):  # type: ignore[attr-defined]
-            parts = urlsplit(href)
-            if parts.netloc or not parts.path.startswith("/") or NOT_A_PAGE.search(parts.path):
-                continue
-            queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+        return page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")  # type: ignore[attr-defined]
+
+    crawl(visit, ["/"], MAX_PAGES)
     return measured
 
 

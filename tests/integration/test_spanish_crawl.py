@@ -7,11 +7,9 @@ page renders it; test_translations.py checks the catalog is complete.
 """
 
 import re
-from collections import deque
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -20,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from smarketing.extensions import KEY
+from tests.crawling import crawl
 from tests.integration.conftest import LoginFn
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -27,8 +26,6 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 CATALOG = Path(__file__).resolve().parents[2] / "translations/es/LC_MESSAGES/messages.po"
 NOW = datetime(2026, 11, 18, 10, 30, tzinfo=UTC)
 ROLES = ("marketing", "sales", "manager", "auditor", "admin")
-NOT_A_PAGE = re.compile(r"\.(csv|json|pdf|ics)$|^/(static|logout|language|login)")
-KIND = re.compile(r"[0-9a-f]{32}|\d{4}-W?\d{2}(-\d{2})?(T[\d:]+)?|(after|page|q|cursor|at)=[^&]*")
 MAX_PAGES = 60
 # Pages reached by a form rather than a link.
 SEEDS = (
@@ -63,24 +60,18 @@ def _text(html: str) -> str:
 
 
 def _crawl(client: FlaskClient) -> dict[str, str]:
-    """Breadth-first over the links from the dashboard; one page per kind of address."""
-    seen, pages, queue = set(), {}, deque(["/", *SEEDS])
-    while queue and len(pages) < MAX_PAGES:
-        path = queue.popleft()
-        kind = KIND.sub("*", path)
-        if kind in seen:
-            continue
-        seen.add(kind)
+    """Every page reached from the dashboard and the seeds: its HTML by path."""
+    pages = {}
+
+    def visit(path: str) -> list[str]:
         response = client.get(path, follow_redirects=True)
         assert response.status_code < 500, (path, response.status_code)
         if response.mimetype != "text/html":
-            continue
-        html = response.get_data(as_text=True)
-        pages[path] = html
-        for href in re.findall(r'href="([^"]+)"', html):
-            parts = urlsplit(unescape(href))
-            if not parts.netloc and parts.path.startswith("/") and not NOT_A_PAGE.search(parts.path):
-                queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+            return []
+        pages[path] = response.get_data(as_text=True)
+        return [unescape(href) for href in re.findall(r'href="([^"]+)"', pages[path])]
+
+    crawl(visit, ["/", *SEEDS], MAX_PAGES)
     return pages
 
 
