@@ -7,8 +7,8 @@ actions, which share one route; ``blueprint.*`` covers a whole blueprint):
 permission         endpoints
 =================  ==========================================================
 (public)           static, auth.login, auth.logout, i18n.choose_language
-read               dashboard.*, leads.index, leads.check_email, lead_page.show,
-                   agreement.* (GET)
+read               dashboard.*, leads.check_email, agreement.* (GET)
+lead.find          leads.index, lead_page.show (every role that reads, and admins)
 lead.capture       leads.new, leads.create
 lead.interaction   lead_page.act:interaction
 lead.attempt       lead_page.act:attempt
@@ -41,8 +41,8 @@ Roles:
   stage change, reject MQLs, won/lost
 * manager: everything on leads, reports, agreement targets
 * auditor: read everything (leads and reports), write nothing
-* admin: users and integrations, and erasure of a person's data: reads leads to find the
-  person (no other change to them)
+* admin: users and integrations, and erasure of a person's data: finds leads (the list and
+  a lead's page) to erase a person, and reads nothing else
 
 Fail closed: an endpoint missing from the table is refused (403), whatever the
 method, and the omission is logged so the developer who added it notices.
@@ -65,10 +65,10 @@ READ: dict[str, str] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
     "dashboard.*": "read",
-    "leads.index": "read",
+    "leads.index": "lead.find",
     "leads.check_email": "read",
     "leads.new": "lead.capture",
-    "lead_page.show": "read",
+    "lead_page.show": "lead.find",
     "agreement.money": "report.read",  # rates and base currency: managers record, auditors read
     "agreement.*": "read",
     "meetings.*": "read",
@@ -126,11 +126,14 @@ ROLES: dict[str, frozenset[str]] = {
     "auditor": frozenset({"read", "report.read"}),
     # Who gets in (people and machines), and a person's right to be forgotten: an admin
     # reads a lead to find it and erase its personal data.
-    "admin": frozenset({"users.admin", "integrations.admin", "read", "lead.erase"}),
+    "admin": frozenset({"users.admin", "integrations.admin", "lead.find", "lead.erase"}),
 }
 # Both teams sit in the joint meetings: their people and managers record decisions there.
 for _role in ("marketing", "sales", "manager"):
     ROLES[_role] = ROLES[_role] | {"meeting.write"}
+# Whoever reads everything finds leads too; an admin finds them and nothing else.
+for _role in ("marketing", "sales", "manager", "auditor"):
+    ROLES[_role] = ROLES[_role] | {"lead.find"}
 
 
 def permission_for(
