@@ -4,9 +4,8 @@ rejections back to Lead, disqualifications and backdated attempts."""
 
 import random
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from domain.agreement_terms import DEFAULTS, SCORING, calendar_of, scoring_config
+from domain.agreement_terms import DEFAULTS, SCORING, scoring_config
 from domain.business_hours import ALWAYS
 from domain.scoring import DEFAULT_POINTS
 from projections.attention import count_attention, needs_attention
@@ -15,20 +14,10 @@ from projections.score_state import count_ready, is_current
 from projections.scoring import lead_scores
 from smarketing.bootstrap import Services
 from smarketing.sla_terms import sla_in_force
+from tests.office_hours import MADRID
 
 START = datetime(2024, 3, 1, 9, tzinfo=UTC)
 KINDS = sorted(DEFAULT_POINTS)
-MADRID = calendar_of(
-    {
-        "timezone": "Europe/Madrid",
-        "workdays": [0, 1, 2, 3, 4],
-        "opens": "09:00",
-        "closes": "18:00",
-        "nights_count": False,
-        "weekends_count": False,
-    },
-    ZoneInfo("UTC"),
-)
 
 
 def _days(rng: random.Random, low: float, high: float) -> timedelta:

@@ -14,6 +14,7 @@ from smarketing.bootstrap import Services
 from smarketing.labels import label
 from smarketing.reports.replay import monthly_figures
 from tests.integration.conftest import LoginFn
+from tests.office_hours import MADRID_OFFICE
 
 MONDAY = datetime(2026, 12, 7, 10, tzinfo=UTC)  # ISO week 2026-W50
 
@@ -74,16 +75,6 @@ def test_weekly_agenda_grades_the_dashboards_month_alike(
         assert (month, agenda["Revenue"]) == ("2026-11", ("2026-11", "missed"))
 
 
-OFFICE = {
-    "timezone": "Europe/Madrid",
-    "workdays": [0, 1, 2, 3, 4],
-    "opens": "09:00",
-    "closes": "18:00",
-    "nights_count": False,
-    "weekends_count": False,
-}
-
-
 def test_the_monthly_report_and_meeting_grade_a_month_as_the_dashboard(
     services: Services, web_app: Flask, login: LoginFn
 ) -> None:
@@ -93,7 +84,7 @@ def test_the_monthly_report_and_meeting_grade_a_month_as_the_dashboard(
     with time_machine.travel(MONDAY, tick=True):
         _history(services)
         app, agreed = services.app, datetime(2026, 11, 1, 9, tzinfo=UTC)
-        app.set_terms("calendar", OFFICE, "Sales works office hours", occurred_at=agreed)
+        app.set_terms("calendar", MADRID_OFFICE, "Sales works office hours", occurred_at=agreed)
         app.set_target("2026-11", "follow_up_hours", "4", occurred_at=agreed)
         app.set_target("2026-11", "follow_up_share", "0.5", occurred_at=agreed)
         friday = datetime(2026, 11, 13, 16, tzinfo=UTC)

@@ -8,15 +8,7 @@ from projections.scorecard_query import scorecard_actuals
 from projections.scorecard_view import scorecard
 from smarketing.bootstrap import Services
 from smarketing.sla_terms import sla_in_force
-
-MADRID_OFFICE = {
-    "timezone": "Europe/Madrid",
-    "workdays": [0, 1, 2, 3, 4],
-    "opens": "09:00",
-    "closes": "18:00",
-    "nights_count": False,
-    "weekends_count": False,
-}
+from tests.office_hours import MADRID_OFFICE
 
 
 def at(text: str) -> datetime:

@@ -5,11 +5,9 @@ within a month, owner changes between entries, backdated entries and attempts.""
 
 import random
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from domain.agreement_terms import calendar_of
 from domain.business_hours import ALWAYS, Calendar, deadline
 from projections.attention import breaches_between, follow_up_breaches
 from projections.schema import from_db, to_db
@@ -17,19 +15,9 @@ from projections.scorecard import sla_facts
 from projections.scorecard_query import _where, scorecard_actuals
 from projections.stats import median, percentile, ratio
 from smarketing.bootstrap import Services
+from tests.office_hours import MADRID
 
 START = datetime(2024, 3, 1, 9, tzinfo=UTC)
-MADRID = calendar_of(
-    {
-        "timezone": "Europe/Madrid",
-        "workdays": [0, 1, 2, 3, 4],
-        "opens": "09:00",
-        "closes": "18:00",
-        "nights_count": False,
-        "weekends_count": False,
-    },
-    ZoneInfo("UTC"),
-)
 OWNERS = ("ana", "bea")
 
 

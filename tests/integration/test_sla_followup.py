@@ -20,15 +20,7 @@ from projections.targets import targets_for
 from smarketing.bootstrap import Services
 from smarketing.sla_terms import agreement_counts, overdue_terms, sla_in_force
 from smarketing.terms_commands import scored_interactions
-
-MADRID_OFFICE = {
-    "timezone": "Europe/Madrid",
-    "workdays": [0, 1, 2, 3, 4],
-    "opens": "09:00",
-    "closes": "18:00",
-    "nights_count": False,
-    "weekends_count": False,
-}
+from tests.office_hours import MADRID_OFFICE
 
 
 def at(text: str) -> datetime:
