@@ -17,6 +17,7 @@ from domain.actor import current_actor
 from smarketing import users as user_store
 from smarketing.extensions import services
 from smarketing.web.access import landing_endpoint
+from smarketing.web.redirects import safe_next
 from smarketing.web.security import login_rate_limit
 
 bp = Blueprint("auth", __name__)
@@ -41,13 +42,6 @@ def _load_user(session_id: str) -> LoginUser | None:
     if user is None or not user.active or user.session_token != token:
         return None
     return LoginUser(user)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: ``//evil.example`` and ``/\\evil`` are other sites to browsers."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
