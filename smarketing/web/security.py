@@ -3,14 +3,16 @@ headers and the login rate limit. See docs/SECURITY.md for the threat model."""
 
 from contextlib import AbstractContextManager, nullcontext
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import TooManyRequests
 
+from smarketing.labels import label
 from smarketing.web.errors import render_error
+from smarketing.web.form_text import invalid_field
 
 # htmx 2 runs under this policy: its script is a file from 'self', and its
 # indicator styles are switched off in base.html (includeIndicatorStyles:false).
@@ -70,8 +72,25 @@ def login_rate_limit(username: str) -> AbstractContextManager[None]:
     return limiter.limit(current_app.config["LOGIN_RATE_LIMIT"], key_func=lambda: key, scope="login")
 
 
+def _refuse_invalid_text() -> tuple[str, int] | None:
+    """Broken text in a form or query is refused before any view stores it (form_text.py).
+    The JSON API answers for its own bodies, in JSON."""
+    if request.blueprint == "api":
+        return None
+    field = invalid_field(request)
+    if field is None:
+        return None
+    message = _(
+        "The field “%(field)s” holds text that cannot be read (a broken or invisible character). "
+        "Type it again and resend the form.",
+        field=label("field", field),
+    )
+    return render_error(message, 400)
+
+
 def init_app(app: Flask) -> None:
     configure_cookies(app)
+    app.before_request(_refuse_invalid_text)
     # A token per session, not per hour: htmx pages stay open all day and send the
     # token set once on <body>; it is still bound to the (signed) session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
