@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 
 metadata = MetaData()
 
@@ -91,15 +91,15 @@ def _now() -> datetime:
 def clean_username(username: str) -> str:
     name = (username or "").strip().lower()
     if not USERNAME.match(name):
-        raise InvalidInput("username", "must be 2-100 letters, digits, dots, dashes, @ or underscores")
+        raise InvalidInput("username", N_("must be 2-100 letters, digits, dots, dashes, @ or underscores"))
     return name
 
 
 def _check(role: str, password: str | None) -> None:
     if role not in ROLES:
-        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+        raise InvalidInput("role", N_("must be one of %(choices)s"), choices=", ".join(ROLES))
     if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput("password", f"must have at least {MIN_PASSWORD} characters")
+        raise InvalidInput("password", N_("must have at least %(count)d characters"), count=MIN_PASSWORD)
 
 
 def _audit(conn: Any, actor: str, action: str, username: str, **details: Any) -> None:
@@ -138,7 +138,7 @@ def create_user(
     _check(role, password)
     with engine.begin() as conn:
         if conn.execute(select(users.c.username).where(users.c.username == name)).first():
-            raise InvalidInput("username", "is already taken")
+            raise InvalidInput("username", N_("is already taken"))
         conn.execute(
             insert(users).values(
                 username=name,
@@ -164,10 +164,13 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
 ) -> None:
-    """Change role, active flag and/or password; each change is audited (never the password)."""
+    """Change role, active flag and/or password; each change is audited (never the password).
+
+    The last active admin keeps admin access: nobody else could give it back.
+    """
     user = get_user(engine, username)
     if user is None:
-        raise InvalidInput("username", "does not exist")
+        raise InvalidInput("username", N_("does not exist"))
     _check(role or user.role, password)
     changes: dict[str, Any] = {}
     if role is not None and role != user.role:
@@ -179,11 +182,35 @@ def update_user(
     if not changes:
         return
     with engine.begin() as conn:
+        if (
+            user.role == "admin"
+            and user.active
+            and (changes.get("role", "admin") != "admin" or not changes.get("active", True))
+        ):
+            _keep_an_admin(conn, user.username)
         conn.execute(update(users).where(users.c.username == user.username).values(**changes))
         shown = {k: v for k, v in changes.items() if k != "password_hash"}
         if "password_hash" in changes:
             shown["password"] = "changed"
         _audit(conn, actor, "update", user.username, **shown)
+
+
+def _keep_an_admin(conn: Any, leaving: str) -> None:
+    """Refuse when ``leaving`` is the only active admin. The admins' rows are locked
+    (PostgreSQL; SQLite's write transaction already excludes other writers), so two
+    admins demoting each other at once cannot both succeed."""
+    admins = conn.execute(
+        select(users.c.username).where(users.c.role == "admin", users.c.active.is_(True)).with_for_update()
+    ).all()
+    if not any(row.username != leaving for row in admins):
+        raise InvalidInput(
+            "role", N_("the last admin must stay an active admin; make someone else admin first")
+        )
+
+
+def same_user(a: str, b: str) -> bool:
+    """User names are compared as stored: trimmed and in lower case."""
+    return a.strip().lower() == b.strip().lower()
 
 
 def authenticate(engine: Engine, username: str, password: str) -> User | None:
