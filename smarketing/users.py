@@ -12,7 +12,6 @@ Own MetaData on purpose: ``Projector.rebuild`` empties read-model tables, and us
 must never be among them.
 """
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
     update,
@@ -65,6 +65,17 @@ user_audit = Table(
     Column("details", Text, nullable=False),
 )
 
+# One row per signed-in browser (smarketing/sessions.py). The cookie carries a random
+# id; only its hash is kept, so a copy of this table signs nobody in.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("username", String(100), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+)
+
 # Compared against when the username is unknown, so a miss costs as much as a hit
 # and response times do not reveal which usernames exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -77,11 +88,6 @@ class User:
     role: str
     active: bool
     password_hash: str
-
-    @property
-    def session_token(self) -> str:
-        """Changes when the password changes, which ends every other session."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
 
 def _now() -> datetime:
@@ -166,7 +172,8 @@ def update_user(
 ) -> None:
     """Change role, active flag and/or password; each change is audited (never the password).
 
-    The last active admin keeps admin access: nobody else could give it back.
+    The last active admin keeps admin access: nobody else could give it back. A new
+    password or deactivation ends every session of the user (whoever may have it).
     """
     user = get_user(engine, username)
     if user is None:
@@ -189,10 +196,23 @@ def update_user(
         ):
             _keep_an_admin(conn, user.username)
         conn.execute(update(users).where(users.c.username == user.username).values(**changes))
+        if "password_hash" in changes or changes.get("active") is False:
+            conn.execute(delete(user_sessions).where(user_sessions.c.username == user.username))
         shown = {k: v for k, v in changes.items() if k != "password_hash"}
         if "password_hash" in changes:
             shown["password"] = "changed"
         _audit(conn, actor, "update", user.username, **shown)
+
+
+def sign_out_everywhere(engine: Engine, *, actor: str, username: str) -> int:
+    """End every session of ``username`` (a lost laptop, a shared password); audited."""
+    user = get_user(engine, username)
+    if user is None:
+        raise InvalidInput("username", N_("does not exist"))
+    with engine.begin() as conn:
+        ended = conn.execute(delete(user_sessions).where(user_sessions.c.username == user.username)).rowcount
+        _audit(conn, actor, "sign-out", user.username, sessions=ended)
+    return ended
 
 
 def _keep_an_admin(conn: Any, leaving: str) -> None:

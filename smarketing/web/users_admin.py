@@ -3,6 +3,7 @@ reset a password. Every change lands in the append-only ``user_audit`` table."""
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from domain.errors import InvalidInput
@@ -66,3 +67,23 @@ def update(username: str) -> tuple[str, int]:
     except InvalidInput as error:
         return _page(error=translated(error), status=422)
     return _page(message=_("User %(name)s saved.", name=username.strip().lower()))
+
+
+@bp.post("/<username>/sign-out")
+def sign_out(username: str) -> tuple[str, int]:
+    """Every browser of the user must sign in again (a lost laptop, a shared password)."""
+    try:
+        ended = user_store.sign_out_everywhere(
+            services().write_engine, actor=current_user.username, username=username
+        )
+    except InvalidInput as error:
+        return _page(error=translated(error), status=404)
+    name = username.strip().lower()
+    return _page(
+        message=ngettext(
+            "%(name)s signed out of %(num)d session.",
+            "%(name)s signed out of %(num)d sessions.",
+            ended,
+            name=name,
+        )
+    )
