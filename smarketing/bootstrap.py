@@ -156,7 +156,8 @@ def init_schema(settings: Settings) -> None:
                 index.create(services.write_engine, checkfirst=True)
         _create_search_index(services.write_engine)
         keys_metadata.create_all(services.write_engine)
-        users.metadata.create_all(services.write_engine)  # kept apart: rebuilds never touch users
+        # Kept apart: rebuilds never touch users, their sessions or login attempts.
+        users.metadata.create_all(services.write_engine)
         services.projector.create_tracking_rows()
     finally:
         services.close()

@@ -76,6 +76,16 @@ user_sessions = Table(
     Column("last_seen_at", DateTime, nullable=False),
 )
 
+# Login attempts per (address, user name) and fixed window: smarketing/login_limit.py.
+LOGIN_KEY_MAX = 200
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("key", String(LOGIN_KEY_MAX), primary_key=True),
+    Column("window_start", DateTime, nullable=False, index=True),
+    Column("count", Integer, nullable=False),
+)
+
 # Compared against when the username is unknown, so a miss costs as much as a hit
 # and response times do not reveal which usernames exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")

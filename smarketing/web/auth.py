@@ -61,8 +61,8 @@ def login() -> ResponseReturnValue:
         if current_user.is_authenticated:
             return redirect(next_url or url_for(landing_endpoint(current_user.role)), code=303)
         return render_template("login.html", username="", next_url=next_url, error="")
-    with login_rate_limit(username):
-        user = user_store.authenticate(services().read_engine, username, request.form.get("password", ""))
+    login_rate_limit(username)
+    user = user_store.authenticate(services().read_engine, username, request.form.get("password", ""))
     if user is None:
         error = _("Unknown user name or wrong password.")
         return render_template("login.html", username=username, next_url=next_url, error=error), 401
