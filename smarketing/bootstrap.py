@@ -7,7 +7,6 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
-import smarketing.integrations  # noqa: F401 - registers the API tables for init_schema
 from projections import lead_search
 from projections.agreement_docs import AgreementDocsProjection
 from projections.data_quality import DataQualityProjection
@@ -26,7 +25,7 @@ from projections.scoring import ScoringProjection
 from projections.targets import TargetsProjection
 from projections.timeline import TimelineProjection
 from projections.tracking import ensure_position_row, lock_position, reset_position
-from smarketing import users
+from smarketing import integrations, users  # integrations: its API tables join the schema
 from smarketing.application import SmarketingApplication
 from smarketing.personal_data import LeadKeys, PersonalDataMapper, keys_metadata
 from smarketing.pg_recorder import OneTripPostgresRecorder
@@ -149,6 +148,7 @@ def init_schema(settings: Settings) -> None:
     try:
         changed = _changed_projections(services)
         metadata.create_all(services.write_engine)
+        integrations.upgrade_schema(services.write_engine)  # token scopes and expiry, added since
         _replay(services, changed)
         # create_all skips tables that exist: add indexes introduced since (idempotent).
         for table in metadata.sorted_tables:
