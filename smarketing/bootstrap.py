@@ -2,6 +2,7 @@
 database and the projector together from the settings."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import get_topic
@@ -29,6 +30,7 @@ from smarketing import integrations, users  # integrations: its API tables join 
 from smarketing.application import SmarketingApplication
 from smarketing.personal_data import LeadKeys, PersonalDataMapper, keys_metadata
 from smarketing.pg_recorder import OneTripPostgresRecorder
+from smarketing.private_files import private_sqlite
 from smarketing.settings import Settings
 from smarketing.sqlite_recorder import LeanSQLiteRecorder
 
@@ -132,6 +134,8 @@ def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[
 
 
 def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
+    if not settings.is_postgres:
+        private_sqlite(Path(settings.sqlite_path()))  # before SQLite creates it world-readable
     app = SmarketingApplication(env=event_store_env(settings, create_tables=create_tables))
     write_engine, read_engine = build_engines(settings)
     assert isinstance(app.mapper, PersonalDataMapper)

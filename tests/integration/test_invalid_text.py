@@ -47,7 +47,7 @@ def test_broken_text_in_a_query_or_an_upload_is_refused(services: Services, web_
         + b"Content-Type: text/csv\r\n\r\nname,email\r\nAna,ana@example.com\r\n"
         + f"--{boundary}--\r\n".encode()
     )
-    response = client.post("/imports/", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    response = client.post("/import/", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 400 and b"cannot be read" in response.data
 
 
