@@ -157,11 +157,11 @@ def list_integrations(engine: Engine) -> list[Integration]:
     return [_integration(r) for r in rows]
 
 
-def authenticate(engine: Engine, token: str) -> Integration | None:
+def authenticate(read_engine: Engine, write_engine: Engine, token: str) -> Integration | None:
     """The integration of a live token, else None (unknown, revoked or expired).
-    Notes when it was used, to the minute."""
+    Notes when it was used, to the minute (on SQLite only the write engine writes)."""
     digest = token_hash(token)
-    with engine.connect() as conn:
+    with read_engine.connect() as conn:
         row = conn.execute(
             select(integration_tokens).where(
                 integration_tokens.c.token_hash == digest, integration_tokens.c.revoked_at.is_(None)
@@ -174,7 +174,7 @@ def authenticate(engine: Engine, token: str) -> Integration | None:
     if found.expired(at):
         return None
     if found.last_used_at is None or at - found.last_used_at >= TOUCH_EVERY:
-        with engine.begin() as conn:
+        with write_engine.begin() as conn:
             conn.execute(
                 update(integration_tokens)
                 .where(integration_tokens.c.name == found.name)

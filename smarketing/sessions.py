@@ -63,19 +63,20 @@ def start(engine: Engine, username: str, limits: Limits) -> str:
     return session_id
 
 
-def owner(engine: Engine, session_id: str, limits: Limits) -> str | None:
-    """The user name of a live session, else None (unknown, ended, idle or too old)."""
+def owner(read_engine: Engine, write_engine: Engine, session_id: str, limits: Limits) -> str | None:
+    """The user name of a live session, else None (unknown, ended, idle or too old).
+    Read on the read engine: on SQLite the write engine takes the write lock."""
     digest = _hash(session_id)
-    with engine.connect() as conn:
+    with read_engine.connect() as conn:
         row = conn.execute(select(user_sessions).where(user_sessions.c.id_hash == digest)).first()
     if row is None:
         return None
     now = _now()
     if now - row.last_seen_at > limits.idle or now - row.created_at > limits.lifetime:
-        end(engine, session_id)
+        end(write_engine, session_id)
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
-        with engine.begin() as conn:
+        with write_engine.begin() as conn:
             conn.execute(
                 update(user_sessions).where(user_sessions.c.id_hash == digest).values(last_seen_at=now)
             )

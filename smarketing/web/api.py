@@ -87,7 +87,8 @@ def _authenticate() -> Response | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "Send an integration token: Authorization: Bearer <token>.")
-    found = integrations.authenticate(services().write_engine, token.strip())
+    svc = services()
+    found = integrations.authenticate(svc.read_engine, svc.write_engine, token.strip())
     if found is None:
         return problem(401, "The token is unknown, has expired or has been revoked.")
     needed = SCOPE_OF.get(request.endpoint or "")

@@ -46,8 +46,9 @@ def session_limits(app: Flask | None = None) -> sessions.Limits:
 
 
 def _load_user(session_id: str) -> LoginUser | None:
-    username = sessions.owner(services().write_engine, session_id, session_limits())
-    user = user_store.get_user(services().read_engine, username) if username else None
+    svc = services()
+    username = sessions.owner(svc.read_engine, svc.write_engine, session_id, session_limits())
+    user = user_store.get_user(svc.read_engine, username) if username else None
     if user is None or not user.active:
         return None
     return LoginUser(user, session_id)
@@ -67,6 +68,8 @@ def login() -> ResponseReturnValue:
         error = _("Unknown user name or wrong password.")
         return render_template("login.html", username=username, next_url=next_url, error=error), 401
     # A fresh session at login: nothing from before (e.g. a planted value) survives.
+    if current_user.is_authenticated:
+        sessions.end(services().write_engine, current_user.session_id)
     session.clear()
     login_user(LoginUser(user, sessions.start(services().write_engine, user.username, session_limits())))
     return redirect(next_url or url_for(landing_endpoint(user.role)), code=303)

@@ -120,3 +120,11 @@ def test_the_limits_come_from_the_environment(services: Services, make_web_app, 
     monkeypatch.setenv("SMARKETING_SESSION_IDLE_HOURS", "0")
     with pytest.raises(ValueError, match="must be positive hours"):
         make_web_app()
+
+
+def test_signing_in_again_ends_the_session_it_replaces(services: Services, web_app: Flask) -> None:
+    client = do_login(web_app.test_client(), "sales")
+    copy = _copy(client)
+    do_login(client, "sales")
+    assert _signed_in(client) and not _signed_in(copy)
+    assert _rows(services, "test-sales") == 1
