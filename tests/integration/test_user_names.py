@@ -1,5 +1,7 @@
 """User names are one name whatever their case, and an installation always keeps an admin."""
 
+import threading
+
 import pytest
 from flask import Flask
 
@@ -68,3 +70,29 @@ def test_refusals_on_the_users_page_read_spanish(services: Services, web_app: Fl
         "/users/", data={"username": "TEST-ADMIN", "role": "sales", "password": password_for("x")}
     )
     assert "Nombre de usuario: ya está en uso" in taken.get_data(as_text=True)
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(services: Services, web_app: Flask) -> None:
+    """Each demotion alone is allowed (another admin remains); at once, the locked
+    admin rows let exactly one through."""
+    for name in ("ann", "bob"):
+        ensure_user(web_app, "admin", name)
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def demote(name: str) -> None:
+        start.wait()
+        try:
+            users.update_user(services.write_engine, actor=name, username=name, role="sales")
+            outcomes[name] = "demoted"
+        except InvalidInput:
+            outcomes[name] = "refused"
+
+    threads = [threading.Thread(target=demote, args=(name,)) for name in ("ann", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["demoted", "refused"]
+    admins = [u.username for u in users.list_users(services.read_engine) if u.role == "admin" and u.active]
+    assert len(admins) == 1
