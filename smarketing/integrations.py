@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from domain.errors import N_, DomainError
 from projections.schema import metadata
 
 integration_tokens = Table(
@@ -72,8 +73,8 @@ api_idempotency = Table(
 NAME_MAX = 100
 
 
-class IntegrationError(Exception):
-    pass
+class IntegrationError(DomainError):
+    """Refused token request; a catalog template, translated by the page (str(): English)."""
 
 
 @dataclass(frozen=True)
@@ -112,17 +113,19 @@ def create_token(
     (naive UTC); returned once, only its hash is kept."""
     name = name.strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
-        raise IntegrationError(f"The name must be 1 to {NAME_MAX} printable characters.")
+        raise IntegrationError(N_("The name must be 1 to %(max)d printable characters."), max=NAME_MAX)
     if not scopes or not set(scopes) <= set(SCOPES):
-        raise IntegrationError(f"Choose at least one scope among: {', '.join(SCOPES)}.")
+        raise IntegrationError(N_("Choose at least one scope among: %(scopes)s."), scopes=", ".join(SCOPES))
     if expires_at is not None and expires_at <= now():
-        raise IntegrationError("The expiry must be in the future.")
+        raise IntegrationError(N_("The expiry must be in the future."))
     token = "smk_" + secrets.token_urlsafe(32)
     try:
         with engine.begin() as conn:
             row = conn.execute(select(integration_tokens).where(integration_tokens.c.name == name)).first()
             if row is not None and row.revoked_at is None:
-                raise IntegrationError(f"The integration {name!r} already has a token; revoke it first.")
+                raise IntegrationError(
+                    N_("The integration “%(name)s” already has a token; revoke it first."), name=name
+                )
             if row is not None:  # a revoked integration gets a fresh token under its old name
                 conn.execute(delete(integration_tokens).where(integration_tokens.c.name == name))
             conn.execute(
@@ -137,7 +140,7 @@ def create_token(
                 )
             )
     except IntegrityError:
-        raise IntegrationError(f"The integration {name!r} was created meanwhile.") from None
+        raise IntegrationError(N_("The integration “%(name)s” was created meanwhile."), name=name) from None
     return token
 
 

@@ -53,7 +53,7 @@ def create() -> tuple[str, int]:
     try:
         token = integrations.create_token(services().write_engine, name, chosen, expires_at)
     except integrations.IntegrationError as error:
-        return _page(422, error=str(error), name=name)
+        return _page(422, error=_(error.template, **error.params), name=name)
     # Shown on this response only: the table keeps nothing but its hash.
     return _page(201, token=token, created=name.strip())
 

@@ -98,8 +98,15 @@ def test_only_admins_manage_tokens_and_see_scopes_last_use_and_expiry(
     )
     page = admin.get("/integrations/").get_data(as_text=True)
     assert "Capture leads" in page and "2027-01-31" in page and "never" in page
-    spanish = login(web_app.test_client(), "admin", "es").get("/integrations/").get_data(as_text=True)
+    spanish_admin = login(web_app.test_client(), "admin", "es")
+    spanish = spanish_admin.get("/integrations/").get_data(as_text=True)
     assert "Captar leads" in spanish and "Último uso" in spanish and "nunca" in spanish
+    again = spanish_admin.post("/integrations/", data=form | {"expires": ""})
+    assert again.status_code == 422
+    assert "La integración “web” ya tiene un token" in again.get_data(as_text=True)
+    past = spanish_admin.post("/integrations/", data=form | {"name": "old", "expires": "2020-01-01"})
+    assert past.status_code == 422
+    assert "La caducidad debe ser una fecha futura." in past.get_data(as_text=True)
 
 
 def test_the_cli_asks_for_scopes(services: Services, web_app: Flask) -> None:
