@@ -45,7 +45,8 @@ def serve(
         "SMARKETING_INSECURE_COOKIES": "1",  # plain http on loopback
         "SMARKETING_LOGIN_RATE_LIMIT": '"1000 per minute"',  # many clients log in at once
         "PYTHONPATH": str(ROOT),
-    } | (extra_env or {})
+    }
+    env |= extra_env or {}
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",

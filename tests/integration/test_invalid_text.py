@@ -41,9 +41,9 @@ def test_broken_text_in_a_query_or_an_upload_is_refused(services: Services, web_
     assert client.get("/leads/?q=%C3%B1").status_code == 200
     boundary = "xyz"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"preset\"\r\n\r\n".encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="preset"\r\n\r\n'.encode()
         + b"\xed\xb3\xbf\r\n"
-        + f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n".encode()
+        + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'.encode()
         + b"Content-Type: text/csv\r\n\r\nname,email\r\nAna,ana@example.com\r\n"
         + f"--{boundary}--\r\n".encode()
     )
