@@ -8,6 +8,7 @@ not apply to another. A file made by an older version with a wider mode is
 narrowed when the app next opens it.
 """
 
+import logging
 import os
 import stat
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TextIO
 
 MODE = 0o600
 DIRECTORY_MODE = 0o700
+log = logging.getLogger(__name__)
 
 
 def private_dir(path: Path) -> Path:
@@ -28,7 +30,10 @@ def narrow(path: Path, mode: int = MODE) -> None:
     """Take group and other access away from an existing ``path``."""
     current = stat.S_IMODE(path.stat().st_mode)
     if current & 0o077:
-        os.chmod(path, current & mode)
+        try:
+            os.chmod(path, current & mode)
+        except PermissionError:  # another user's file (a mounted volume): say so, keep running
+            log.warning("%s is readable by others (mode %o) and not ours to change", path, current)
 
 
 def private_file(path: Path) -> Path:
