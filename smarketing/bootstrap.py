@@ -2,12 +2,12 @@
 database and the projector together from the settings."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
-import smarketing.integrations  # noqa: F401 - registers the API tables for init_schema
 from projections import lead_search
 from projections.agreement_docs import AgreementDocsProjection
 from projections.data_quality import DataQualityProjection
@@ -26,10 +26,11 @@ from projections.scoring import ScoringProjection
 from projections.targets import TargetsProjection
 from projections.timeline import TimelineProjection
 from projections.tracking import ensure_position_row, lock_position, reset_position
-from smarketing import users
+from smarketing import integrations, users  # integrations: its API tables join the schema
 from smarketing.application import SmarketingApplication
 from smarketing.personal_data import LeadKeys, PersonalDataMapper, keys_metadata
 from smarketing.pg_recorder import OneTripPostgresRecorder
+from smarketing.private_files import private_sqlite
 from smarketing.settings import Settings
 from smarketing.sqlite_recorder import LeanSQLiteRecorder
 
@@ -133,6 +134,8 @@ def event_store_env(settings: Settings, *, create_tables: bool = False) -> dict[
 
 
 def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
+    if not settings.is_postgres:
+        private_sqlite(Path(settings.sqlite_path()))  # before SQLite creates it world-readable
     app = SmarketingApplication(env=event_store_env(settings, create_tables=create_tables))
     write_engine, read_engine = build_engines(settings)
     assert isinstance(app.mapper, PersonalDataMapper)
@@ -149,6 +152,7 @@ def init_schema(settings: Settings) -> None:
     try:
         changed = _changed_projections(services)
         metadata.create_all(services.write_engine)
+        integrations.upgrade_schema(services.write_engine)  # token scopes and expiry, added since
         _replay(services, changed)
         # create_all skips tables that exist: add indexes introduced since (idempotent).
         for table in metadata.sorted_tables:
@@ -156,7 +160,8 @@ def init_schema(settings: Settings) -> None:
                 index.create(services.write_engine, checkfirst=True)
         _create_search_index(services.write_engine)
         keys_metadata.create_all(services.write_engine)
-        users.metadata.create_all(services.write_engine)  # kept apart: rebuilds never touch users
+        # Kept apart: rebuilds never touch users, their sessions or login attempts.
+        users.metadata.create_all(services.write_engine)
         services.projector.create_tracking_rows()
     finally:
         services.close()

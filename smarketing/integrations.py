@@ -3,17 +3,38 @@
 Not event-sourced: these are credentials and a replay cache, not business facts;
 they live in two plain tables beside the read models (which ``projections
 rebuild`` never empties, since no projection owns them).
+
+A token carries scopes (what it may do), may expire, and remembers when it was last
+used. Tokens created before scopes existed could capture leads and record
+interactions: ``upgrade_schema`` gives them exactly those two scopes, so no running
+form stops working on upgrade, and an admin narrows them by creating a new token.
 """
 
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, delete, insert, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
+from domain.errors import N_, DomainError
 from projections.schema import metadata
 
 integration_tokens = Table(
@@ -23,7 +44,20 @@ integration_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime),
+    Column("scopes", String(200), nullable=False),  # space-separated, as in OAuth
+    Column("expires_at", DateTime),  # NULL: until revoked
+    Column("last_used_at", DateTime),
 )
+
+# scope -> what it allows. ``leads:read`` is not offered: there is no read API.
+SCOPES = {
+    "leads:write": "Capture leads (POST /leads)",
+    "interactions:write": "Record interactions on leads (POST /leads/{id}/interactions)",
+}
+# What every token could do before scopes: the scopes older tokens get on upgrade.
+UPGRADED_SCOPES = ("leads:write", "interactions:write")
+# last_used_at is written at most this often per token: not a write per request.
+TOUCH_EVERY = timedelta(minutes=1)
 
 api_idempotency = Table(
     "api_idempotency",
@@ -39,8 +73,8 @@ api_idempotency = Table(
 NAME_MAX = 100
 
 
-class IntegrationError(Exception):
-    pass
+class IntegrationError(DomainError):
+    """Refused token request; a catalog template, translated by the page (str(): English)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +82,17 @@ class Integration:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+def _integration(row: Any) -> Integration:
+    scopes = tuple(row.scopes.split())
+    return Integration(row.name, row.created_at, row.revoked_at, scopes, row.expires_at, row.last_used_at)
 
 
 def token_hash(token: str) -> str:
@@ -56,30 +101,46 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _now() -> datetime:
+def now() -> datetime:
+    """Naive UTC, as the table stores times."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def create_token(engine: Engine, name: str) -> str:
-    """A new token for ``name``; returned once, only its hash is kept."""
+def create_token(
+    engine: Engine, name: str, scopes: tuple[str, ...] = UPGRADED_SCOPES, expires_at: datetime | None = None
+) -> str:
+    """A new token for ``name`` with these scopes, valid until revoked or ``expires_at``
+    (naive UTC); returned once, only its hash is kept."""
     name = name.strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
-        raise IntegrationError(f"The name must be 1 to {NAME_MAX} printable characters.")
+        raise IntegrationError(N_("The name must be 1 to %(max)d printable characters."), max=NAME_MAX)
+    if not scopes or not set(scopes) <= set(SCOPES):
+        raise IntegrationError(N_("Choose at least one scope among: %(scopes)s."), scopes=", ".join(SCOPES))
+    if expires_at is not None and expires_at <= now():
+        raise IntegrationError(N_("The expiry must be in the future."))
     token = "smk_" + secrets.token_urlsafe(32)
     try:
         with engine.begin() as conn:
             row = conn.execute(select(integration_tokens).where(integration_tokens.c.name == name)).first()
             if row is not None and row.revoked_at is None:
-                raise IntegrationError(f"The integration {name!r} already has a token; revoke it first.")
+                raise IntegrationError(
+                    N_("The integration “%(name)s” already has a token; revoke it first."), name=name
+                )
             if row is not None:  # a revoked integration gets a fresh token under its old name
                 conn.execute(delete(integration_tokens).where(integration_tokens.c.name == name))
             conn.execute(
                 insert(integration_tokens).values(
-                    name=name, token_hash=token_hash(token), created_at=_now(), revoked_at=None
+                    name=name,
+                    token_hash=token_hash(token),
+                    created_at=now(),
+                    revoked_at=None,
+                    scopes=" ".join(sorted(set(scopes))),
+                    expires_at=expires_at,
+                    last_used_at=None,
                 )
             )
     except IntegrityError:
-        raise IntegrationError(f"The integration {name!r} was created meanwhile.") from None
+        raise IntegrationError(N_("The integration “%(name)s” was created meanwhile."), name=name) from None
     return token
 
 
@@ -88,7 +149,7 @@ def revoke_token(engine: Engine, name: str) -> bool:
         done = conn.execute(
             update(integration_tokens)
             .where(integration_tokens.c.name == name.strip(), integration_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=_now())
+            .values(revoked_at=now())
         )
     return done.rowcount > 0
 
@@ -96,20 +157,49 @@ def revoke_token(engine: Engine, name: str) -> bool:
 def list_integrations(engine: Engine) -> list[Integration]:
     with engine.connect() as conn:
         rows = conn.execute(select(integration_tokens).order_by(integration_tokens.c.name)).all()
-    return [Integration(r.name, r.created_at, r.revoked_at) for r in rows]
+    return [_integration(r) for r in rows]
 
 
-def authenticate(engine: Engine, token: str) -> str | None:
-    """The integration's name for a live token, else None (unknown or revoked)."""
+def authenticate(read_engine: Engine, write_engine: Engine, token: str) -> Integration | None:
+    """The integration of a live token, else None (unknown, revoked or expired).
+    Notes when it was used, to the minute (on SQLite only the write engine writes)."""
     digest = token_hash(token)
-    with engine.connect() as conn:
+    with read_engine.connect() as conn:
         row = conn.execute(
-            select(integration_tokens.c.name, integration_tokens.c.token_hash).where(
+            select(integration_tokens).where(
                 integration_tokens.c.token_hash == digest, integration_tokens.c.revoked_at.is_(None)
             )
         ).first()
     # The lookup is by hash, so timing reveals nothing about the token; compare anyway.
-    return row.name if row is not None and hmac.compare_digest(row.token_hash, digest) else None
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    found, at = _integration(row), now()
+    if found.expired(at):
+        return None
+    if found.last_used_at is None or at - found.last_used_at >= TOUCH_EVERY:
+        with write_engine.begin() as conn:
+            conn.execute(
+                update(integration_tokens)
+                .where(integration_tokens.c.name == found.name)
+                .values(last_used_at=at)
+            )
+    return found
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Add the columns of scopes, expiry and last use to a table made before them;
+    the tokens already there keep what they could do (UPGRADED_SCOPES)."""
+    present = {column["name"] for column in inspect(engine).get_columns(integration_tokens.name)}
+    kept = " ".join(UPGRADED_SCOPES)
+    added = {
+        "scopes": f"VARCHAR(200) NOT NULL DEFAULT '{kept}'",
+        "expires_at": "TIMESTAMP",
+        "last_used_at": "TIMESTAMP",
+    }
+    with engine.begin() as conn:
+        for column, ddl in added.items():
+            if column not in present:
+                conn.execute(text(f"ALTER TABLE {integration_tokens.name} ADD COLUMN {column} {ddl}"))
 
 
 # --- idempotency ---------------------------------------------------------------
@@ -133,7 +223,7 @@ def claim_key(engine: Engine, integration: str, key: str, request_hash: str) -> 
                     request_hash=request_hash,
                     status=None,
                     body="",
-                    created_at=_now(),
+                    created_at=now(),
                 )
             )
         return None

@@ -61,6 +61,9 @@ BANDS = {
 SOURCES = BUILT_IN
 
 FIELDS = {
+    "username": _l("User name"),
+    "role": _l("Role"),
+    "password": _l("Password"),
     "name": _l("Name"),
     "email": _l("E-mail"),
     "phone": _l("Phone"),

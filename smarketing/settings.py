@@ -88,7 +88,7 @@ class Settings:
 def load_settings(instance_path: str | Path, **overrides: str) -> Settings:
     database_url = overrides.get("database_url") or os.environ.get("DATABASE_URL", "")
     if not database_url:
-        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        Path(instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
         database_url = f"sqlite:///{Path(instance_path) / 'smarketing.sqlite3'}"
     timezone = overrides.get("timezone") or os.environ.get("SMARKETING_TIMEZONE", DEFAULT_TIMEZONE)
     ZoneInfo(timezone)  # fail at start-up, not at the first report

@@ -12,7 +12,6 @@ Own MetaData on purpose: ``Projector.rebuild`` empties read-model tables, and us
 must never be among them.
 """
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -29,13 +28,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
     update,
 )
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 
 metadata = MetaData()
 
@@ -65,6 +65,27 @@ user_audit = Table(
     Column("details", Text, nullable=False),
 )
 
+# One row per signed-in browser (smarketing/sessions.py). The cookie carries a random
+# id; only its hash is kept, so a copy of this table signs nobody in.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("username", String(100), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+)
+
+# Login attempts per (address, user name) and fixed window: smarketing/login_limit.py.
+LOGIN_KEY_MAX = 200
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("key", String(LOGIN_KEY_MAX), primary_key=True),
+    Column("window_start", DateTime, nullable=False, index=True),
+    Column("count", Integer, nullable=False),
+)
+
 # Compared against when the username is unknown, so a miss costs as much as a hit
 # and response times do not reveal which usernames exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -78,11 +99,6 @@ class User:
     active: bool
     password_hash: str
 
-    @property
-    def session_token(self) -> str:
-        """Changes when the password changes, which ends every other session."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
-
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as the read models store it
@@ -91,15 +107,15 @@ def _now() -> datetime:
 def clean_username(username: str) -> str:
     name = (username or "").strip().lower()
     if not USERNAME.match(name):
-        raise InvalidInput("username", "must be 2-100 letters, digits, dots, dashes, @ or underscores")
+        raise InvalidInput("username", N_("must be 2-100 letters, digits, dots, dashes, @ or underscores"))
     return name
 
 
 def _check(role: str, password: str | None) -> None:
     if role not in ROLES:
-        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+        raise InvalidInput("role", N_("must be one of %(choices)s"), choices=", ".join(ROLES))
     if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput("password", f"must have at least {MIN_PASSWORD} characters")
+        raise InvalidInput("password", N_("must have at least %(count)d characters"), count=MIN_PASSWORD)
 
 
 def _audit(conn: Any, actor: str, action: str, username: str, **details: Any) -> None:
@@ -138,7 +154,7 @@ def create_user(
     _check(role, password)
     with engine.begin() as conn:
         if conn.execute(select(users.c.username).where(users.c.username == name)).first():
-            raise InvalidInput("username", "is already taken")
+            raise InvalidInput("username", N_("is already taken"))
         conn.execute(
             insert(users).values(
                 username=name,
@@ -164,10 +180,14 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
 ) -> None:
-    """Change role, active flag and/or password; each change is audited (never the password)."""
+    """Change role, active flag and/or password; each change is audited (never the password).
+
+    The last active admin keeps admin access: nobody else could give it back. A new
+    password or deactivation ends every session of the user (whoever may have it).
+    """
     user = get_user(engine, username)
     if user is None:
-        raise InvalidInput("username", "does not exist")
+        raise InvalidInput("username", N_("does not exist"))
     _check(role or user.role, password)
     changes: dict[str, Any] = {}
     if role is not None and role != user.role:
@@ -179,11 +199,48 @@ def update_user(
     if not changes:
         return
     with engine.begin() as conn:
+        if (
+            user.role == "admin"
+            and user.active
+            and (changes.get("role", "admin") != "admin" or not changes.get("active", True))
+        ):
+            _keep_an_admin(conn, user.username)
         conn.execute(update(users).where(users.c.username == user.username).values(**changes))
+        if "password_hash" in changes or changes.get("active") is False:
+            conn.execute(delete(user_sessions).where(user_sessions.c.username == user.username))
         shown = {k: v for k, v in changes.items() if k != "password_hash"}
         if "password_hash" in changes:
             shown["password"] = "changed"
         _audit(conn, actor, "update", user.username, **shown)
+
+
+def sign_out_everywhere(engine: Engine, *, actor: str, username: str) -> int:
+    """End every session of ``username`` (a lost laptop, a shared password); audited."""
+    user = get_user(engine, username)
+    if user is None:
+        raise InvalidInput("username", N_("does not exist"))
+    with engine.begin() as conn:
+        ended = conn.execute(delete(user_sessions).where(user_sessions.c.username == user.username)).rowcount
+        _audit(conn, actor, "sign-out", user.username, sessions=ended)
+    return ended
+
+
+def _keep_an_admin(conn: Any, leaving: str) -> None:
+    """Refuse when ``leaving`` is the only active admin. The admins' rows are locked
+    (PostgreSQL; SQLite's write transaction already excludes other writers), so two
+    admins demoting each other at once cannot both succeed."""
+    admins = conn.execute(
+        select(users.c.username).where(users.c.role == "admin", users.c.active.is_(True)).with_for_update()
+    ).all()
+    if not any(row.username != leaving for row in admins):
+        raise InvalidInput(
+            "role", N_("the last admin must stay an active admin; make someone else admin first")
+        )
+
+
+def same_user(a: str, b: str) -> bool:
+    """User names are compared as stored: trimmed and in lower case."""
+    return a.strip().lower() == b.strip().lower()
 
 
 def authenticate(engine: Engine, username: str, password: str) -> User | None:

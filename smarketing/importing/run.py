@@ -26,6 +26,7 @@ from projections.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRS
 from smarketing.exporting import safe_cell
 from smarketing.importing.parse import RowError, RowWarning
 from smarketing.importing.plan import Plan, PlannedRow, build_lead
+from smarketing.private_files import open_private_text
 
 CHUNK = 500
 IMPORTED_DEAL_REASON = "Imported closed deal"
@@ -298,7 +299,7 @@ def write_rejects(out: TextIO, header: list[str], errors: list[RowError]) -> Non
 
 
 def save_rejects(path: Path, header: list[str], errors: list[RowError]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with open_private_text(path) as out:  # rows of personal data
         write_rejects(out, header, errors)
 
 
@@ -316,5 +317,5 @@ def write_warnings(out: TextIO, warnings: list[RowWarning]) -> None:
 
 
 def save_warnings(path: Path, warnings: list[RowWarning]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with open_private_text(path) as out:
         write_warnings(out, warnings)

@@ -25,7 +25,6 @@ are never read half-way through another process's batch.
 """
 
 import hashlib
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
@@ -61,6 +60,7 @@ from projections.scorecard import ScorecardProjection
 from projections.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.targets import TargetsProjection
 from projections.tracking import read_position
+from smarketing.private_files import private_sqlite
 from smarketing.reports.code_version import code_version
 from smarketing.reports.month_digest import MonthDigestProjection, replica_metadata
 from smarketing.settings import Settings
@@ -199,10 +199,8 @@ class ReportReplica:
 
     def __init__(self, settings: Settings, recorder: ApplicationRecorder, mapper: Mapper) -> None:
         self.path = settings.report_replica_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # It holds names and e-mail addresses, like the read models: readable by
-        # this user only (SQLite gives its -wal and -shm files the same mode).
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        # It holds names and e-mail addresses, like the read models: this user's only.
+        private_sqlite(self.path)
         self.recorder = recorder
         self.projections = report_projections(settings)
         # Months are bucketed in the team's zone: another zone is another replica.

@@ -28,7 +28,7 @@ read               meetings.* (GET): the weekly and monthly meeting packs
 meeting.write      meetings.* (POST): decisions, action items, marking them done
 users.admin        users.*
 lead.import        imports.* (CSV import of leads and history)
-integrations.admin integrations.* (API tokens)
+integrations.admin integrations.* (API tokens: admins only)
 (token)            api.*: public to this gate, authenticated by bearer token in api.py
 read               exports.leads_csv, exports.history_json
 report.read        exports.funnel_csv, exports.scorecard_csv
@@ -117,11 +117,10 @@ ROLES: dict[str, frozenset[str]] = {
         {"read", "lead.capture", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"}
         | _SALES
     ),
-    # Imports and API tokens write leads in bulk: managers only.
+    # Imports write leads in bulk: managers only. API tokens are credentials, like
+    # users: only admins issue them (docs/SECURITY.md).
     "manager": frozenset(
-        {"read", "report.read", "agreement.write", "lead.import", "integrations.admin", "lead.amount.any"}
-        | _LEADS
-        | _SALES
+        {"read", "report.read", "agreement.write", "lead.import", "lead.amount.any"} | _LEADS | _SALES
     ),
     "auditor": frozenset({"read", "report.read"}),
     # Who gets in (people and machines), and a person's right to be forgotten: an admin

@@ -2,6 +2,7 @@
 
 Authenticated per integration with ``Authorization: Bearer <token>`` (see
 smarketing/integrations.py), not with the session, so it is exempt from CSRF:
+each endpoint names the scope it needs (``SCOPE_OF``; 403 without it).
 a cross-site page cannot attach somebody's bearer token. Errors are JSON,
 ``{"error": ..., "field": ...}``. Described in openapi.py.
 """
@@ -70,18 +71,32 @@ def _http_error(error: HTTPException) -> Response:
     return problem(error.code or 500, error.description or error.name)
 
 
+# endpoint -> the scope its token needs; the OpenAPI description is built from it.
+SCOPE_OF = {
+    "api.create_lead": "leads:write",
+    "api.create_interaction": "interactions:write",
+}
+
+
 @bp.before_request
 def _authenticate() -> Response | None:
     request.max_content_length = MAX_BODY
     if request.endpoint == "api.openapi":
-        return None
+        return None  # public on purpose: it describes the API, it holds no data
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return problem(401, "Send an integration token: Authorization: Bearer <token>.")
-    name = integrations.authenticate(services().read_engine, token.strip())
-    if name is None:
-        return problem(401, "The token is unknown or has been revoked.")
+    svc = services()
+    found = integrations.authenticate(svc.read_engine, svc.write_engine, token.strip())
+    if found is None:
+        return problem(401, "The token is unknown, has expired or has been revoked.")
+    needed = SCOPE_OF.get(request.endpoint or "")
+    if needed is None or needed not in found.scopes:  # fail closed: an endpoint without a scope
+        response = problem(403, f"This token lacks the scope {needed}.")
+        response.headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{needed}"'
+        return response
+    name = found.name
     g.integration = name
     # auth.py resets g.actor_token at teardown; events name the integration.
     g.actor_token = current_actor.set(f"integration:{name}")

@@ -14,6 +14,7 @@ from htmx_flask import Htmx
 from smarketing import cli
 from smarketing.bootstrap import bootstrap
 from smarketing.extensions import KEY
+from smarketing.private_files import narrow, private_dir
 from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
 from smarketing.web import access, auth, errors, i18n, security
@@ -27,7 +28,7 @@ def instance_secret(instance: Path) -> str:
     Never a hard-coded default: a fresh installation signs sessions with its own
     key. Several hosts must share one key: set SMARKETING_SECRET_KEY there.
     """
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)
     path = instance / "secret_key"
     try:
         # O_EXCL: when several workers start at once, exactly one writes the key.
@@ -37,6 +38,7 @@ def instance_secret(instance: Path) -> str:
     else:
         with os.fdopen(fd, "w") as file:
             file.write(secrets.token_hex(32))
+    narrow(path)  # a key written by an older version with a wider mode
     for _ in range(50):  # another worker may be writing it right now
         key = path.read_text().strip()
         if key:

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from smarketing.formatting import comparable, figure, measure, money, stored_money, target_value
 from smarketing.labels import FIELD_VALUES, label, period_name
 from smarketing.web.forms import shown_number
+from smarketing.web.redirects import safe_next
 
 LANGUAGES = ("es", "en")
 COOKIE = "lang"
@@ -36,9 +37,7 @@ def select_locale() -> str:
 @bp.post("/language")
 def choose_language() -> Response:
     lang = request.form.get("lang", "")
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.index")
+    target = safe_next(request.form.get("next")) or url_for("dashboard.index")
     response = redirect(target, code=303)
     if lang in LANGUAGES:
         response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)

@@ -2,13 +2,18 @@
 background thread while an htmx-polled progress bar shows how far it got.
 
 Uploads are kept in instance/imports/<random id>.csv (MAX_CONTENT_LENGTH caps
-their size); job progress lives in this process's memory, so a restart forgets
-running jobs but never half-writes a lead (each chunk is one transaction).
+their size), readable by the app's user only; an upload is deleted when its import
+finishes, and anything in the folder (an upload never imported, the rejected rows
+and warnings of a job) a day after it was written. Job progress lives in this
+process's memory, so a restart forgets running jobs but never half-writes a lead
+(each chunk is one transaction).
 """
 
+import os
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +42,7 @@ from smarketing.importing.parse import (
 from smarketing.importing.plan import PlannedRow, make_plan
 from smarketing.importing.run import ImportResult, run_plan, save_rejects, save_warnings
 from smarketing.labels import label
+from smarketing.private_files import private_dir, write_private
 from smarketing.source_words import resolver
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
@@ -44,6 +50,7 @@ bp = Blueprint("imports", __name__, url_prefix="/import")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 PREVIEW_ROWS = 5
 WARNING_EXAMPLES = 20  # warnings listed per kind on the page; the warnings CSV has every row
+KEEP_SECONDS = 24 * 3600  # rows of personal data wait no longer than a day in the folder
 
 
 @dataclass
@@ -64,10 +71,32 @@ JOBS: dict[str, Job] = {}
 _LOCK = threading.Lock()
 
 
-def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def _folder(app: Flask | None = None) -> Path:
+    return private_dir(Path((app or current_app).instance_path) / "imports")
+
+
+def sweep(folder: Path, now: float) -> list[str]:
+    """Delete the files written more than a day before ``now`` (epoch seconds); their names."""
+    swept = []
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and now - path.stat().st_mtime > KEEP_SECONDS:
+                path.unlink()
+                swept.append(path.name)
+        except FileNotFoundError:  # another worker swept it first
+            continue
+    return swept
+
+
+def _stamp(path: Path) -> None:
+    """Date the file by the app's clock, the one ``sweep`` reads (not the file system's)."""
+    now = time.time()
+    os.utime(path, (now, now))
+
+
+@bp.before_request
+def _sweep() -> None:
+    sweep(_folder(), time.time())
 
 
 def _upload_path(upload: str) -> Path:
@@ -95,7 +124,8 @@ def upload() -> ResponseReturnValue:
     except ImportFileError as error:
         return render_template("imports/index.html", error=str(error)), 422
     upload_id = secrets.token_hex(16)  # unguessable: the id is the only handle on the file
-    (_folder() / f"{upload_id}.csv").write_bytes(raw)
+    write_private(_folder() / f"{upload_id}.csv", raw)
+    _stamp(_folder() / f"{upload_id}.csv")
     preset = request.form.get("preset", "leads")
     return redirect(url_for("imports.mapping", upload=upload_id, preset=preset), code=303)
 
@@ -185,13 +215,18 @@ def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: Zon
             result = run_plan(svc.app, plan, progress=advance)
             if result.errors:
                 save_rejects(_folder() / f"{job.upload}.rejects.csv", data.header, result.errors)
+                _stamp(_folder() / f"{job.upload}.rejects.csv")
             if result.warnings:
                 save_warnings(_folder() / f"{job.upload}.warnings.csv", result.warnings)
+                _stamp(_folder() / f"{job.upload}.warnings.csv")
             svc.projector.catch_up()
             job.result = result
         except Exception as error:  # reported on the page, not lost with the thread
             app.logger.exception("Import %s failed", job.upload)
             job.failure = str(error) or type(error).__name__
+        finally:
+            # Its rows are in memory and now in the log: the uploaded file goes.
+            (_folder() / f"{job.upload}.csv").unlink(missing_ok=True)
 
 
 def _job(job_id: str) -> Job:
@@ -265,3 +300,5 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     import_cli.init_app(app)
+    if (Path(app.instance_path) / "imports").is_dir():
+        sweep(_folder(app), time.time())  # what waited over a day while the app was down

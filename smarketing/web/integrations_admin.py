@@ -1,9 +1,12 @@
 """Integration tokens for the API: a small admin page and ``flask integrations``."""
 
+from datetime import date, datetime, time
+
 import click
 from flask import Blueprint, Flask, render_template, request
 from flask.cli import AppGroup
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from smarketing import integrations
 from smarketing.extensions import services
@@ -11,10 +14,25 @@ from smarketing.extensions import services
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 integrations_cli = AppGroup("integrations", help="API tokens, one per integration.")
 
+# The scopes in the reader's words (integrations.SCOPES says them in English for the API).
+SCOPE_LABELS = {
+    "leads:write": _l("Capture leads"),
+    "interactions:write": _l("Record interactions on leads"),
+}
+
 
 def _page(status: int = 200, **context: object) -> tuple[str, int]:
     listed = integrations.list_integrations(services().read_engine)
-    return render_template("integrations.html", integrations=listed, **context), status
+    return render_template(
+        "integrations.html", integrations=listed, scopes=SCOPE_LABELS, now=integrations.now(), **context
+    ), status
+
+
+def expiry_of(text: str) -> datetime | None:
+    """The end of the day ``text`` (YYYY-MM-DD) names, naive UTC; None when empty."""
+    if not text.strip():
+        return None
+    return datetime.combine(date.fromisoformat(text.strip()), time.max)
 
 
 @bp.get("/")
@@ -25,10 +43,17 @@ def index() -> tuple[str, int]:
 @bp.post("/")
 def create() -> tuple[str, int]:
     name = request.form.get("name", "")
+    chosen = tuple(request.form.getlist("scope"))
     try:
-        token = integrations.create_token(services().write_engine, name)
+        expires_at = expiry_of(request.form.get("expires", ""))
+    except ValueError:
+        return _page(422, error=_("The expiry must be a date such as 2027-01-31."), name=name)
+    if not chosen or not set(chosen) <= set(integrations.SCOPES):
+        return _page(422, error=_("Choose what the token may do."), name=name)
+    try:
+        token = integrations.create_token(services().write_engine, name, chosen, expires_at)
     except integrations.IntegrationError as error:
-        return _page(422, error=str(error), name=name)
+        return _page(422, error=_(error.template, **error.params), name=name)
     # Shown on this response only: the table keeps nothing but its hash.
     return _page(201, token=token, created=name.strip())
 
@@ -42,10 +67,23 @@ def revoke(name: str) -> tuple[str, int]:
 
 @integrations_cli.command("create")
 @click.argument("name")
-def create_cli(name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(integrations.SCOPES)),
+    help="What the token may do; repeat for several.",
+)
+@click.option(
+    "--expires", default="", help="Last day the token works (YYYY-MM-DD, UTC); default: until revoked"
+)
+def create_cli(name: str, scopes: tuple[str, ...], expires: str) -> None:
     """Create a token for NAME and print it (once)."""
     try:
-        token = integrations.create_token(services().write_engine, name)
+        token = integrations.create_token(services().write_engine, name, scopes, expiry_of(expires))
+    except ValueError:
+        raise click.ClickException("--expires must be a date such as 2027-01-31.") from None
     except integrations.IntegrationError as error:
         raise click.ClickException(str(error)) from None
     click.echo(token)

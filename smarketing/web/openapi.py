@@ -5,6 +5,7 @@ A static dict, kept beside api.py: change both together."""
 from typing import Any
 
 from domain.vocabulary import Channel, InteractionKind
+from smarketing.integrations import SCOPES
 
 _STRING = {"type": "string"}
 _TIME = {
@@ -36,7 +37,8 @@ _IDEMPOTENCY = {
 def _errors(*codes: str) -> dict[str, Any]:
     reasons = {
         "400": "Malformed JSON or header.",
-        "401": "Missing, unknown or revoked token.",
+        "401": "Missing, unknown, expired or revoked token.",
+        "403": "The token lacks the scope this operation needs (see its security requirement).",
         "404": "No such lead.",
         "409": "Duplicate e-mail, or the same Idempotency-Key still in progress.",
         "413": "Body larger than 64 KB.",
@@ -54,14 +56,24 @@ OPENAPI: dict[str, Any] = {
         "version": "1.0.0",
         "description": (
             "Create leads and record their interactions from web forms and other tools. "
-            "Each integration has its own bearer token, created and revoked under /integrations "
-            "or with `flask integrations create NAME` / `revoke NAME`. Unknown fields are refused."
+            "Each integration has its own bearer token, created and revoked by an admin under "
+            "/integrations or with `flask integrations create NAME --scope SCOPE` / `revoke NAME`. "
+            "A token carries scopes and may expire; each operation names the scope it needs in its "
+            "`security` requirement, and a token without it gets 403. Unknown fields are refused. "
+            "This description is public: it holds no data, only the shape of the API."
         ),
     },
     "servers": [{"url": "/api/v1"}],
-    "security": [{"bearer": []}],
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An integration token. Scopes: "
+                + "; ".join(f"`{scope}`: {what}" for scope, what in SCOPES.items())
+                + ".",
+            }
+        },
         "schemas": {
             "Error": _ERROR,
             "NewLead": {
@@ -110,6 +122,7 @@ OPENAPI: dict[str, Any] = {
         "/leads": {
             "post": {
                 "summary": "Capture a new lead",
+                "security": [{"bearer": ["leads:write"]}],
                 "parameters": [_IDEMPOTENCY],
                 "requestBody": {
                     "required": True,
@@ -120,13 +133,14 @@ OPENAPI: dict[str, Any] = {
                         "description": "Lead captured; ``source``: the vocabulary's key it was stored with.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Written"}}},
                     },
-                    **_errors("400", "401", "409", "413", "415", "422"),
+                    **_errors("400", "401", "403", "409", "413", "415", "422"),
                 },
             }
         },
         "/leads/{lead_id}/interactions": {
             "post": {
                 "summary": "Record an interaction of an existing lead",
+                "security": [{"bearer": ["interactions:write"]}],
                 "parameters": [
                     {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "string"}},
                     _IDEMPOTENCY,
@@ -142,7 +156,7 @@ OPENAPI: dict[str, Any] = {
                         "description": "Interaction recorded.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Written"}}},
                     },
-                    **_errors("400", "401", "404", "409", "413", "415", "422"),
+                    **_errors("400", "401", "403", "404", "409", "413", "415", "422"),
                 },
             }
         },

@@ -1,16 +1,16 @@
 """Browser-facing protections, configured once: session cookies, CSRF, security
 headers and the login rate limit. See docs/SECURITY.md for the threat model."""
 
-from contextlib import AbstractContextManager, nullcontext
-
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_babel import gettext as _
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import TooManyRequests
 
+from smarketing import login_limit
+from smarketing.extensions import services
+from smarketing.labels import label
 from smarketing.web.errors import render_error
+from smarketing.web.form_text import invalid_field
 
 # htmx 2 runs under this policy: its script is a file from 'self', and its
 # indicator styles are switched off in base.html (includeIndicatorStyles:false).
@@ -34,7 +34,7 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
-LIMITER_KEY = "smarketing.login_limiter"
+LIMIT_KEY = "smarketing.login_limit"
 
 
 def configure_cookies(app: Flask) -> None:
@@ -57,32 +57,44 @@ def _headers(response: Response) -> Response:
     return response
 
 
-def login_rate_limit(username: str) -> AbstractContextManager[None]:
-    """Counts one login attempt for (client IP, user name); raises 429 past the limit.
+def login_rate_limit(username: str) -> None:
+    """Counts one login attempt for (client address, user name); 429 past the limit.
 
     Keyed on both, so one attacker cannot lock a colleague out from another address,
-    and guessing many names from one address is still throttled per name.
+    and guessing many names from one address is still throttled per name. Counted in
+    the app's database (smarketing/login_limit.py): every worker shares the count.
+    Behind a proxy, ProxyFix must make ``remote_addr`` the client's.
     """
-    limiter: Limiter | None = current_app.extensions.get(LIMITER_KEY)
-    if limiter is None or not limiter.enabled:
-        return nullcontext()
-    key = f"{get_remote_address()}|{username.lower()}"
-    return limiter.limit(current_app.config["LOGIN_RATE_LIMIT"], key_func=lambda: key, scope="login")
+    key = f"{request.remote_addr or '-'}|{username.strip().lower()}"
+    if not login_limit.attempt(services().write_engine, key, current_app.extensions[LIMIT_KEY]):
+        raise TooManyRequests()
+
+
+def _refuse_invalid_text() -> tuple[str, int] | None:
+    """Broken text in a form or query is refused before any view stores it (form_text.py).
+    The JSON API answers for its own bodies, in JSON."""
+    if request.blueprint == "api":
+        return None
+    field = invalid_field(request)
+    if field is None:
+        return None
+    message = _(
+        "The field “%(field)s” holds text that cannot be read (a broken or invisible character). "
+        "Type it again and resend the form.",
+        field=label("field", field),
+    )
+    return render_error(message, 400)
 
 
 def init_app(app: Flask) -> None:
     configure_cookies(app)
+    app.before_request(_refuse_invalid_text)
     # A token per session, not per hour: htmx pages stay open all day and send the
     # token set once on <body>; it is still bound to the (signed) session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("LOGIN_RATE_LIMIT", "5 per minute")
-    # In-process memory by default (one gunicorn worker counts alone); point
-    # RATELIMIT_STORAGE_URI at redis:// or memcached:// to share the count.
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.extensions[LIMIT_KEY] = login_limit.parse_limit(app.config["LOGIN_RATE_LIMIT"])  # bad: fail at start
     CSRFProtect(app)
-    # One limiter per app, so test apps never share counts; no default limits.
-    limiter = Limiter(get_remote_address, app=app, default_limits=[])
-    app.extensions[LIMITER_KEY] = limiter
     app.after_request(_headers)
 
     @app.errorhandler(CSRFError)

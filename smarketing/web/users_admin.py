@@ -3,12 +3,14 @@ reset a password. Every change lands in the append-only ``user_audit`` table."""
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from domain.errors import InvalidInput
 from smarketing import users as user_store
 from smarketing.extensions import services
 from smarketing.web import forms
+from smarketing.web.errors import translated
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -42,7 +44,7 @@ def create() -> tuple[str, int]:
             display_name=forms.text(request.form, "display_name"),
         )
     except InvalidInput as error:
-        return _page(error=str(error), status=422)
+        return _page(error=translated(error), status=422)
     return _page(message=_("User %(name)s added.", name=user.username))
 
 
@@ -50,7 +52,7 @@ def create() -> tuple[str, int]:
 def update(username: str) -> tuple[str, int]:
     role = forms.text(request.form, "role") or None
     active = request.form.get("active") == "1"
-    if username == current_user.username and (role != "admin" or not active):
+    if user_store.same_user(username, current_user.username) and (role != "admin" or not active):
         # An admin demoting or deactivating themselves could leave nobody to undo it.
         return _page(error=_("You cannot remove your own admin access."), status=422)
     try:
@@ -63,5 +65,25 @@ def update(username: str) -> tuple[str, int]:
             password=request.form.get("password") or None,
         )
     except InvalidInput as error:
-        return _page(error=str(error), status=422)
-    return _page(message=_("User %(name)s saved.", name=username))
+        return _page(error=translated(error), status=422)
+    return _page(message=_("User %(name)s saved.", name=username.strip().lower()))
+
+
+@bp.post("/<username>/sign-out")
+def sign_out(username: str) -> tuple[str, int]:
+    """Every browser of the user must sign in again (a lost laptop, a shared password)."""
+    try:
+        ended = user_store.sign_out_everywhere(
+            services().write_engine, actor=current_user.username, username=username
+        )
+    except InvalidInput as error:
+        return _page(error=translated(error), status=404)
+    name = username.strip().lower()
+    return _page(
+        message=ngettext(
+            "%(name)s signed out of %(num)d session.",
+            "%(name)s signed out of %(num)d sessions.",
+            ended,
+            name=name,
+        )
+    )

@@ -59,6 +59,12 @@ def change_user(services: Services) -> tuple[str, dict]:
     return f"/users/{name}", {"role": "marketing", "active": "1"}
 
 
+def sign_out_user(services: Services) -> tuple[str, dict]:
+    name = f"other{next(_EMAILS)}"
+    users.create_user(services.write_engine, actor="test", username=name, role="sales", password="x" * 10)
+    return f"/users/{name}/sign-out", {}
+
+
 # case -> (permission key in the access table, request builder, roles that may do it)
 CASES: dict[str, tuple[str, Callable[[Services], tuple[str, dict]], set[str]]] = {
     "capture": ("leads.create", capture, {"marketing", "sales", "manager"}),  # sales prospects too
@@ -99,6 +105,7 @@ CASES: dict[str, tuple[str, Callable[[Services], tuple[str, dict]], set[str]]] =
     "erase": ("lead_page.erase", erase, {"admin"}),
     "add-user": ("users.create", add_user, {"admin"}),
     "change-user": ("users.update", change_user, {"admin"}),
+    "sign-out-user": ("users.sign_out", sign_out_user, {"admin"}),
     "language": ("i18n.choose_language", lambda s: ("/language", {"lang": "en", "next": "/"}), set(ROLES)),
     "logout": ("auth.logout", lambda s: ("/logout", {}), set(ROLES)),
 }
