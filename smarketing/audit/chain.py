@@ -181,9 +181,9 @@ def verify(services: Services, anchor: Head | None = None) -> VerifyResult:
         anchor_seen = anchor is None
         row, c = next(events, None), next(chain, None)
 
-        def broken(position: int, template: str, **params: Any) -> VerifyResult:
+        def broken(at: int, template: str, /, **params: Any) -> VerifyResult:
             seconds = time.perf_counter() - started
-            return VerifyResult(False, proven, checked, seconds, position, template, params, seals_checked)
+            return VerifyResult(False, proven, checked, seconds, at, template, params, seals_checked)
 
         while row is not None or c is not None:
             position = row[0] if c is None or (row is not None and row[0] < c.position) else c.position
