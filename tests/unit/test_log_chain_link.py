@@ -1,5 +1,5 @@
-"""The log chain's link: handing it the originator's text (the projection caches it
-per aggregate) must hash exactly what it hashes when it formats the id itself."""
+"""The log chain's link: handing it the originator's text (the recorders and the
+migration pass it as stored) must hash exactly what it hashes when it formats the id."""
 
 from uuid import UUID
 
