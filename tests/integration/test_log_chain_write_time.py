@@ -17,6 +17,7 @@ from sqlalchemy import inspect, text
 from smarketing.audit.chain import UNLINKED, verify
 from smarketing.bootstrap import Services, init_schema
 from smarketing.log_chain import GENESIS, events_source, link, links, stored_rows
+from smarketing.sqlite_recorder import LeanSQLiteRecorder
 from tests.integration.stored_rows import stored_events
 
 
@@ -340,3 +341,22 @@ def test_the_chain_matches_python_links(services: Services) -> None:
         previous = link(previous, n)
         expected.append((position, previous.hex()))
     assert [tuple(r) for r in stored] == expected
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_library_save_path_chains_too(services: Services) -> None:
+    """A recorder subclass that hooks the library's ``_insert_events`` takes the
+    library's save path: its events are chained as well (SQLite's fallback; on
+    PostgreSQL such a hook takes the pipelined path, the batches' covered above)."""
+
+    class Hooked(LeanSQLiteRecorder):
+        def _insert_events(self, c, stored_events, **kwargs):  # type: ignore[no-untyped-def]
+            return super()._insert_events(c, stored_events, **kwargs)
+
+    recorder = services.app.recorder
+    hooked = Hooked(recorder.datastore, events_table_name=recorder.events_table_name)
+    _history(services, leads=1)
+    hooked.insert_events(stored_events(uuid4(), range(1, 4)))
+    recorder.insert_events(stored_events(uuid4(), range(1, 2)))
+    result = verify(services)
+    assert result.intact and result.position == _last(services) == 7
