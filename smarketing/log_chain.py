@@ -72,8 +72,26 @@ def ident(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
 
 
-def _part(value: bytes) -> bytes:
-    return len(value).to_bytes(8, "big") + value
+def digest(previous: bytes, position: int, originator: str, version: int, topic: str, state: bytes) -> bytes:
+    """The link after ``previous`` for an event stored at ``position`` as given."""
+    o, t = originator.encode(), topic.encode()
+    # One update of the joined parts hashes the same bytes as one update per part,
+    # with fewer calls (run once per event on every save and verify).
+    return hashlib.sha256(
+        b"".join(
+            (
+                previous,
+                position.to_bytes(8, "big"),
+                len(o).to_bytes(8, "big"),
+                o,
+                version.to_bytes(8, "big", signed=True),
+                len(t).to_bytes(8, "big"),
+                t,
+                len(state).to_bytes(8, "big"),
+                state,
+            )
+        )
+    ).digest()
 
 
 def link(previous: bytes, n: Notification, originator: str | None = None) -> bytes:
@@ -81,20 +99,7 @@ def link(previous: bytes, n: Notification, originator: str | None = None) -> byt
     (``originator``: ``ident(n.originator_id)``, if the caller has it already)."""
     if originator is None:
         originator = ident(n.originator_id)
-    # One update of the joined parts hashes the same bytes as one update per part,
-    # with fewer calls (run once per event on every save and verify).
-    return hashlib.sha256(
-        b"".join(
-            (
-                previous,
-                n.id.to_bytes(8, "big"),
-                _part(originator.encode()),
-                n.originator_version.to_bytes(8, "big", signed=True),
-                _part(n.topic.encode()),
-                _part(bytes(n.state)),
-            )
-        )
-    ).digest()
+    return digest(previous, n.id, originator, n.originator_version, n.topic, bytes(n.state))
 
 
 def links(previous: bytes, rows: list["StoredRow"]) -> list[tuple[int, str, str, int]]:
@@ -102,10 +107,7 @@ def links(previous: bytes, rows: list["StoredRow"]) -> list[tuple[int, str, str,
     (notification id, originator, version, topic, state), chained after ``previous``."""
     chained = []
     for position, originator, version, topic, state in rows:
-        n = Notification(
-            id=position, originator_id=originator, originator_version=version, topic=topic, state=state
-        )
-        previous = link(previous, n, originator)
+        previous = digest(previous, position, originator, version, topic, state)
         chained.append((position, previous.hex(), originator, version))
     return chained
 

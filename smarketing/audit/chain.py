@@ -35,6 +35,7 @@ from smarketing.log_chain import (
     PAGE,
     StoredRow,
     audit_seals,
+    digest,
     events_source,
     link,
     log_chain,
@@ -193,11 +194,10 @@ def verify(services: Services, anchor: Head | None = None) -> VerifyResult:
                 return broken(position, DELETED, event=_name(c.originator_id, c.originator_version))
             if c is None or c.position > position:
                 return broken(position, UNLINKED, event=_name(row[1], row[2]))
-            n = _notification(row)
-            digest = link(previous, n, row[1])
+            linked = digest(previous, *row)
             checked += 1
-            if digest.hex() != c.digest:
-                template, params = _diagnose(conn, n, c)
+            if linked.hex() != c.digest:
+                template, params = _diagnose(conn, _notification(row), c)
                 return broken(position, template, **params)
             seal = seals.get(position)
             if seal is not None:
@@ -208,7 +208,7 @@ def verify(services: Services, anchor: Head | None = None) -> VerifyResult:
                 if anchor.digest != c.digest:
                     return broken(position, ANCHOR_DIFFERS, position=position)
                 anchor_seen = True
-            previous, proven = digest, position
+            previous, proven = linked, position
             row, c = next(events, None), next(chain, None)
         if not anchor_seen:
             return broken(anchor.position, ANCHOR_MISSING, position=anchor.position)  # type: ignore[union-attr]
