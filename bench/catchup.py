@@ -32,7 +32,6 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import create_engine  # noqa: E402
 
-from projections.log_chain import log_chain  # noqa: E402
 from projections.projector import Projection, Projector  # noqa: E402
 from projections.schema import metadata  # noqa: E402
 from projections.tracking import lock_position, reset_position  # noqa: E402
@@ -67,7 +66,7 @@ def recreate_read_models(settings: Settings) -> None:
     made), then let ``init_schema`` create them and any missing tracking rows."""
     engine = create_engine(settings.sqlalchemy_url())
     try:
-        tables = [t for p in build_projections(settings) for t in p.tables] + [log_chain]
+        tables = [t for p in build_projections(settings) for t in p.tables]
         metadata.drop_all(engine, tables=tables, checkfirst=True)
     finally:
         engine.dispose()

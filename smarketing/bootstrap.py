@@ -4,7 +4,6 @@ database and the projector together from the settings."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
@@ -14,7 +13,6 @@ from projections.data_quality import DataQualityProjection
 from projections.follow_up import FollowUpProjection
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection
-from projections.log_chain import LogChainProjection
 from projections.meetings import MeetingsProjection
 from projections.money_terms import MoneyTermsProjection
 from projections.projector import Projection, Projector
@@ -28,6 +26,7 @@ from projections.timeline import TimelineProjection
 from projections.tracking import ensure_position_row, lock_position, reset_position
 from smarketing import integrations, users  # integrations: its API tables join the schema
 from smarketing.application import SmarketingApplication
+from smarketing.chain_migration import chain_existing_events
 from smarketing.personal_data import LeadKeys, PersonalDataMapper, keys_metadata
 from smarketing.pg_recorder import OneTripPostgresRecorder
 from smarketing.private_files import private_sqlite
@@ -35,9 +34,9 @@ from smarketing.settings import Settings
 from smarketing.sqlite_recorder import LeanSQLiteRecorder
 
 
-def build_projections(settings: Settings, recorder: ApplicationRecorder | None = None) -> list[Projection]:
-    """The read models; the log chain only with the live recorder (it hashes stored bytes)."""
-    projections: list[Projection] = [
+def build_projections(settings: Settings) -> list[Projection]:
+    """The read models (the log chain is not one: the recorders write it with the events)."""
+    return [
         LeadSummaryProjection(settings.tz),
         FunnelProjection(settings.tz),
         ScorecardProjection(settings.tz),
@@ -52,9 +51,6 @@ def build_projections(settings: Settings, recorder: ApplicationRecorder | None =
         FollowUpProjection(),
         DataQualityProjection(),
     ]
-    if recorder is not None:
-        projections.append(LogChainProjection(recorder))
-    return projections
 
 
 MMAP_BYTES = 4 << 30  # address space, not memory: the OS pages in what is read
@@ -141,7 +137,7 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
     assert isinstance(app.mapper, PersonalDataMapper)
     app.mapper.use_keys(LeadKeys(read_engine, write_engine))
     projector_engine = build_projector_engine(settings, write_engine)
-    projections = build_projections(settings, app.recorder)
+    projections = build_projections(settings)
     projector = Projector(app.recorder, app.mapper, projector_engine, projections, read_engine=read_engine)
     return Services(settings, app, write_engine, read_engine, projector)
 
@@ -163,6 +159,7 @@ def init_schema(settings: Settings) -> None:
         # Kept apart: rebuilds never touch users, their sessions or login attempts.
         users.metadata.create_all(services.write_engine)
         services.projector.create_tracking_rows()
+        chain_existing_events(services.write_engine, services.app.recorder)
     finally:
         services.close()
 

@@ -26,7 +26,6 @@ from smarketing.settings import Settings
 REPLAY_WEIGHT = {
     "lead_timeline": 18.0,
     "lead_summary": 14.0,
-    "log_chain": 8.0,
     "scorecard": 7.0,
     "scoring": 5.5,
     "scorecard_follow_up": 5.0,

@@ -15,6 +15,14 @@ The table lock stays: it makes transactions commit in the order of their notific
 ids, which projections rely on to never pass over an event that commits later. The lock
 is now also held for a shorter time (no client round trip between INSERT and COMMIT).
 
+The INSERT also writes the events' links of the log chain (``smarketing.log_chain``):
+it is one statement whose data-modifying CTEs insert the events, read the chain head
+and insert the links, hashed by the server (``sha256``, folded in notification id order
+by the ``log_chain_fold`` aggregate created with the tables), so a save stays one round
+trip and no event commits without its link. The table lock taken before it makes the
+head it reads the latest. ``smarketing.log_chain.link`` computes the same digests in
+Python (``audit verify`` recomputes every one).
+
 The rows go as four parallel arrays in binary (``unnest(ids, versions, topics, states)``)
 instead of the library's one array of a composite type, which psycopg adapts in Python
 at about 16 µs of client CPU per event (1.6 µs this way, measured on 10,000 events):
@@ -37,6 +45,53 @@ from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier
 
+from smarketing.log_chain import GENESIS
+
+# The events' INSERT, its links computed and inserted in the same statement (see above).
+# Braces doubled: filled once here, then by psycopg's SQL.format.
+_CHAINED = """WITH new AS (
+    {insert} RETURNING notification_id, originator_id, originator_version, topic, state
+), parts AS (
+    SELECT 0::bigint AS position, NULL::text AS originator, NULL::bigint AS originator_version,
+        coalesce(
+            (SELECT decode(digest, 'hex') FROM {{schema}}.log_chain ORDER BY position DESC LIMIT 1),
+            decode('{genesis}', 'hex')
+        ) AS part
+    UNION ALL
+    SELECT notification_id, {originator}, originator_version,
+        int8send(notification_id)
+        || int8send(octet_length(convert_to({originator}, 'UTF8'))::bigint)
+        || convert_to({originator}, 'UTF8')
+        || int8send(originator_version)
+        || int8send(octet_length(convert_to(topic, 'UTF8'))::bigint) || convert_to(topic, 'UTF8')
+        || int8send(octet_length(state)::bigint) || state
+    FROM new
+), chained AS (
+    INSERT INTO {{schema}}.log_chain (position, digest, originator_id, originator_version)
+    SELECT position, encode(digest, 'hex'), originator, originator_version
+    FROM (
+        SELECT position, originator, originator_version,
+            {{schema}}.log_chain_fold(part) OVER (ORDER BY position) AS digest
+        FROM parts
+    ) AS folded
+    WHERE position > 0
+)
+SELECT notification_id FROM new ORDER BY notification_id"""
+
+# smarketing.log_chain's table, and the aggregate that folds parts into digests:
+# the first part (the head's digest) as it is, then sha256(digest || part).
+_CHAIN_DDL = (
+    "CREATE TABLE IF NOT EXISTS {schema}.log_chain (position bigint PRIMARY KEY, "
+    "digest varchar(64) NOT NULL, originator_id varchar(36) NOT NULL, originator_version bigint NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_log_chain_originator "
+    "ON {schema}.log_chain (originator_id, originator_version)",
+    "CREATE OR REPLACE FUNCTION {schema}.log_chain_step(digest bytea, part bytea) RETURNS bytea "
+    "LANGUAGE sql IMMUTABLE "
+    "AS $$ SELECT CASE WHEN digest IS NULL THEN part ELSE sha256(digest || part) END $$",
+    "CREATE OR REPLACE AGGREGATE {schema}.log_chain_fold(bytea) "
+    "(SFUNC = {schema}.log_chain_step, STYPE = bytea)",
+)
+
 # Saves of up to this many events (a command saves one to a few) go as one simple query.
 SMALL_SAVE = 16
 
@@ -50,11 +105,16 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
             "id_type": Identifier(datastore.originator_id_type),
         }
         insert = "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-        self.insert_rows_statement = SQL(
-            insert + "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
-            "RETURNING notification_id"
-        ).format(**names)
-        self._insert_values = SQL(insert + "VALUES {rows} RETURNING notification_id")
+        originator = (
+            "replace(originator_id::text, '-', '')"
+            if names["id_type"] == Identifier("uuid")
+            else ("originator_id")
+        )
+        unnest = "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[])"
+        chained = {"originator": originator, "genesis": GENESIS.hex()}
+        self.insert_rows_statement = SQL(_CHAINED.format(insert=insert + unnest, **chained)).format(**names)
+        self._insert_values = SQL(_CHAINED.format(insert=insert + "VALUES {rows}", **chained))
+        self.sql_create_statements.extend(SQL(statement).format(**names) for statement in _CHAIN_DDL)
         self._names = names
         # Rendered once per (rows, client encoding): psycopg would render the composed
         # query to bytes again on every execute (~40 µs of a save's client CPU).
@@ -62,10 +122,13 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if self.datastore.enable_db_functions or not stored_events:
-            # Nothing to lock or insert (an application recorder's _insert_events hook
-            # is a no-op), or the library's own one-statement path was chosen.
+        if not stored_events:
+            # Nothing to lock or insert (an application recorder's _insert_events hook is a no-op).
             return super().insert_events(stored_events, **kwargs)
+        if self.datastore.enable_db_functions:
+            raise ProgrammingError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS would store events without their chain links"
+            )
         failure: psycopg.Error | None = None
         notification_ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
@@ -113,10 +176,18 @@ class OneTripPostgresRecorder(PostgresApplicationRecorder):
         params = [v for e in stored_events for v in (e.originator_id, e.originator_version, e.topic, e.state)]
         with ClientCursor(conn) as curs:
             curs.execute(self._small_save(conn, len(stored_events)), params)
-            while not (curs.statusmessage or "").startswith("INSERT"):
+            # The rows of the statement that inserts (a SELECT from its CTEs).
+            while curs.description is None or curs.description[0].name != "notification_id":
                 if not curs.nextset():
                     raise ProgrammingError("No INSERT result in the save's results")
-            notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            return self._fetch_ids_after_insert_events(curs, stored_events)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: psycopg.Cursor[Any], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> list[int]:
+        # The library's asserts its cursor ran an INSERT; ours ran the SELECT from the
+        # chained insert's CTEs (``_CHAINED``), which returns the same ids in the same order.
+        notification_ids = [row["notification_id"] for row in curs.fetchall()]
         if len(notification_ids) != len(stored_events):
             got, expected = len(notification_ids), len(stored_events)
             raise ProgrammingError(f"Couldn't get all notification IDs (got {got}, expected {expected})")

@@ -6,17 +6,16 @@ per event and a COMMIT in four context managers (datastore, pool, connection,
 transaction) and a cursor wrapper per statement; for a command's one-event save that
 Python costs about as much as the INSERT itself. Here the same statements run on the
 same pooled connection, so with the same durability (its ``journal_mode`` and
-``synchronous``, WAL and FULL by default) and busy timeout:
+``synchronous``, WAL and FULL by default) and busy timeout, plus the events' links of
+the log chain (``smarketing.log_chain``) in the same transaction:
 
-    BEGIN; INSERT INTO stored_events VALUES (?,?,?,?) (one executemany for a batch,
-    whose consecutive rowids are derived from the last, see ``_insert_rows``); COMMIT
+    BEGIN IMMEDIATE; INSERT INTO stored_events VALUES (?,?,?,?) (one executemany for a
+    batch, whose consecutive rowids are derived from the last, see ``_insert_rows``);
+    SELECT the chain head; INSERT INTO log_chain (one executemany); COMMIT
 
-or, for a command's one event, the INSERT alone in autocommit mode, which SQLite runs
-as a transaction of its own (``_insert_one``), its rowid read as its notification id;
-
-and a failure rolls the transaction back and surfaces as the library's error class
-(``IntegrityError`` when another writer took the version), as the library's
-``SQLiteTransaction`` does.
+A failure rolls the transaction back, events and links together, and surfaces as the
+library's error class (``IntegrityError`` when another writer took the version), as
+the library's ``SQLiteTransaction`` does.
 
 A stream read (``select_events``: every load of a lead, the scoring rule's terms read)
 is the library's one SELECT without the BEGIN and ROLLBACK around it: a single
@@ -30,7 +29,18 @@ from uuid import UUID
 
 from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from smarketing.log_chain import GENESIS, links
+
+# log_chain (smarketing.log_chain), created with the events table.
+CHAIN_TABLE = (
+    "CREATE TABLE IF NOT EXISTS log_chain (position BIGINT NOT NULL PRIMARY KEY, "
+    "digest VARCHAR(64) NOT NULL, originator_id VARCHAR(36) NOT NULL, originator_version BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_log_chain_originator ON log_chain (originator_id, originator_version)",
+)
+_HEAD = "SELECT digest FROM log_chain ORDER BY position DESC LIMIT 1"
+_INSERT_LINK = "INSERT INTO log_chain (position, digest, originator_id, originator_version) VALUES (?,?,?,?)"
 
 # sqlite3's errors as the library maps them (eventsourcing.sqlite.SQLiteTransaction),
 # most specific first.
@@ -55,19 +65,26 @@ def library_error(error: sqlite3.Error) -> Exception:
 
 
 class LeanSQLiteRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *CHAIN_TABLE]
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if type(self)._insert_events is not SQLiteApplicationRecorder._insert_events:
+        if type(self)._insert_events is not LeanSQLiteRecorder._insert_events:
             return super().insert_events(stored_events, **kwargs)  # a subclass's hook needs its path
         rows = _rows(stored_events)
         pool = self.datastore.pool
         connection = pool.get_connection(is_writer=True)
         try:
             conn: sqlite3.Connection = connection._sqlite_conn  # the driver's, in autocommit mode
-            if len(rows) == 1:
-                return [self._insert_one(conn, rows[0])]
             try:
-                conn.execute("BEGIN")
-                notification_ids = self._insert_rows(conn, rows)
+                # IMMEDIATE: the write lock first (waiting out other writers), so the
+                # chain head read below is the latest and stays so until COMMIT.
+                conn.execute("BEGIN IMMEDIATE")
+                if len(rows) == 1:
+                    notification_ids = [conn.execute(self.insert_events_statement, rows[0]).lastrowid]
+                else:
+                    notification_ids = self._insert_rows(conn, rows)
+                _chain(conn.cursor(), notification_ids, rows)
                 conn.commit()
             except sqlite3.Error as error:
                 try:
@@ -79,20 +96,13 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
             pool.put_connection(connection)
         return notification_ids  # type: ignore[return-value]  # rowids: ints
 
-    def _insert_one(self, conn: sqlite3.Connection, row: tuple[str, int, str, bytes]) -> int:
-        """A command's one event: one INSERT in autocommit mode, its rowid (notification id).
-
-        A statement outside an explicit transaction is a transaction of its own (SQLite
-        begins it, and commits it when the statement ends, with the same durability),
-        and a failed one is rolled back by SQLite. Why not BEGIN; INSERT; COMMIT: two
-        statements more to prepare and run, and the library's connections keep a
-        statement cache of one (``cached_statements=True``), so the BEGIN also pushed
-        the INSERT out and it was prepared again on every save.
-        """
-        try:
-            return conn.execute(self.insert_events_statement, row).lastrowid  # type: ignore[return-value]
-        except sqlite3.Error as error:
-            raise library_error(error) from error
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's path (taken when a subclass hooks in here): its insert, then the links."""
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        _chain(c.sqlite_cursor, notification_ids or [], _rows(stored_events))
+        return notification_ids
 
     def _insert_rows(self, conn: sqlite3.Connection, rows: list[tuple[str, int, str, bytes]]) -> list[int]:
         """Insert the rows in the open transaction; their rowids (notification ids) in order."""
@@ -144,6 +154,16 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
             )
             for row in rows
         ]
+
+
+def _chain(
+    cursor: sqlite3.Cursor, notification_ids: Sequence[int], rows: list[tuple[str, int, str, bytes]]
+) -> None:
+    """Write the rows' links, chained after the current head, in the open transaction."""
+    head = cursor.execute(_HEAD).fetchone()
+    previous = GENESIS if head is None else bytes.fromhex(head[0])
+    stored = [(i, *row) for i, row in zip(notification_ids, rows, strict=True)]
+    cursor.executemany(_INSERT_LINK, links(previous, stored))
 
 
 def _rows(stored_events: Sequence[StoredEvent]) -> list[tuple[str, int, str, bytes]]:

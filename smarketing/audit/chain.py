@@ -1,14 +1,20 @@
-"""Proving the log is intact: walk the stored events and the log chain together
-(see ``projections.log_chain`` for the chain itself and why it is a tracked
-projection), locate the first break, and take monthly seals from the chain.
+"""Proving the log is intact: walk every stored event and the log chain the
+recorders wrote with it (``smarketing.log_chain``), in one read-only snapshot,
+locate the first break, and take monthly seals from the chain.
+
+Verifying reads, never writes: nothing is chained or caught up first, so an event
+without its link is a break like any other, up to the newest event.
 
 Diagnosis at the first break, position P:
 - the chain has P but the log has not: an event was deleted;
-- the log has P (at or below the chain head) but the chain has not: a forged
-  extra row;
+- the log has P but the chain has not: a row inserted or appended with SQL
+  (the recorders never store an event without its link);
 - P holds another event's identity, or another position's content, whose digest
   fits elsewhere in the chain: events were reordered;
-- otherwise the row's topic or state bytes were changed.
+- otherwise the row's topic or state bytes (or the link itself) were changed.
+
+Only stored bytes are hashed: an event the application cannot decode is checked
+like any other, and one appended with SQL is named by its position.
 """
 
 import time
@@ -20,13 +26,52 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import Mapper, Notification
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
-from projections.log_chain import GENESIS, PAGE, audit_seals, ident, link, log_chain, raw_notifications
+from domain.errors import N_
 from smarketing.bootstrap import Services
+from smarketing.log_chain import (
+    GENESIS,
+    PAGE,
+    StoredRow,
+    audit_seals,
+    digest,
+    events_source,
+    link,
+    log_chain,
+    stored_rows,
+)
 
 # How far ahead a changed row's content is looked for, to tell "reordered" from "changed".
 REORDER_WINDOW = 10_000
+
+DELETED = N_("missing event: %(event)s was deleted from the log (its chain link remains)")
+UNLINKED = N_(
+    "unexpected extra event: %(event)s is in the log without a chain link "
+    "(not stored by the application: inserted with SQL)"
+)
+REORDERED = N_(
+    "reordered: event %(event)s was chained at position %(elsewhere)s, the chain expects %(expected)s here"
+)
+REPLACED = N_("replaced: the chain expects %(expected)s, the log holds %(event)s")
+MOVED = N_("reordered: the topic and state stored here belong to position %(source)s")
+CHANGED = N_(
+    "changed content: event %(event)s no longer matches its chain link (topic, state or link altered)"
+)
+SEAL_DIFFERS = N_("the %(month)s seal does not match the chain")
+ANCHOR_MISSING = N_("the anchored position %(position)s is no longer in the log")
+ANCHOR_DIFFERS = N_(
+    "the log was rewritten up to the anchored head: "
+    "the digest at position %(position)s is not the anchored one"
+)
+
+
+@dataclass(frozen=True)
+class Head:
+    """A chain head: the digest the log had reached at a position (an anchor's content)."""
+
+    position: int
+    digest: str
 
 
 @dataclass
@@ -34,18 +79,21 @@ class VerifyResult:
     intact: bool
     position: int  # last position proven intact
     checked: int  # events hashed
-    pending: int  # events recorded after the chain head (not chained yet)
     seconds: float
     broken_at: int | None = None
-    problem: str = ""
+    template: str = ""  # the problem, a catalog template (``problem``: in English)
+    params: dict[str, Any] = field(default_factory=dict)
     seals_checked: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
+    head: Head | None = None  # the newest link proven, for anchors
+
+    @property
+    def problem(self) -> str:
+        return self.template % self.params if self.template else ""
 
     @property
     def message(self) -> str:
         if self.intact:
-            tail = f"; {self.pending} newer events not chained yet" if self.pending else ""
-            return f"Log intact up to position {self.position} ({self.checked} events{tail})."
+            return f"Log intact up to position {self.position} ({self.checked} events)."
         return f"Log broken at position {self.broken_at}: {self.problem}"
 
     @property
@@ -53,26 +101,31 @@ class VerifyResult:
         return self.checked / self.seconds if self.seconds else 0.0
 
 
-def _chain_rows(conn: Connection, head: int) -> Iterator[Any]:
+def _chain_rows(conn: Connection) -> Iterator[Any]:
     after = 0
-    while True:
-        rows = conn.execute(
-            select(log_chain)
-            .where(log_chain.c.position > after, log_chain.c.position <= head)
-            .order_by(log_chain.c.position)
-            .limit(PAGE)
-        ).all()
-        if not rows:
-            return
+    while rows := conn.execute(
+        select(log_chain).where(log_chain.c.position > after).order_by(log_chain.c.position).limit(PAGE)
+    ).all():
         yield from rows
         after = rows[-1].position
 
 
-def _content_fits_elsewhere(conn: Connection, n: Notification, head: int) -> int | None:
+def _notification(row: StoredRow) -> Notification:
+    position, originator, version, topic, state = row
+    return Notification(
+        id=position, originator_id=originator, originator_version=version, topic=topic, state=state
+    )
+
+
+def _name(originator: str, version: int) -> str:
+    return f"{originator} v{version}"
+
+
+def _content_fits_elsewhere(conn: Connection, n: Notification) -> int | None:
     """A later position whose chained digest matches ``n``'s topic and state there."""
     rows = conn.execute(
         select(log_chain)
-        .where(log_chain.c.position >= n.id, log_chain.c.position <= head)
+        .where(log_chain.c.position >= n.id)
         .order_by(log_chain.c.position)
         .limit(REORDER_WINDOW + 1)
     ).all()
@@ -89,77 +142,79 @@ def _content_fits_elsewhere(conn: Connection, n: Notification, head: int) -> int
     return None
 
 
-def _diagnose(conn: Connection, n: Notification, chained: Any, head: int) -> str:
-    if (ident(n.originator_id), n.originator_version) != (chained.originator_id, chained.originator_version):
+def _diagnose(conn: Connection, n: Notification, chained: Any) -> tuple[str, dict[str, Any]]:
+    event = _name(str(n.originator_id), n.originator_version)
+    expected = _name(chained.originator_id, chained.originator_version)
+    if event != expected:
         elsewhere = conn.execute(
             select(log_chain.c.position).where(
-                log_chain.c.originator_id == ident(n.originator_id),
+                log_chain.c.originator_id == str(n.originator_id),
                 log_chain.c.originator_version == n.originator_version,
             )
         ).scalar()
         if elsewhere is not None:
-            return (
-                f"reordered: event {ident(n.originator_id)} v{n.originator_version} was chained at "
-                f"position {elsewhere}, the chain expects {chained.originator_id} "
-                f"v{chained.originator_version} here"
-            )
-        return (
-            f"replaced: the chain expects {chained.originator_id} v{chained.originator_version}, "
-            f"the log holds {ident(n.originator_id)} v{n.originator_version}"
-        )
-    moved_from = _content_fits_elsewhere(conn, n, head)
+            return REORDERED, {"event": event, "elsewhere": elsewhere, "expected": expected}
+        return REPLACED, {"event": event, "expected": expected}
+    moved_from = _content_fits_elsewhere(conn, n)
     if moved_from is not None and moved_from != n.id:
-        return f"reordered: the topic and state stored here belong to position {moved_from}"
-    return (
-        f"changed content: event {chained.originator_id} v{chained.originator_version} "
-        "no longer matches its digest (topic or state bytes altered)"
-    )
+        return MOVED, {"source": moved_from}
+    return CHANGED, {"event": event}
 
 
-def verify(services: Services) -> VerifyResult:
-    """Walk the stored events and the chain side by side; stop at the first break."""
+def _snapshot(conn: Connection) -> Connection:
+    """One consistent view of the log and the chain for the whole walk: a save that
+    commits meanwhile is not half seen (SQLite: a read transaction is a snapshot)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    return conn
+
+
+def verify(services: Services, anchor: Head | None = None) -> VerifyResult:
+    """Walk every stored event and its link side by side; stop at the first break.
+    ``anchor``: a head taken earlier that the log must still extend."""
     started = time.perf_counter()
-    recorder = services.app.recorder
-    with services.read_engine.connect() as conn:
-        head = conn.execute(select(func.max(log_chain.c.position))).scalar() or 0
+    with services.read_engine.connect() as plain, _snapshot(plain).begin() as transaction:
+        conn = transaction.connection
         seals = {int(r.position): r for r in conn.execute(select(audit_seals))}
-        log_max = recorder.max_notification_id() or 0
-        events = raw_notifications(recorder, 0, None)
-        chain = _chain_rows(conn, head)
+        events = stored_rows(conn, events_source(services.app.recorder, conn.dialect.name))
+        chain = _chain_rows(conn)
         previous, proven, checked, seals_checked = GENESIS, 0, 0, 0
-        n, c = next(events, None), next(chain, None)
+        anchor_seen = anchor is None
+        row, c = next(events, None), next(chain, None)
 
-        def broken(position: int, problem: str) -> VerifyResult:
-            return VerifyResult(
-                False, proven, checked, 0, time.perf_counter() - started, position, problem, seals_checked
-            )
+        def broken(at: int, template: str, /, **params: Any) -> VerifyResult:
+            seconds = time.perf_counter() - started
+            return VerifyResult(False, proven, checked, seconds, at, template, params, seals_checked)
 
-        while c is not None:
-            if n is None or n.id > c.position:
-                return broken(
-                    c.position,
-                    f"missing event: {c.originator_id} v{c.originator_version} was deleted from the log",
-                )
-            if n.id < c.position:
-                return broken(
-                    n.id,
-                    f"unexpected extra event: {ident(n.originator_id)} v{n.originator_version} "
-                    "is in the log but was never chained (forged insert)",
-                )
-            digest = link(previous, n)
+        while row is not None or c is not None:
+            position = row[0] if c is None or (row is not None and row[0] < c.position) else c.position
+            if not anchor_seen and position > anchor.position:  # type: ignore[union-attr]
+                return broken(anchor.position, ANCHOR_MISSING, position=anchor.position)  # type: ignore[union-attr]
+            if row is None or row[0] > position:
+                return broken(position, DELETED, event=_name(c.originator_id, c.originator_version))
+            if c is None or c.position > position:
+                return broken(position, UNLINKED, event=_name(row[1], row[2]))
+            linked = digest(previous, *row)
             checked += 1
-            if digest.hex() != c.digest:
-                return broken(n.id, _diagnose(conn, n, c, head))
-            seal = seals.get(n.id)
+            if linked.hex() != c.digest:
+                template, params = _diagnose(conn, _notification(row), c)
+                return broken(position, template, **params)
+            seal = seals.get(position)
             if seal is not None:
                 if seal.digest != c.digest:
-                    return broken(n.id, f"the {seal.month} seal does not match the chain")
+                    return broken(position, SEAL_DIFFERS, month=seal.month)
                 seals_checked += 1
-            previous, proven = digest, n.id
-            n, c = next(events, None), next(chain, None)
-    pending = max(log_max - head, 0)
+            if anchor is not None and position == anchor.position:
+                if anchor.digest != c.digest:
+                    return broken(position, ANCHOR_DIFFERS, position=position)
+                anchor_seen = True
+            previous, proven = linked, position
+            row, c = next(events, None), next(chain, None)
+        if not anchor_seen:
+            return broken(anchor.position, ANCHOR_MISSING, position=anchor.position)  # type: ignore[union-attr]
     elapsed = time.perf_counter() - started
-    return VerifyResult(True, proven, checked, pending, elapsed, None, "", seals_checked)
+    head = Head(proven, previous.hex()) if proven else None
+    return VerifyResult(True, proven, checked, elapsed, seals_checked=seals_checked, head=head)
 
 
 # --- finding a position by recorded time --------------------------------------
@@ -238,7 +293,7 @@ def seal_month(services: Services, month: str, now: datetime | None = None) -> S
         existing = seal_for(conn, month)
         chained = conn.execute(select(log_chain.c.digest).where(log_chain.c.position == position)).scalar()
         if chained is None:
-            raise SealError(f"The chain has not reached position {position}: run projections catch-up.")
+            raise SealError(f"The event at position {position} has no chain link: run `flask audit verify`.")
         if existing is not None:
             if (existing.position, existing.digest) != (position, chained):
                 raise SealError(f"{month} is already sealed with another digest: run `flask audit verify`.")

@@ -1,40 +1,104 @@
-"""``flask audit``: verify the log chain, seal a month, erase a person's data, and
-replay the figures as of a moment."""
+"""``flask audit``: verify the log chain, anchor its head, seal a month, erase a
+person's data, and replay the figures as of a moment."""
 
 import getpass
 import json
 import sys
 import time
 from datetime import UTC, datetime
+from typing import NoReturn, TextIO
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 
 from domain.actor import current_actor
 from domain.agreement import add_months
 from domain.errors import DomainError, InvalidInput
+from smarketing.audit.anchor import AnchorError, anchor_text, read_anchor
 from smarketing.audit.as_of import HAPPENED, MODES, figures_as_of, parse_at
-from smarketing.audit.chain import SealError, seal_month, verify
+from smarketing.audit.chain import SealError, VerifyResult, seal_month, verify
 from smarketing.audit.erasure import erase_person
 from smarketing.audit.history import lead_as_of
 from smarketing.extensions import services
 from smarketing.periods import month_arg
 
+# Verify and anchor speak the configured locale (BABEL_DEFAULT_LOCALE, set with
+# SMARKETING_BABEL_DEFAULT_LOCALE=es): a command line has no browser to ask.
 audit_cli = AppGroup("audit", help="Integrity of the event log, monthly seals and erasure.")
 
 
-@audit_cli.command("verify")
-def verify_command() -> None:
-    """Walk the stored events and the log chain; exit 1 at the first break."""
-    svc = services()
-    svc.projector.catch_up()  # chain what was recorded since the last catch-up first
-    result = verify(svc)
-    speed = f"{result.events_per_second:,.0f} events/s" if result.checked else "no events"
-    if result.intact:
-        click.echo(f"{result.message} Seals checked: {result.seals_checked}. ({speed})")
-        return
-    click.echo(result.message, err=True)
+def _broken(result: VerifyResult) -> NoReturn:
+    problem = _(result.template, **result.params)
+    click.echo(
+        _("Log broken at position %(position)s: %(problem)s", position=result.broken_at, problem=problem),
+        err=True,
+    )
     sys.exit(1)
+
+
+@audit_cli.command("verify")
+@click.option(
+    "--against",
+    "against",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="An anchor written by `flask audit anchor`: the log must still extend it.",
+)
+def verify_command(against: TextIO | None) -> None:
+    """Walk every stored event and its chain link, reading only; exit 1 at the first break."""
+    anchor = None
+    if against is not None:
+        try:
+            anchor = read_anchor(against.read(), current_app.config["SECRET_KEY"])
+        except AnchorError as error:
+            click.echo(_("Error: %(message)s", message=_(error.template, **error.params)), err=True)
+            sys.exit(2)
+    result = verify(services(), anchor)
+    if not result.intact:
+        _broken(result)
+    click.echo(
+        _(
+            "Log intact up to position %(position)s (%(count)s events, %(seals)s seals checked, "
+            "%(speed)s events/s).",
+            position=result.position,
+            count=result.checked,
+            seals=result.seals_checked,
+            speed=format_decimal(round(result.events_per_second)),
+        )
+    )
+    if anchor is not None:
+        click.echo(
+            _("It still extends the anchored head at position %(position)s.", position=anchor.position)
+        )
+
+
+@audit_cli.command("anchor")
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default=None, help="Write it to FILE."
+)
+def anchor_command(output: TextIO | None) -> None:
+    """Verify the log, then print (or write) its head as a signed anchor, to keep outside the database."""
+    result = verify(services())
+    if not result.intact:
+        _broken(result)
+    if result.head is None:
+        click.echo(_("The log is empty: there is nothing to anchor."), err=True)
+        sys.exit(1)
+    text = anchor_text(result.head, current_app.config["SECRET_KEY"], datetime.now(UTC))
+    if output is None:
+        click.echo(text)
+        return
+    output.write(text + "\n")
+    click.echo(
+        _(
+            "Anchor of position %(position)s written to %(file)s.",
+            position=result.head.position,
+            file=output.name,
+        )
+    )
 
 
 @audit_cli.command("seal")
@@ -44,7 +108,6 @@ def seal_command(month: str) -> None:
     svc = services()
     now = datetime.now(UTC)
     month = month or add_months(now.astimezone(svc.settings.tz).strftime("%Y-%m"), -1)
-    svc.projector.catch_up()
     try:
         seal = seal_month(svc, month_arg(month, now=now), now)
     except (SealError, DomainError, ValueError) as error:

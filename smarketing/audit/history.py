@@ -13,11 +13,11 @@ from sqlalchemy import select
 from domain.agreement import METRICS, SLAAgreement, agreement_id
 from domain.errors import N_, LeadNotFound
 from domain.lead import Lead
-from projections.log_chain import log_chain
 from projections.plain import plain
 from smarketing.application import parse_lead_id
 from smarketing.bootstrap import Services
 from smarketing.exporting import safe_cell
+from smarketing.log_chain import log_chain
 
 # Library bookkeeping, shown in their own columns rather than among the fields.
 _BOOKKEEPING = (
@@ -31,7 +31,7 @@ _BOOKKEEPING = (
 
 
 def _positions(services: Services, lead_hex: str) -> dict[int, int]:
-    """version -> notification id, from the log chain (absent while the chain lags)."""
+    """version -> notification id, from the log chain (written with each event)."""
     with services.read_engine.connect() as conn:
         rows = conn.execute(
             select(log_chain.c.originator_version, log_chain.c.position).where(

@@ -52,7 +52,6 @@ from sqlalchemy import (
 from projections.agreement_docs import AgreementDocsProjection
 from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection, lead_summary, search_text
-from projections.log_chain import link as chain_link
 from projections.money_terms import MoneyTermsProjection
 from projections.projector import Positioned, Projection, Projector
 from projections.schema import tracking
@@ -60,6 +59,7 @@ from projections.scorecard import ScorecardProjection
 from projections.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.targets import TargetsProjection
 from projections.tracking import read_position
+from smarketing.log_chain import link as chain_link
 from smarketing.private_files import private_sqlite
 from smarketing.reports.code_version import code_version
 from smarketing.reports.month_digest import MonthDigestProjection, replica_metadata

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, redirect, request, url_for
+from flask import Blueprint, Flask, has_request_context, redirect, request, url_for
 from flask_babel import (
     Babel,
     format_currency,
@@ -27,7 +27,9 @@ COOKIE = "lang"
 bp = Blueprint("i18n", __name__)
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # a CLI command: Babel's default (BABEL_DEFAULT_LOCALE)
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen

@@ -1,11 +1,11 @@
-"""The log chain's link: handing it the originator's text (the projection caches it
-per aggregate) must hash exactly what it hashes when it formats the id itself."""
+"""The log chain's link: handing it the originator's text (the recorders and the
+migration pass it as stored) must hash exactly what it hashes when it formats the id."""
 
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from projections.log_chain import GENESIS, ident, link
+from smarketing.log_chain import GENESIS, ident, link
 
 
 def test_same_digest_with_the_originator_given() -> None:
