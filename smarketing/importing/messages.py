@@ -1,9 +1,10 @@
 """What an import tells a person, kept as data until someone reads it.
 
 A reason for a rejected row or a warning is a catalog template (marked with ``N_``) and
-its parameters, carried through the plan and the run as a ``Message``; it is put into
-words only where it is read (the import page, the rejects and warnings CSV, the
-terminal), in that reader's language, with numbers and times in the reader's notation.
+its parameters (text, numbers, times, a tuple of alternatives, or another message),
+carried through the plan and the run as a ``Message``; it is put into words only where
+it is read (the import page, the rejects and warnings CSV, the terminal), in that
+reader's language, with numbers and times in the reader's notation.
 ``str(message)`` is the English text, for logs and tests.
 """
 
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_datetime
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -39,6 +41,8 @@ class Message:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):  # alternatives: "a, b, or c"
+        return format_list(list(value), "or", "en")
     if isinstance(value, datetime):
         return value.strftime(ENGLISH_TIME)
     if isinstance(value, Message):
@@ -55,6 +59,8 @@ def say(message: Message) -> str:
 
 
 def _shown(value: Any, locale: str) -> Any:
+    if isinstance(value, tuple):
+        return format_list(list(value), "or", locale)
     if isinstance(value, Message):
         return say(value)
     if isinstance(value, datetime):

@@ -36,7 +36,6 @@ from domain.errors import N_
 from smarketing.importing.messages import Message
 
 DATE_FORMATS = ("YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]", "YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]", "DD/MM/YYYY")
-DATE_FORMATS_HELP = ", ".join(DATE_FORMATS[:-1]) + " or " + DATE_FORMATS[-1]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$")
@@ -141,7 +140,7 @@ def parse_datetime(text: str, tz: ZoneInfo) -> datetime:
     raise CellError(
         N_("%(value)s is not a date in a supported format (%(formats)s)"),
         value=repr(value[:40]),
-        formats=DATE_FORMATS_HELP,
+        formats=DATE_FORMATS,
     )
 
 
