@@ -1,28 +1,31 @@
 """``flask import leads|deals FILE``: the same plan and run as the web import."""
 
 import os
-import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import NoReturn
 
 import click
-import psycopg
 from babel.numbers import format_decimal
-from eventsourcing.persistence import PersistenceError
 from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy.exc import DBAPIError
 
 from smarketing.extensions import services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.messages import say
 from smarketing.importing.parse import ImportFileError, read_csv, zone
 from smarketing.importing.plan import make_plan
-from smarketing.importing.run import ImportResult, run_plan, save_rejects, save_warnings
+from smarketing.importing.run import (
+    STORE_ERRORS,
+    ImportResult,
+    run_plan,
+    save_rejects,
+    save_warnings,
+    store_refused,
+)
 from smarketing.source_words import resolver
 from smarketing.web.i18n import LANGUAGES
 
@@ -31,7 +34,6 @@ SHOWN = 20  # rejected rows printed; the rejects file has them all
 EXAMPLES = 3  # warnings printed per kind; the warnings file has them all
 # Exit codes (docs/OPERATIONS.md): the file cannot be imported; the store cannot be written.
 FILE_REFUSED = 2
-STORE_UNAVAILABLE = (PersistenceError, DBAPIError, sqlite3.Error, psycopg.Error)
 STORE_REFUSED = 3
 
 
@@ -59,10 +61,8 @@ def _import(
         tz = zone(tz_name or svc.settings.timezone)
         data = read_csv(file)
         mapping = mappings.fit_to_header(mapping, data.header)
-    except ImportFileError as error:
+    except (ImportFileError, mappings.MappingError) as error:
         _fail(say(error.message), FILE_REFUSED)
-    except mappings.MappingError as error:
-        _fail(str(error), FILE_REFUSED)
     started = time.perf_counter()
     try:
         with click.progressbar(length=len(data.rows), label=_("Checking rows"), file=sys.stderr) as bar:
@@ -71,16 +71,8 @@ def _import(
             result = run_plan(svc.app, plan, dry_run=dry_run, progress=bar.update)
         imported_in = time.perf_counter() - started
         projected = 0 if dry_run else svc.projector.catch_up()
-    except STORE_UNAVAILABLE as error:
-        _fail(
-            _(
-                "The database cannot be written now (read-only, or locked by another process): %(error)s. "
-                "Rows imported before this are kept; import the same file again later to finish "
-                "(rows already imported are skipped).",
-                error=_first_line(error),
-            ),
-            STORE_REFUSED,
-        )
+    except STORE_ERRORS as error:
+        _fail(say(store_refused(error)), STORE_REFUSED)
     _summary(result, imported_in, time.perf_counter() - started, projected)
     if result.errors and rejects:
         save_rejects(Path(rejects), data.header, result.errors)
@@ -93,10 +85,6 @@ def _import(
 def _fail(message: str, code: int) -> NoReturn:
     click.echo(_("Not imported: %(message)s", message=message), err=True)
     sys.exit(code)
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def _summary(result: ImportResult, imported_in: float, total: float, projected: int) -> None:

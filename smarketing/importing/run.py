@@ -8,6 +8,7 @@ one conflict rejects one row, not the whole chunk.
 
 import copy
 import csv
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
 
 from domain.email_index import email_index_id
 from domain.errors import N_, DomainError
@@ -30,6 +33,9 @@ from smarketing.importing.parse import RowError, RowWarning
 from smarketing.importing.plan import Plan, PlannedRow, build_lead
 
 CHUNK = 500
+# The store refused to write (read-only, locked past its timeout, gone): the import stops
+# with a message; what was saved stays saved, and importing the file again skips it.
+STORE_ERRORS = (PersistenceError, DBAPIError, sqlite3.Error, psycopg.Error)
 IMPORTED_DEAL_REASON = "Imported closed deal"
 IMPORTED_STAGE_REASON = "Imported history"
 CHANGED_MEANWHILE = N_("the lead was changed by someone else during the import; import the file again")
@@ -98,6 +104,18 @@ def run_plan(
     result.errors.sort(key=lambda e: e.row)
     result.warnings.sort(key=lambda w: w.row)
     return result
+
+
+def store_refused(error: BaseException) -> Message:
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return Message(
+        N_(
+            "The database cannot be written now (read-only, or locked by another process): %(error)s. "
+            "Rows imported before this are kept; import the same file again later to finish "
+            "(rows already imported are skipped)."
+        ),
+        {"error": first_line},
+    )
 
 
 # --- leads ----------------------------------------------------------------

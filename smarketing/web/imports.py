@@ -33,7 +33,7 @@ from smarketing.exporting import CsvStyle
 from smarketing.extensions import services
 from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
-from smarketing.importing.messages import say
+from smarketing.importing.messages import Message, say
 from smarketing.importing.parse import (
     DATE_FORMATS,
     CsvData,
@@ -44,7 +44,14 @@ from smarketing.importing.parse import (
     zone,
 )
 from smarketing.importing.plan import PlannedRow, make_plan
-from smarketing.importing.run import ImportResult, run_plan, write_rejects, write_warnings
+from smarketing.importing.run import (
+    STORE_ERRORS,
+    ImportResult,
+    run_plan,
+    store_refused,
+    write_rejects,
+    write_warnings,
+)
 from smarketing.labels import label
 from smarketing.source_words import resolver
 
@@ -61,12 +68,12 @@ class Job:
     total: int
     done: int = 0
     result: ImportResult | None = None
-    failure: str = ""
+    failure: Message | None = None  # why the import stopped, put into words when shown
     header: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
-        return self.result is not None or bool(self.failure)
+        return self.result is not None or self.failure is not None
 
 
 JOBS: dict[str, Job] = {}
@@ -166,8 +173,8 @@ def mapping(upload: str) -> ResponseReturnValue:
         tz = zone(tz_name)
     except (mappings.MappingError, ImportFileError) as error:
         preset = mappings.PRESETS.get(context["preset"], mappings.PRESETS["leads"])
-        message = say(error.message) if isinstance(error, ImportFileError) else str(error)
-        context |= {"error": message, "fields": mappings.FIELDS[preset.kind], "columns": preset.columns}
+        context |= {"error": say(error.message), "fields": mappings.FIELDS[preset.kind]}
+        context["columns"] = preset.columns
         return render_template("imports/mapping.html", preview=[], **context), 422
     rows = data.rows[:PREVIEW_ROWS]
     last = rows[-1][0] if rows else 0
@@ -191,10 +198,8 @@ def run(upload: str) -> ResponseReturnValue:
     try:
         chosen = _mapping_from_args(request.form, data.header)
         tz = zone(request.form.get("tz", "") or services().settings.timezone)
-    except ImportFileError as error:
+    except (mappings.MappingError, ImportFileError) as error:
         abort(422, say(error.message))
-    except mappings.MappingError as error:
-        abort(422, str(error))
     job_id = secrets.token_hex(16)
     # Planning advances once per row read as cells, running once per row of the file.
     job = Job(upload=upload, total=len(data.rows) + data.total, header=data.header)
@@ -222,9 +227,12 @@ def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: Zon
             result = run_plan(svc.app, plan, progress=advance)
             svc.projector.catch_up()
             job.result = result
+        except STORE_ERRORS as error:
+            app.logger.warning("Import %s stopped: the store cannot be written: %s", job.upload, error)
+            job.failure = store_refused(error)
         except Exception as error:  # reported on the page, not lost with the thread
             app.logger.exception("Import %s failed", job.upload)
-            job.failure = str(error) or type(error).__name__
+            job.failure = Message(str(error) or type(error).__name__)
 
 
 def _job(job_id: str) -> Job:

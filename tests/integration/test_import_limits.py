@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,41 +176,57 @@ def test_read_csv_refuses_a_line_over_the_line_limit(tmp_path: Path, monkeypatch
         read_csv(path)
 
 
-def test_cli_import_into_a_store_that_cannot_be_written_exits_3_without_traceback(
-    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "leads.csv"
-    path.write_text(HEADER + "k1,Ana,ana@example.com,web,2025-03-03\n", encoding="utf-8")
+@pytest.fixture
+def unwritable(services: Services) -> Iterator[Flask]:
+    """An app on a store that refuses writes: a read-only PostgreSQL database, or an SQLite
+    file whose write lock another process holds (the app waits its 30 s busy timeout:
+    these tests are slow on SQLite)."""
     settings = services.settings
+    holder = None
     if settings.is_postgres:
         name = settings.database_url.rsplit("/", 1)[1]
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
-        holder = None
     else:
-        # Another process holds the write lock; the store waits a second for it, not 30.
-        real_env = Settings.event_store_env
-        monkeypatch.setattr(
-            Settings,
-            "event_store_env",
-            lambda self, **kw: real_env(self, **kw) | {"SQLITE_LOCK_TIMEOUT": "1"},
-        )
-        holder = _hold_write_lock(settings)
+        holder = sqlite3.connect(settings.sqlite_path(), isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
     app = _app(settings)
     try:
-        result = _cli(app, "import", "leads", str(path), "--lang", "es")
+        yield app
     finally:
         app.extensions[KEY].close()
         if holder is not None:
             holder.execute("ROLLBACK")
             holder.close()
+
+
+@pytest.mark.slow
+def test_cli_import_into_a_store_that_cannot_be_written_exits_3_without_traceback(
+    unwritable: Flask, services: Services, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(HEADER + "k1,Ana,ana@example.com,web,2025-03-03\n", encoding="utf-8")
+    result = _cli(unwritable, "import", "leads", str(path), "--lang", "es")
     assert result.exit_code == 3, result.output
     assert "Ahora no se puede escribir en la base de datos" in result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
     assert services.app.lead_id_for_email("ana@example.com") is None
 
 
-def _hold_write_lock(settings: Settings) -> sqlite3.Connection:
-    conn = sqlite3.connect(settings.sqlite_path(), isolation_level=None)
-    conn.execute("BEGIN EXCLUSIVE")
-    return conn
+@pytest.mark.slow
+def test_web_import_into_a_store_that_cannot_be_written_says_so_in_the_readers_language(
+    unwritable: Flask,
+) -> None:
+    client = unwritable.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    body = (HEADER + "k1,Ana,ana@example.com,web,2025-03-03\n").encode()
+    uploaded = client.post("/import/", data={"file": (io.BytesIO(body), "leads.csv"), "preset": "leads"})
+    upload = uploaded.headers["Location"].split("/")[2]
+    form = {"preset": "leads", "tz": "Europe/Madrid"} | {f"col_{f}": f for f in HEADER.strip().split(",")}
+    job_url = client.post(f"/import/{upload}/run", data=form).headers["Location"]
+    for _ in range(900):  # past SQLite's 30 s busy timeout
+        page = client.get(job_url + "/progress").get_data(as_text=True)
+        if "every 500ms" not in page:
+            break
+        time.sleep(0.05)
+    assert "Ahora no se puede escribir en la base de datos" in page, page

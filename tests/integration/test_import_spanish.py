@@ -108,3 +108,16 @@ def test_a_spanish_import_reads_every_reason_in_spanish_and_english_in_english(
     assert all(reason in page for reason in in_english)
     header, reasons = _csv_column(english, leads_url + "/rejects.csv", 2)
     assert header[:3] == ["row", "column", "reason"] and reasons == in_english
+
+
+def test_file_and_mapping_refusals_read_in_spanish(web_app: Flask, login: LoginFn) -> None:
+    spanish = login(web_app.test_client(), "manager", lang="es")
+    empty = spanish.post("/import/", data={"file": (io.BytesIO(b""), "empty.csv"), "preset": "leads"})
+    assert empty.status_code == 422 and "El archivo está vacío." in empty.get_data(as_text=True)
+    file = (io.BytesIO(LEADS.encode()), "leads.csv")
+    uploaded = spanish.post("/import/", data={"file": file, "preset": "leads"})
+    upload = uploaded.headers["Location"].split("/")[2]
+    unmapped = spanish.get(f"/import/{upload}/mapping?preset=leads&col_key=&col_email=")
+    assert unmapped.status_code == 422
+    page = html.unescape(unmapped.get_data(as_text=True))
+    assert "Asigne una columna a 'key' o a 'email': una de ellas identifica cada lead." in page
