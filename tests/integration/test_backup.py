@@ -186,3 +186,29 @@ def test_restore_refuses_a_store_that_holds_data_and_a_damaged_backup(
     damaged.write_bytes(bytes(data))
     with pytest.raises(BackupError):
         restore_backup(restored_settings, damaged)
+
+
+def test_restore_with_replace_sets_the_newer_store_aside(services: Services, tmp_path: Path) -> None:
+    if services.settings.is_postgres and not shutil.which("pg_dump"):
+        pytest.skip("PostgreSQL backups need pg_dump: install Debian's 'postgresql-client' package")
+    services.app.capture_lead(name="Ana", email="ana@example.com", source="web")
+    live = _app(services.settings)
+    backup = tmp_path / "backup.tar"
+    try:
+        assert _cli(live, "backup", "create", str(backup)).exit_code == 0
+        services.app.capture_lead(name="Bea", email="bea@example.com", source="web")  # after the backup
+        restored = _cli(live, "backup", "restore", str(backup), "--replace")
+        assert restored.exit_code == 0, restored.output
+        assert _cli(live, "audit", "verify").exit_code == 0
+    finally:
+        live.extensions[KEY].close()
+    back = bootstrap(services.settings)
+    try:
+        assert back.app.lead_id_for_email("ana@example.com") is not None
+        assert back.app.lead_id_for_email("bea@example.com") is None
+    finally:
+        back.close()
+    if not services.settings.is_postgres:
+        store = Path(services.settings.sqlite_path())
+        kept = list(store.parent.glob(store.name + ".before-restore-*"))
+        assert kept and not any(path.name.endswith(".restoring") for path in store.parent.iterdir())
