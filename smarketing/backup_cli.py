@@ -26,7 +26,7 @@ def create(file: Path) -> None:
     """Write a consistent backup of every store to FILE while writes go on."""
     try:
         manifest = create_backup(services().settings, file)
-    except BackupError as error:
+    except (BackupError, OSError) as error:  # OSError: the file or folder cannot be written
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
     for member in manifest.members:
@@ -50,7 +50,7 @@ def restore(file: Path, replace: bool) -> None:
     current_app.extensions[KEY].close()
     try:
         manifest = restore_backup(settings, file, replace=replace)
-    except BackupError as error:
+    except (BackupError, OSError) as error:  # OSError: the file or folder cannot be written
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
     finally:
