@@ -29,7 +29,6 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.actor import current_actor
-from smarketing.exporting import CsvStyle
 from smarketing.extensions import services
 from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
@@ -54,6 +53,7 @@ from smarketing.importing.run import (
 )
 from smarketing.labels import label
 from smarketing.source_words import resolver
+from smarketing.web.exports import reader_style
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
@@ -257,12 +257,12 @@ def progress(job_id: str) -> str:
 @bp.get("/jobs/<job_id>/rejects.csv")
 def rejects(job_id: str) -> ResponseReturnValue:
     """The rejected rows as they were, with where and why, in the reader's language and
-    spreadsheet convention."""
+    spreadsheet convention (``?format=raw``: the machine form, as every export)."""
     job = _job(job_id)
     if job.result is None or not job.result.errors:
         abort(404)
     out = io.StringIO()
-    write_rejects(out, job.header, job.result.errors, CsvStyle.for_reader(get_locale()))
+    write_rejects(out, job.header, job.result.errors, reader_style())
     return _csv(out.getvalue(), "rejected-rows.csv")
 
 
@@ -273,13 +273,13 @@ def warnings(job_id: str) -> ResponseReturnValue:
     if job.result is None or not job.result.warnings:
         abort(404)
     out = io.StringIO()
-    write_warnings(out, job.result.warnings, CsvStyle.for_reader(get_locale()))
+    write_warnings(out, job.result.warnings, reader_style())
     return _csv(out.getvalue(), "import-warnings.csv")
 
 
 def _csv(text: str, download_name: str) -> Response:
-    response = Response(text.encode("utf-8"), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f"attachment; filename={download_name}"
+    response = Response(text.encode("utf-8"), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
     return response
 
 
