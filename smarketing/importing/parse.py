@@ -203,7 +203,7 @@ class _Lines:
     line, so the rows an open quote ran over are read as rows."""
 
     def __init__(self, stream: TextIO, limit: int) -> None:
-        self.stream, self.limit = stream, limit
+        self.readline, self.limit = stream.readline, limit
         self.again: deque[str] = deque()
         self.record: list[str] = []
         self.read = 0  # physical lines read from the stream
@@ -215,7 +215,7 @@ class _Lines:
         if self.again:
             line = self.again.popleft()
         else:
-            line = self.stream.readline(self.limit + 1)
+            line = self.readline(self.limit + 1)
             if not line:
                 raise StopIteration
             self.read += 1
@@ -228,14 +228,10 @@ class _Lines:
         self.record.append(line)
         return line
 
-    def begin_record(self) -> None:
-        self.record = []
-
     def again_from_second_line(self) -> str:
         """Give back the broken record's lines after its first; return the first."""
         first, *rest = self.record or [""]
         self.again.extendleft(reversed(rest))
-        self.record = []
         return first
 
 
@@ -259,17 +255,16 @@ STRICT = {"strict": True, "doublequote": True}
 def _records(lines: _Lines, dialect: Any) -> Iterator[tuple[list[str] | None, Message | None, str]]:
     """(cells, None, "") per record, or (None, reason, its first line) for a broken one."""
     reader = csv.reader(lines, dialect, **STRICT)
+    record = lines.record
     while True:
-        lines.begin_record()
+        record.clear()
         try:
-            cells = next(reader)
+            yield next(reader), None, ""
         except StopIteration:
             return
         except csv.Error as error:
             yield None, _csv_reason(error), lines.again_from_second_line()
             reader = csv.reader(lines, dialect, **STRICT)  # a fresh start on the next line
-            continue
-        yield cells, None, ""
 
 
 def _sniff(stream: TextIO) -> Any:
