@@ -16,12 +16,11 @@ from flask_babel import gettext as _
 from smarketing.extensions import services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.messages import say
-from smarketing.importing.parse import ImportFileError, read_csv, zone
-from smarketing.importing.plan import make_plan
+from smarketing.importing.parse import BATCH_ROWS, ImportFileError, csv_batches, survey, zone
 from smarketing.importing.run import (
     STORE_ERRORS,
     ImportResult,
-    run_plan,
+    import_batches,
     save_rejects,
     save_warnings,
     store_refused,
@@ -59,23 +58,26 @@ def _import(
     try:
         mapping = mappings.load(mapping_spec, kind)
         tz = zone(tz_name or svc.settings.timezone)
-        data = read_csv(file)
-        mapping = mappings.fit_to_header(mapping, data.header)
+        first, total = survey(file)
+        mapping = mappings.fit_to_header(mapping, first.header)
     except (ImportFileError, mappings.MappingError) as error:
         _fail(say(error.message), FILE_REFUSED)
     started = time.perf_counter()
     try:
-        with click.progressbar(length=len(data.rows), label=_("Checking rows"), file=sys.stderr) as bar:
-            plan = make_plan(data, mapping, tz, progress=bar.update, sources=resolver())
-        with click.progressbar(length=data.total, label=_("Importing"), file=sys.stderr) as bar:
-            result = run_plan(svc.app, plan, dry_run=dry_run, progress=bar.update)
+        with click.progressbar(length=total, label=_("Importing"), file=sys.stderr) as bar:
+            batches = csv_batches(file, BATCH_ROWS)
+            result = import_batches(
+                svc.app, batches, mapping, tz, sources=resolver(), dry_run=dry_run, progress=bar.update
+            )
         imported_in = time.perf_counter() - started
         projected = 0 if dry_run else svc.projector.catch_up()
+    except ImportFileError as error:  # the file changed since it was checked
+        _fail(say(error.message), FILE_REFUSED)
     except STORE_ERRORS as error:
         _fail(say(store_refused(error)), STORE_REFUSED)
     _summary(result, imported_in, time.perf_counter() - started, projected)
     if result.errors and rejects:
-        save_rejects(Path(rejects), data.header, result.errors)
+        save_rejects(Path(rejects), first.header, result.errors)
         click.echo(_("Rejected rows written to %(file)s.", file=rejects))
     if result.warnings and warnings:
         save_warnings(Path(warnings), result.warnings)

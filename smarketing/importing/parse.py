@@ -276,25 +276,28 @@ def _sniff(stream: TextIO) -> Any:
         return csv.excel
 
 
-def read_csv_stream(stream: TextIO) -> CsvData:
-    """Read a CSV document from a text stream (opened with ``newline=""``)."""
-    try:
-        dialect = _sniff(stream)
-        records = _records(_Lines(stream, max_line_chars()), dialect)
-        first = next(records, None)
-        if first is None:
-            raise ImportFileError(N_("The file is empty."))
-        if first[0] is None:
-            raise ImportFileError(N_("The first line is not valid CSV: %(reason)s"), reason=first[1])
-        header = [h.strip() for h in first[0]]
-        if not any(header):
-            raise ImportFileError(N_("The first line must name the columns."))
-        if len(set(header)) != len(header):
-            raise ImportFileError(N_("Two columns have the same name in the header."))
-        data = CsvData(header=header, rows=[])
+Row = tuple[int, dict[str, str]]
+
+
+def _read(stream: TextIO) -> tuple[list[str], Iterator[Row | RowError]]:
+    """The header, and the rows (or rejected rows) after it, read lazily from the stream."""
+    dialect = _sniff(stream)
+    records = _records(_Lines(stream, max_line_chars()), dialect)
+    first = next(records, None)
+    if first is None:
+        raise ImportFileError(N_("The file is empty."))
+    if first[0] is None:
+        raise ImportFileError(N_("The first line is not valid CSV: %(reason)s"), reason=first[1])
+    header = [h.strip() for h in first[0]]
+    if not any(header):
+        raise ImportFileError(N_("The first line must name the columns."))
+    if len(set(header)) != len(header):
+        raise ImportFileError(N_("Two columns have the same name in the header."))
+
+    def rows() -> Iterator[Row | RowError]:
         for number, (cells, reason, line) in enumerate(records, start=2):
             if cells is None:
-                data.errors.append(RowError(number, "", reason or Message(""), _loose(line, dialect, header)))
+                yield RowError(number, "", reason or Message(""), _loose(line, dialect, header))
                 continue
             if not any(c.strip() for c in cells):
                 continue  # blank lines at the end of spreadsheets' exports
@@ -302,9 +305,34 @@ def read_csv_stream(stream: TextIO) -> CsvData:
             row = dict(zip(header, padded, strict=False))
             if len(cells) > len(header):
                 row["\0extra"] = "1"  # flagged so the row is rejected, not silently cut
-            data.rows.append((number, row))
+            yield number, row
+
+    return header, rows()
+
+
+def _batches(stream: TextIO, size: int) -> Iterator[CsvData]:
+    try:
+        header, items = _read(stream)
+        batch = CsvData(header, [])
+        for item in items:
+            if isinstance(item, RowError):
+                batch.errors.append(item)
+            else:
+                batch.rows.append(item)
+            if batch.total >= size:
+                yield batch
+                batch = CsvData(header, [])
+        yield batch  # the last, maybe empty: every file has at least one batch (its header)
     except UnicodeDecodeError:
         raise ImportFileError(NOT_UTF8) from None
+
+
+def read_csv_stream(stream: TextIO) -> CsvData:
+    """Read a whole CSV document from a text stream (opened with ``newline=""``)."""
+    data: CsvData | None = None
+    for batch in _batches(stream, 2**62):
+        data = batch
+    assert data is not None
     return data
 
 
@@ -319,14 +347,40 @@ def read_csv_text(text: str) -> CsvData:
     return read_csv_stream(io.StringIO(text, newline=""))
 
 
+BATCH_ROWS = 10_000  # rows an import holds at a time
+
+
+def survey(path: str | Path) -> tuple[CsvData, int]:
+    """The file's first batch (its header and first rows) and its number of rows, reading
+    it once, a batch at a time: every line is checked before any row is imported."""
+    first: CsvData | None = None
+    total = 0
+    for batch in csv_batches(path, BATCH_ROWS):
+        first = first or batch
+        total += batch.total
+    assert first is not None
+    return first, total
+
+
 def read_csv(path: str | Path) -> CsvData:
     """Read a CSV file as a stream, refusing one larger than the import limit unread."""
+    data: CsvData | None = None
+    for batch in csv_batches(path, 2**62):
+        data = batch
+    assert data is not None
+    return data
+
+
+def csv_batches(path: str | Path, size: int) -> Iterator[CsvData]:
+    """The file in batches of ``size`` rows (rejected rows included), read as a stream, so
+    an import holds one batch at a time; a file larger than the import limit is refused
+    unread. The first batch comes as soon as it is read (the header with it)."""
     try:
-        size = Path(path).stat().st_size
-        if size > max_file_bytes():
-            raise FileTooLarge(size)
+        file_size = Path(path).stat().st_size
+        if file_size > max_file_bytes():
+            raise FileTooLarge(file_size)
         with open(path, encoding="utf-8-sig", newline="") as stream:
-            return read_csv_stream(stream)
+            yield from _batches(stream, size)
     except OSError as error:
         raise ImportFileError(
             N_("Cannot read %(path)s: %(error)s"), path=str(path), error=error.strerror or str(error)

@@ -238,6 +238,10 @@ def _deal_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
     return PlannedRow(number, key, lead_id_for(mapping.source_system, key), row.values, steps, warnings)
 
 
+def new_seen() -> dict[str, dict[str, int]]:
+    return {"key": {}, "email": {}}
+
+
 def make_plan(
     data: CsvData,
     mapping: Mapping,
@@ -245,12 +249,14 @@ def make_plan(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     sources: SourceResolver | None = None,
+    seen: dict[str, dict[str, int]] | None = None,
 ) -> Plan:
-    """``sources``: the vocabulary's words (``app.source_resolver()``); built-in only by default."""
+    """``sources``: the vocabulary's words (``app.source_resolver()``); built-in only by default.
+    ``seen``: keys and e-mails of earlier batches of the same file, by first row (updated)."""
     mapping = fit_to_header(mapping, data.header)
     now = now or datetime.now(UTC)
     plan = Plan(mapping, tz, data.header, [], list(data.errors), [], data.total)
-    seen: dict[str, dict[str, int]] = {"key": {}, "email": {}}
+    seen = seen if seen is not None else new_seen()
     planner = _lead_row if mapping.kind == "leads" else _deal_row
     for i, (number, values) in enumerate(data.rows, start=1):
         try:

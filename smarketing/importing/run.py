@@ -10,11 +10,12 @@ import copy
 import csv
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError
@@ -26,11 +27,13 @@ from domain.email_index import email_index_id
 from domain.errors import N_, DomainError
 from domain.lead import Lead
 from domain.lifecycle import funnel_rank
+from domain.sources import SourceResolver
 from projections.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRST_CONTACT
 from smarketing.exporting import BOM, MACHINE, CsvStyle, safe_cell
+from smarketing.importing.mapping import Mapping
 from smarketing.importing.messages import Message, say
-from smarketing.importing.parse import RowError, RowWarning
-from smarketing.importing.plan import Plan, PlannedRow, build_lead
+from smarketing.importing.parse import CsvData, RowError, RowWarning
+from smarketing.importing.plan import Plan, PlannedRow, build_lead, make_plan, new_seen
 
 CHUNK = 500
 # The store refused to write (read-only, locked past its timeout, gone): the import stops
@@ -63,6 +66,15 @@ class ImportResult:
             "events": self.events,
             "dry_run": self.dry_run,
         }
+
+    def add(self, part: "ImportResult") -> None:
+        """Count in the result of the file's next batch."""
+        self.total += part.total
+        self.imported += part.imported
+        self.skipped += part.skipped
+        self.events += part.events
+        self.errors += part.errors
+        self.warnings += part.warnings
 
     def warning_counts(self) -> dict[str, int]:
         """Warnings per kind, the most frequent first (ties by kind)."""
@@ -116,6 +128,29 @@ def store_refused(error: BaseException) -> Message:
         ),
         {"error": first_line},
     )
+
+
+def import_batches(
+    app: Any,
+    batches: Iterable[CsvData],
+    mapping: Mapping,
+    tz: ZoneInfo,
+    *,
+    sources: SourceResolver | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Plan and run a file one batch at a time (``parse.csv_batches``), so memory holds one
+    batch, not the file; keys and e-mails are checked for repeats across the whole file.
+    ``progress`` advances by one per row (rejected or imported), as ``run_plan``'s."""
+    result = ImportResult(mapping.kind, 0, dry_run=dry_run)
+    seen = new_seen()
+    for batch in batches:
+        plan = make_plan(batch, mapping, tz, sources=sources, seen=seen)
+        result.add(run_plan(app, plan, dry_run=dry_run, progress=progress))
+    result.errors.sort(key=lambda e: e.row)
+    result.warnings.sort(key=lambda w: w.row)
+    return result
 
 
 # --- leads ----------------------------------------------------------------

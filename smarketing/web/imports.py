@@ -34,19 +34,21 @@ from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
 from smarketing.importing.messages import Message, say
 from smarketing.importing.parse import (
+    BATCH_ROWS,
     DATE_FORMATS,
     CsvData,
     FileTooLarge,
     ImportFileError,
+    csv_batches,
     max_file_bytes,
-    read_csv,
+    survey,
     zone,
 )
 from smarketing.importing.plan import PlannedRow, make_plan
 from smarketing.importing.run import (
     STORE_ERRORS,
     ImportResult,
-    run_plan,
+    import_batches,
     store_refused,
     write_rejects,
     write_warnings,
@@ -117,7 +119,7 @@ def upload() -> ResponseReturnValue:
     path = _folder() / f"{upload_id}.csv"
     try:
         _save_capped(file.stream, path)
-        read_csv(path)
+        survey(path)
     except ImportFileError as error:
         path.unlink(missing_ok=True)
         return _index(say(error.message), 413 if isinstance(error, FileTooLarge) else 422)
@@ -150,18 +152,19 @@ def _mapping_from_args(args: dict, header: list[str]) -> mappings.Mapping:
     return mappings.from_json(data, preset.kind)
 
 
-def _load(upload: str) -> CsvData:
+def _survey(upload: str) -> tuple[CsvData, int]:
+    """The upload's first rows and its number of rows, holding one batch at a time."""
     try:
-        return read_csv(_upload_path(upload))
+        return survey(_upload_path(upload))
     except ImportFileError as error:
         abort(422, say(error.message))
 
 
 @bp.get("/<upload>/mapping")
 def mapping(upload: str) -> ResponseReturnValue:
-    data = _load(upload)
+    data, total = _survey(upload)
     tz_name = request.args.get("tz", "") or services().settings.timezone
-    context: dict = {"upload": upload, "header": data.header, "tz": tz_name, "total": data.total}
+    context: dict = {"upload": upload, "header": data.header, "tz": tz_name, "total": total}
     context |= {
         "presets": list(mappings.PRESETS),
         "formats": format_list(DATE_FORMATS, "or", get_locale()),
@@ -194,27 +197,26 @@ def mapping(upload: str) -> ResponseReturnValue:
 
 @bp.post("/<upload>/run")
 def run(upload: str) -> ResponseReturnValue:
-    data = _load(upload)
+    data, total = _survey(upload)
     try:
         chosen = _mapping_from_args(request.form, data.header)
         tz = zone(request.form.get("tz", "") or services().settings.timezone)
     except (mappings.MappingError, ImportFileError) as error:
         abort(422, say(error.message))
     job_id = secrets.token_hex(16)
-    # Planning advances once per row read as cells, running once per row of the file.
-    job = Job(upload=upload, total=len(data.rows) + data.total, header=data.header)
+    job = Job(upload=upload, total=total, header=data.header)
     with _LOCK:
         JOBS[job_id] = job
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     actor = current_actor.get()
     thread = threading.Thread(
-        target=_work, args=(app, job, data, chosen, tz, actor), name=f"import-{job_id[:8]}", daemon=True
+        target=_work, args=(app, job, chosen, tz, actor), name=f"import-{job_id[:8]}", daemon=True
     )
     thread.start()
     return redirect(url_for("imports.job", job_id=job_id), code=303)
 
 
-def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: ZoneInfo, actor: str) -> None:
+def _work(app: Flask, job: Job, chosen: mappings.Mapping, tz: ZoneInfo, actor: str) -> None:
     current_actor.set(actor)  # threads do not inherit context variables
 
     def advance(n: int) -> None:
@@ -223,10 +225,12 @@ def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: Zon
     with app.app_context():
         svc = services(app)
         try:
-            plan = make_plan(data, chosen, tz, progress=advance, sources=resolver())
-            result = run_plan(svc.app, plan, progress=advance)
+            batches = csv_batches(_folder() / f"{job.upload}.csv", BATCH_ROWS)
+            result = import_batches(svc.app, batches, chosen, tz, sources=resolver(), progress=advance)
             svc.projector.catch_up()
             job.result = result
+        except ImportFileError as error:  # the file changed since it was checked
+            job.failure = error.message
         except STORE_ERRORS as error:
             app.logger.warning("Import %s stopped: the store cannot be written: %s", job.upload, error)
             job.failure = store_refused(error)

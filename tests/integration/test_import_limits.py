@@ -230,3 +230,24 @@ def test_web_import_into_a_store_that_cannot_be_written_says_so_in_the_readers_l
             break
         time.sleep(0.05)
     assert "Ahora no se puede escribir en la base de datos" in page, page
+
+
+def test_a_file_imported_in_batches_is_checked_as_one_file(
+    app: Flask, services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held a batch at a time (here 4 rows), the file still reads as one: repeats across
+    batches are refused, rows keep their numbers, a broken row is rejected where it is."""
+    monkeypatch.setattr("smarketing.importing.cli.BATCH_ROWS", 4)
+    rows = [f"k{n},Lead {n},lead{n}@example.com,web,2025-03-03\n" for n in range(10)]
+    rows[6] = "k1,Again,again@example.com,web,2025-03-03\n"  # k1 is in the first batch
+    rows[8] = 'k8,"Open,open@example.com,web,2025-03-03\n'
+    path = tmp_path / "leads.csv"
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    result = _cli(app, "import", "leads", str(path), "--lang", "en", "--rejects", str(rejects))
+    assert result.exit_code == 0, result.output
+    assert "Imported 8 of 10 rows" in result.output and "rejected 2" in result.output
+    assert "row 8, column key: 'k1' already appears in row 3" in result.output
+    assert "row 10, column -: a quote opened in this row is never closed" in result.output
+    assert services.app.lead_id_for_email("lead9@example.com") is not None  # after the broken row
+    assert [line.split(",")[0] for line in rejects.read_text().splitlines()[1:]] == ["8", "10"]
