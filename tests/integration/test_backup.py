@@ -115,10 +115,13 @@ def test_backup_while_writing_restores_a_whole_prefix_that_verifies(
     writer.start()
     try:
         assert writer.started_enough.wait(60) and writer.failure is None, writer.failure
-        before = services.app.recorder.max_notification_id()
         backup = tmp_path / "backup.tar"
-        created = _cli(live, "backup", "create", str(backup))
-        after = services.app.recorder.max_notification_id()
+        for _attempt in range(20):  # until a write lands while the backup runs (a small store copies fast)
+            before = services.app.recorder.max_notification_id()
+            created = _cli(live, "backup", "create", str(backup))
+            after = services.app.recorder.max_notification_id()
+            if created.exit_code or after > before:
+                break
         written_after = writer.saved
         while writer.saved < written_after + 5 and writer.failure is None:
             writer.stop.wait(0.01)  # a few more writes after the backup, which it must not hold
