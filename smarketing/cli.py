@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from domain.errors import DomainError, InvalidInput
 from projections import leads_query
 from smarketing import parallel_rebuild
+from smarketing.backup_cli import backup_cli
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
 from smarketing.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
 from smarketing.extensions import KEY, services
@@ -159,3 +160,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(projections_cli)
     app.cli.add_command(lead_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(backup_cli)

@@ -12,7 +12,7 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 MODE = 0o600
 DIRECTORY_MODE = 0o700
@@ -58,10 +58,15 @@ def private_sqlite(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes) -> None:
+def open_private_bytes(path: Path) -> BinaryIO:
+    """``path`` opened for writing bytes, mode 0600."""
     fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, MODE)
     os.fchmod(fd, MODE)  # O_CREAT's mode applies only to a new file
-    with os.fdopen(fd, "wb") as out:
+    return os.fdopen(fd, "wb")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    with open_private_bytes(path) as out:
         out.write(data)
 
 

@@ -79,6 +79,17 @@ class Settings:
         name = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
         return Path(tempfile.gettempdir()) / f"smarketing-report-replica-{name}.sqlite3"
 
+    def backed_up_sqlite_files(self) -> dict[str, Path]:
+        """Every SQLite file whose data is not rebuilt from the log, by name, in the order
+        a backup copies them: the event store (with its read models, users and keys) first.
+        A file added here is backed up and restored by ``smarketing.backup``; the report
+        replica is not, it is a cache rebuilt from the log."""
+        return {"events": Path(self.sqlite_path())}
+
+    def backed_up_postgres_databases(self) -> dict[str, str]:
+        """Every PostgreSQL database to dump, by name, in the order a backup dumps them."""
+        return {"events": self.database_url}
+
     def sqlalchemy_url(self) -> str:
         if self.is_postgres:
             return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]

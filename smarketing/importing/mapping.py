@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain.errors import N_
 from domain.vocabulary import Stage, Team
+from smarketing.importing.messages import Message
 
 LEAD_FIELDS = (
     "key",
@@ -54,6 +56,10 @@ MISSING_AMOUNT_RULES = ("reject", "unknown")
 
 class MappingError(Exception):
     """The mapping itself is unusable (unknown field, missing column, bad rule)."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        self.message = Message(template, params)
+        super().__init__(str(self.message))
 
 
 @dataclass(frozen=True)
@@ -119,11 +125,11 @@ PRESETS: dict[str, Mapping] = {
 
 def from_json(data: Any, kind: str | None = None) -> Mapping:
     if not isinstance(data, dict):
-        raise MappingError("A mapping must be a JSON object.")
+        raise MappingError(N_("A mapping must be a JSON object."))
     known = set(Mapping.__dataclass_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
-        raise MappingError(f"Unknown mapping setting(s): {', '.join(unknown)}.")
+        raise MappingError(N_("Unknown mapping setting(s): %(names)s."), names=", ".join(unknown))
     data = dict(data)
     data.setdefault("kind", kind or "")
     for name in ("columns", "defaults"):
@@ -131,10 +137,10 @@ def from_json(data: Any, kind: str | None = None) -> Mapping:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
-            raise MappingError(f"{name!r} must map field names to text.")
+            raise MappingError(N_("%(name)s must map field names to text."), name=repr(name))
     for name in set(data) - {"columns", "defaults"}:
         if not isinstance(data[name], str):
-            raise MappingError(f"{name!r} must be text.")
+            raise MappingError(N_("%(name)s must be text."), name=repr(name))
     mapping = Mapping(**data)
     validate(mapping, kind)
     return mapping
@@ -148,44 +154,56 @@ def load(spec: str, kind: str) -> Mapping:
         return mapping
     path = Path(spec)
     if not path.is_file():
-        raise MappingError(f"{spec!r} is neither a preset ({', '.join(PRESETS)}) nor a JSON file.")
+        raise MappingError(
+            N_("%(spec)s is neither a preset (%(presets)s) nor a JSON file."),
+            spec=repr(spec),
+            presets=", ".join(PRESETS),
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MappingError(f"Cannot read the mapping {spec}: {error}") from None
+        unreadable = N_("Cannot read the mapping %(spec)s: %(error)s")
+        raise MappingError(unreadable, spec=spec, error=str(error)) from None
     return from_json(data, kind)
 
 
 def validate(mapping: Mapping, kind: str | None = None) -> None:
     if mapping.kind not in FIELDS:
-        raise MappingError("'kind' must be 'leads' or 'deals'.")
+        raise MappingError(N_("'kind' must be 'leads' or 'deals'."))
     if kind and mapping.kind != kind:
-        raise MappingError(f"This mapping is for {mapping.kind}, not for {kind}.")
+        other_kind = N_("This mapping is for %(kind)s, not for %(asked)s.")
+        raise MappingError(other_kind, kind=mapping.kind, asked=kind)
     allowed = FIELDS[mapping.kind]
     for name in (*mapping.columns, *mapping.defaults):
         if name not in allowed:
-            raise MappingError(f"Unknown field {name!r} for {mapping.kind}; known: {', '.join(allowed)}.")
+            raise MappingError(
+                N_("Unknown field %(name)s for %(kind)s; known: %(known)s."),
+                name=repr(name),
+                kind=mapping.kind,
+                known=", ".join(allowed),
+            )
     if not mapping.source_system.strip():
-        raise MappingError("'source_system' must not be empty.")
+        raise MappingError(N_("'source_system' must not be empty."))
     if mapping.missing_amount not in MISSING_AMOUNT_RULES:
-        raise MappingError(f"'missing_amount' must be one of {', '.join(MISSING_AMOUNT_RULES)}.")
+        rules = ", ".join(MISSING_AMOUNT_RULES)
+        raise MappingError(N_("'missing_amount' must be one of %(rules)s."), rules=rules)
     if mapping.initial_stage not in ("", Stage.MQL.value):
-        raise MappingError("'initial_stage' may only be MQL (or empty).")
+        raise MappingError(N_("'initial_stage' may only be MQL (or empty)."))
     has = set(mapping.columns) | set(mapping.defaults)
     if mapping.kind == "leads":
         if "key" not in mapping.columns and "email" not in mapping.columns:
-            raise MappingError("Map a 'key' column or an 'email' column: one identifies each lead.")
+            raise MappingError(N_("Map a 'key' column or an 'email' column: one identifies each lead."))
         if "name" not in has and not mapping.name_template:
-            raise MappingError("Map a 'name' column (or give a name_template).")
+            raise MappingError(N_("Map a 'name' column (or give a name_template)."))
         if "email" not in has and not mapping.email_template:
-            raise MappingError("Map an 'email' column (or give an email_template).")
+            raise MappingError(N_("Map an 'email' column (or give an email_template)."))
         if "source" not in has:
-            raise MappingError("Map a 'source' column or give a default source.")
+            raise MappingError(N_("Map a 'source' column or give a default source."))
     else:
         if "key" not in mapping.columns:
-            raise MappingError("Map the 'key' column that names each lead in its source system.")
+            raise MappingError(N_("Map the 'key' column that names each lead in its source system."))
         if not {"owner", "stage", "won_at"} & set(mapping.columns):
-            raise MappingError("Map at least one of 'owner', 'stage' or 'won_at'.")
+            raise MappingError(N_("Map at least one of 'owner', 'stage' or 'won_at'."))
 
 
 GENERIC = ("leads", "deals")  # presets that map each field to a column of the same name
@@ -204,4 +222,5 @@ def fit_to_header(mapping: Mapping, header: list[str]) -> Mapping:
 def check_header(mapping: Mapping, header: list[str]) -> None:
     missing = [column for column in mapping.columns.values() if column not in header]
     if missing:
-        raise MappingError(f"The file has no column(s) {', '.join(repr(m) for m in missing)}.")
+        names = ", ".join(repr(m) for m in missing)
+        raise MappingError(N_("The file has no column(s) %(columns)s."), columns=names)

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
-from domain.errors import DomainError, InvalidInput
+from domain.errors import N_, DomainError, InvalidInput
 from domain.lead import Lead
 from domain.sources import SourceResolver
 from domain.validation import (
@@ -26,6 +26,7 @@ from domain.validation import (
 )
 from domain.vocabulary import Stage, Team
 from smarketing.importing.mapping import HISTORY_STAGES, Mapping, fit_to_header
+from smarketing.importing.messages import Message
 from smarketing.importing.parse import (
     AMOUNT_UNKNOWN,
     CellError,
@@ -35,6 +36,8 @@ from smarketing.importing.parse import (
     parse_amount,
     parse_datetime,
 )
+
+ALREADY_IN_ROW = N_("%(value)s already appears in row %(row)s")
 
 
 def lead_id_for(source_system: str, key: str) -> UUID:
@@ -72,10 +75,10 @@ class Plan:
 
 
 class _RowRejected(Exception):
-    def __init__(self, column: str, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, column: str, why: Message | str, **params: Any) -> None:
+        self.why = why if isinstance(why, Message) else Message(why, params)
+        super().__init__(str(self.why))
         self.column = column
-        self.reason = reason
 
 
 class _Row:
@@ -106,9 +109,10 @@ class _Row:
             return None
         try:
             return clean_occurred_at(parse_datetime(raw, self.tz), self.now)
-        except (CellError, InvalidInput) as error:
-            reason = error.message if isinstance(error, InvalidInput) else str(error)
-            raise _RowRejected(self.column(target), reason) from None
+        except CellError as error:
+            raise _RowRejected(self.column(target), error.message) from None
+        except InvalidInput as error:
+            raise _RowRejected(self.column(target), Message.of_error(error)) from None
 
 
 def build_lead(planned: PlannedRow) -> Lead:
@@ -124,7 +128,7 @@ def _lead_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
     mapping = row.mapping
     key = row.text("key") or row.text("email").lower()
     if not key:
-        raise _RowRejected(row.column("key"), "is empty: each row needs a key")
+        raise _RowRejected(row.column("key"), N_("is empty: each row needs a key"))
     fill = {"key": key, "key8": key[:8]}
     args = {
         name: row.text(name)
@@ -157,13 +161,13 @@ def _lead_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
         )  # every domain rule, exactly as the real import will apply them
     except InvalidInput as error:
         column = "captured_at" if error.field == "occurred_at" else error.field
-        raise _RowRejected(row.column(column), error.message) from None
+        raise _RowRejected(row.column(column), Message.of_error(error)) from None
     except DomainError as error:
-        raise _RowRejected(row.column("key"), str(error)) from None
+        raise _RowRejected(row.column("key"), Message.of_error(error)) from None
     for kind, value in (("key", key), ("email", lead.personal["email"])):
         first = seen[kind].setdefault(value, number)
         if first != number:
-            raise _RowRejected(row.column(kind), f"{value!r} already appears in row {first}")
+            raise _RowRejected(row.column(kind), ALREADY_IN_ROW, value=repr(value), row=first)
     return planned
 
 
@@ -173,13 +177,16 @@ def _amount(row: _Row, warnings: list[RowWarning], number: int) -> dict[str, Any
     try:
         amount = parse_amount(raw) if raw else Decimal(0)
     except CellError as error:
-        raise _RowRejected(row.column("amount"), str(error)) from None
+        raise _RowRejected(row.column("amount"), error.message) from None
     if amount == 0 and row.mapping.missing_amount == "unknown":
         warnings.append(
             RowWarning(
                 number,
                 row.column("amount"),
-                f"amount {raw or 'empty'} is not a deal value: deal recorded without an amount (unknown)",
+                Message(
+                    N_("amount %(amount)s is not a deal value: deal recorded without an amount (unknown)"),
+                    {"amount": raw} if raw else {"amount": Message(N_("empty"))},
+                ),
                 kind=AMOUNT_UNKNOWN,
             )
         )
@@ -187,23 +194,24 @@ def _amount(row: _Row, warnings: list[RowWarning], number: int) -> dict[str, Any
     try:
         return {"amount": clean_amount(amount)}
     except InvalidInput as error:
-        raise _RowRejected(row.column("amount"), error.message) from None
+        raise _RowRejected(row.column("amount"), Message.of_error(error)) from None
 
 
 def _deal_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> PlannedRow:
     mapping = row.mapping
     key = row.text("key")
     if not key:
-        raise _RowRejected(row.column("key"), "is empty: each row needs the lead's key")
+        raise _RowRejected(row.column("key"), N_("is empty: each row needs the lead's key"))
     warnings: list[RowWarning] = []
     stage = row.text("stage")
     canonical = {s.lower(): s for s in HISTORY_STAGES}
     if stage and stage.lower() not in canonical:
-        raise _RowRejected(row.column("stage"), f"must be one of {', '.join(HISTORY_STAGES)}")
+        choices = ", ".join(HISTORY_STAGES)
+        raise _RowRejected(row.column("stage"), N_("must be one of %(choices)s"), choices=choices)
     stage = canonical.get(stage.lower(), "")
     stage_at, won_at = row.time("stage_at"), row.time("won_at")
     if stage == Stage.CUSTOMER and not won_at:
-        raise _RowRejected(row.column("won_at"), "is required when the stage is Customer")
+        raise _RowRejected(row.column("won_at"), N_("is required when the stage is Customer"))
     owner = row.text("owner")
     steps: list[Step] = []
     if owner:
@@ -211,7 +219,7 @@ def _deal_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
             owner = clean_text(owner, "owner", max_len=SHORT_MAX)
             team = clean_choice(row.text("team") or Team.SALES.value, "team", Team)
         except InvalidInput as error:
-            raise _RowRejected(row.column(error.field), error.message) from None
+            raise _RowRejected(row.column(error.field), Message.of_error(error)) from None
         steps.append(Step("owner", won_at or stage_at, {"owner": owner, "team": team}))
     if stage and stage != Stage.CUSTOMER:
         steps.append(Step("stage", stage_at or won_at, {"to_stage": stage}))
@@ -220,14 +228,18 @@ def _deal_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> Planne
         try:
             currency = clean_currency(row.text("currency") or mapping.currency)
         except InvalidInput as error:
-            raise _RowRejected(row.column("currency"), error.message) from None
+            raise _RowRejected(row.column("currency"), Message.of_error(error)) from None
         steps.append(Step("win", won_at, amount_args | {"currency": currency}))
     if not steps:
-        raise _RowRejected(row.column("won_at"), "the row has no owner, stage or won date to import")
+        raise _RowRejected(row.column("won_at"), N_("the row has no owner, stage or won date to import"))
     first = seen["key"].setdefault(key, number)
     if first != number:
-        raise _RowRejected(row.column("key"), f"{key!r} already appears in row {first}")
+        raise _RowRejected(row.column("key"), ALREADY_IN_ROW, value=repr(key), row=first)
     return PlannedRow(number, key, lead_id_for(mapping.source_system, key), row.values, steps, warnings)
+
+
+def new_seen() -> dict[str, dict[str, int]]:
+    return {"key": {}, "email": {}}
 
 
 def make_plan(
@@ -237,20 +249,22 @@ def make_plan(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     sources: SourceResolver | None = None,
+    seen: dict[str, dict[str, int]] | None = None,
 ) -> Plan:
-    """``sources``: the vocabulary's words (``app.source_resolver()``); built-in only by default."""
+    """``sources``: the vocabulary's words (``app.source_resolver()``); built-in only by default.
+    ``seen``: keys and e-mails of earlier batches of the same file, by first row (updated)."""
     mapping = fit_to_header(mapping, data.header)
     now = now or datetime.now(UTC)
-    plan = Plan(mapping, tz, data.header, [], [], [], len(data.rows))
-    seen: dict[str, dict[str, int]] = {"key": {}, "email": {}}
+    plan = Plan(mapping, tz, data.header, [], list(data.errors), [], data.total)
+    seen = seen if seen is not None else new_seen()
     planner = _lead_row if mapping.kind == "leads" else _deal_row
     for i, (number, values) in enumerate(data.rows, start=1):
         try:
             if values.pop("\0extra", None):
-                raise _RowRejected("", "has more cells than the header has columns")
+                raise _RowRejected("", N_("has more cells than the header has columns"))
             planned = planner(_Row(mapping, values, tz, now, sources), number, seen)
         except _RowRejected as rejected:
-            plan.errors.append(RowError(number, rejected.column, rejected.reason, values))
+            plan.errors.append(RowError(number, rejected.column, rejected.why, values))
         else:
             plan.rows.append(planned)
             plan.warnings += planned.warnings

@@ -8,29 +8,41 @@ one conflict rejects one row, not the whole chunk.
 
 import copy
 import csv
+import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, PersistenceError
+from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
 
 from domain.email_index import email_index_id
-from domain.errors import DomainError
+from domain.errors import N_, DomainError
 from domain.lead import Lead
 from domain.lifecycle import funnel_rank
+from domain.sources import SourceResolver
 from projections.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRST_CONTACT
-from smarketing.exporting import safe_cell
-from smarketing.importing.parse import RowError, RowWarning
-from smarketing.importing.plan import Plan, PlannedRow, build_lead
+from smarketing.exporting import BOM, MACHINE, CsvStyle, safe_cell
+from smarketing.importing.mapping import Mapping
+from smarketing.importing.messages import Message, say
+from smarketing.importing.parse import CsvData, RowError, RowWarning
+from smarketing.importing.plan import Plan, PlannedRow, build_lead, make_plan, new_seen
 from smarketing.private_files import open_private_text
 
 CHUNK = 500
+# The store refused to write (read-only, locked past its timeout, gone): the import stops
+# with a message; what was saved stays saved, and importing the file again skips it.
+STORE_ERRORS = (PersistenceError, DBAPIError, sqlite3.Error, psycopg.Error)
 IMPORTED_DEAL_REASON = "Imported closed deal"
 IMPORTED_STAGE_REASON = "Imported history"
+CHANGED_MEANWHILE = N_("the lead was changed by someone else during the import; import the file again")
 
 
 @dataclass
@@ -55,6 +67,15 @@ class ImportResult:
             "events": self.events,
             "dry_run": self.dry_run,
         }
+
+    def add(self, part: "ImportResult") -> None:
+        """Count in the result of the file's next batch."""
+        self.total += part.total
+        self.imported += part.imported
+        self.skipped += part.skipped
+        self.events += part.events
+        self.errors += part.errors
+        self.warnings += part.warnings
 
     def warning_counts(self) -> dict[str, int]:
         """Warnings per kind, the most frequent first (ties by kind)."""
@@ -98,6 +119,41 @@ def run_plan(
     return result
 
 
+def store_refused(error: BaseException) -> Message:
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return Message(
+        N_(
+            "The database cannot be written now (read-only, or locked by another process): %(error)s. "
+            "Rows imported before this are kept; import the same file again later to finish "
+            "(rows already imported are skipped)."
+        ),
+        {"error": first_line},
+    )
+
+
+def import_batches(
+    app: Any,
+    batches: Iterable[CsvData],
+    mapping: Mapping,
+    tz: ZoneInfo,
+    *,
+    sources: SourceResolver | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Plan and run a file one batch at a time (``parse.csv_batches``), so memory holds one
+    batch, not the file; keys and e-mails are checked for repeats across the whole file.
+    ``progress`` advances by one per row (rejected or imported), as ``run_plan``'s."""
+    result = ImportResult(mapping.kind, 0, dry_run=dry_run)
+    seen = new_seen()
+    for batch in batches:
+        plan = make_plan(batch, mapping, tz, sources=sources, seen=seen)
+        result.add(run_plan(app, plan, dry_run=dry_run, progress=progress))
+    result.errors.sort(key=lambda e: e.row)
+    result.warnings.sort(key=lambda w: w.row)
+    return result
+
+
 # --- leads ----------------------------------------------------------------
 
 
@@ -113,7 +169,7 @@ def _run_leads(app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResu
                 RowError(
                     planned.row,
                     _col(plan, "email"),
-                    f"{email} already belongs to another lead",
+                    Message(N_("%(email)s already belongs to another lead"), {"email": email}),
                     planned.values,
                 )
             )
@@ -146,7 +202,7 @@ def _save_one_lead(app: Any, plan: Plan, planned: PlannedRow, result: ImportResu
             RowError(
                 planned.row,
                 _col(plan, "email"),
-                "the e-mail was taken by another lead meanwhile",
+                Message(N_("the e-mail was taken by another lead meanwhile")),
                 planned.values,
             )
         )
@@ -184,8 +240,10 @@ def _apply(lead: Lead, planned: PlannedRow, plan: Plan) -> list[RowWarning]:
                 RowWarning(
                     planned.row,
                     _col(plan, column),
-                    f"{step.at.astimezone(plan.tz):%Y-%m-%d %H:%M} is before the lead's capture "
-                    f"({lead.captured_at.astimezone(plan.tz):%Y-%m-%d %H:%M}); imported as recorded",
+                    Message(
+                        N_("%(at)s is before the lead's capture (%(captured)s); imported as recorded"),
+                        {"at": step.at.astimezone(plan.tz), "captured": lead.captured_at.astimezone(plan.tz)},
+                    ),
                     kind=WON_BEFORE_FIRST_CONTACT if wins else STAGE_BEFORE_FIRST_CONTACT,
                 )
             )
@@ -216,7 +274,10 @@ def _run_deals(app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResu
         lead = touched.get(planned.lead_id) or _load(app, planned.lead_id)
         if lead is None:
             system = plan.mapping.source_system
-            reason = f"no lead with key {planned.key!r} from {system}; import the leads first"
+            reason = Message(
+                N_("no lead with key %(key)s from %(system)s; import the leads first"),
+                {"key": repr(planned.key), "system": system},
+            )
             result.errors.append(RowError(planned.row, _col(plan, "key"), reason, planned.values))
             continue
         if _already_done(lead, planned):
@@ -227,7 +288,7 @@ def _run_deals(app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResu
             warnings = _apply(trial, planned, plan)
         except DomainError as error:
             column = _col(plan, "won_at" if any(s.action == "win" for s in planned.steps) else "stage")
-            result.errors.append(RowError(planned.row, column, str(error), planned.values))
+            result.errors.append(RowError(planned.row, column, Message.of_error(error), planned.values))
             continue
         touched[planned.lead_id] = trial
         applied.setdefault(planned.lead_id, []).append(planned)
@@ -261,7 +322,8 @@ def _save_one_lead_history(
             _apply(lead, planned, plan)
             done += 1
         except DomainError as error:
-            result.errors.append(RowError(planned.row, _col(plan, "won_at"), str(error), planned.values))
+            why = Message.of_error(error)
+            result.errors.append(RowError(planned.row, _col(plan, "won_at"), why, planned.values))
             lead = _load(app, lead_id)
     if lead is None or not done:
         return
@@ -270,7 +332,7 @@ def _save_one_lead_history(
         app.save(lead)
     except IntegrityError:
         for planned in planned_rows:
-            reason = "the lead was changed by someone else during the import; import the file again"
+            reason = Message(CHANGED_MEANWHILE)
             result.errors.append(RowError(planned.row, _col(plan, "key"), reason, planned.values))
         return
     result.imported += done
@@ -280,42 +342,43 @@ def _save_one_lead_history(
 # --- rejects ----------------------------------------------------------------
 
 
-def write_rejects(out: TextIO, header: list[str], errors: list[RowError]) -> None:
-    """The rejected rows as they were, plus where and why, ready to fix and re-import."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in ["row", "column", "reason", *header]])
+# The files' own columns, in the reader's language (English outside a request or a
+# command that forces a locale); the row's cells follow under the file's own header.
+REJECTS_HEADER = (N_("row"), N_("column"), N_("reason"))
+WARNINGS_HEADER = (N_("kind"), N_("row"), N_("column"), N_("warning"))
+
+
+def _writer(out: TextIO, header: list[str], style: CsvStyle) -> Any:
+    if style.bom:
+        out.write(BOM)
+    writer = csv.writer(out, delimiter=style.delimiter, lineterminator="\r\n")
+    writer.writerow([safe_cell(h) for h in header])
+    return writer
+
+
+def write_rejects(out: TextIO, header: list[str], errors: list[RowError], style: CsvStyle = MACHINE) -> None:
+    """The rejected rows as they were, plus where and why (in the reader's language and
+    spreadsheet convention), ready to fix and re-import."""
+    writer = _writer(out, [_(h) for h in REJECTS_HEADER] + header, style)
     for error in errors:
-        writer.writerow(
-            [
-                safe_cell(c)
-                for c in [
-                    error.row,
-                    error.column,
-                    error.reason,
-                    *(error.values.get(h, "") for h in header),
-                ]
-            ]
-        )
+        cells = [error.row, error.column, say(error.why), *(error.values.get(h, "") for h in header)]
+        writer.writerow([safe_cell(c, style=style) for c in cells])
 
 
-def save_rejects(path: Path, header: list[str], errors: list[RowError]) -> None:
+def save_rejects(path: Path, header: list[str], errors: list[RowError], style: CsvStyle = MACHINE) -> None:
     with open_private_text(path) as out:  # rows of personal data
-        write_rejects(out, header, errors)
+        write_rejects(out, header, errors, style)
 
 
-WARNINGS_HEADER = ["kind", "row", "column", "warning"]
-
-
-def write_warnings(out: TextIO, warnings: list[RowWarning]) -> None:
+def write_warnings(out: TextIO, warnings: list[RowWarning], style: CsvStyle = MACHINE) -> None:
     """Every warning, grouped by kind (the most frequent kind first), by row within a kind."""
     counted = Counter(w.kind for w in warnings)
     ranked = {kind: i for i, kind in enumerate(sorted(counted, key=lambda k: (-counted[k], k)))}
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(WARNINGS_HEADER)
+    writer = _writer(out, [_(h) for h in WARNINGS_HEADER], style)
     for w in sorted(warnings, key=lambda w: (ranked[w.kind], w.row)):
-        writer.writerow([safe_cell(c) for c in (w.kind, w.row, w.column, w.message)])
+        writer.writerow([safe_cell(c, style=style) for c in (w.kind, w.row, w.column, say(w.why))])
 
 
-def save_warnings(path: Path, warnings: list[RowWarning]) -> None:
+def save_warnings(path: Path, warnings: list[RowWarning], style: CsvStyle = MACHINE) -> None:
     with open_private_text(path) as out:
-        write_warnings(out, warnings)
+        write_warnings(out, warnings, style)

@@ -14,12 +14,14 @@ from htmx_flask import Htmx
 from smarketing import cli
 from smarketing.bootstrap import bootstrap
 from smarketing.extensions import KEY
+from smarketing.importing.parse import max_file_bytes
 from smarketing.private_files import narrow, private_dir
 from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
 from smarketing.web import access, auth, errors, i18n, security
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+UPLOAD_FORM_MARGIN = 64 * 1024  # multipart headers and the form's other fields
 
 
 def instance_secret(instance: Path) -> str:
@@ -57,8 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.from_mapping(
-        # Large enough for a 100,000-row CSV upload; the JSON API caps its own bodies at 64 KB.
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        # An import's CSV (SMARKETING_IMPORT_MAX_MB) and the form around it; the JSON API
+        # caps its own bodies at 64 KB.
+        MAX_CONTENT_LENGTH=max_file_bytes() + UPLOAD_FORM_MARGIN,
         COMPANY_NAME="Smarketing",
     )
     app.config.from_prefixed_env("SMARKETING")

@@ -13,6 +13,7 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 URLENCODED = "application/x-www-form-urlencoded"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -47,7 +48,11 @@ def invalid_field(request: Request) -> str | None:
     if request.mimetype == URLENCODED:
         return _pairs_are_text(request.get_data(cache=True))
     if request.mimetype == "multipart/form-data":
-        for name, value in request.form.items(multi=True):
+        try:
+            fields = request.form.items(multi=True)
+        except RequestEntityTooLarge:  # the view answers it in its own words (an import's limit)
+            return None
+        for name, value in fields:
             if _REPLACED in value or _CONTROL.search(value):
                 return name[:40]
     return None

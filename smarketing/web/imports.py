@@ -1,14 +1,17 @@
 """Web import: upload a CSV, map its columns with a preview, then import it in a
 background thread while an htmx-polled progress bar shows how far it got.
 
-Uploads are kept in instance/imports/<random id>.csv (MAX_CONTENT_LENGTH caps
-their size), readable by the app's user only; an upload is deleted when its import
-finishes, and anything in the folder (an upload never imported, the rejected rows
-and warnings of a job) a day after it was written. Job progress lives in this
-process's memory, so a restart forgets running jobs but never half-writes a lead
-(each chunk is one transaction).
+Uploads are kept in instance/imports/<random id>.csv, at most
+SMARKETING_IMPORT_MAX_MB (a larger one is answered 413 in the reader's language),
+readable by the app's user only; an upload is deleted when its import finishes, and
+anything left in the folder (an upload never imported) a day after it was written.
+Job progress lives in this process's memory, so a restart forgets running jobs but
+never half-writes a lead (each chunk is one transaction). Reasons for rejected rows
+and warnings are put into words when read: the page and the CSV files speak the
+reader's language.
 """
 
+import io
 import os
 import re
 import secrets
@@ -17,33 +20,47 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.lists import format_list
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, send_file, url_for
+from babel.numbers import format_decimal
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.actor import current_actor
 from smarketing.extensions import services
 from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
+from smarketing.importing.messages import Message, say
 from smarketing.importing.parse import (
+    BATCH_ROWS,
     DATE_FORMATS,
     CsvData,
+    FileTooLarge,
     ImportFileError,
-    decode,
-    read_csv,
-    read_csv_text,
+    csv_batches,
+    max_file_bytes,
+    survey,
     zone,
 )
 from smarketing.importing.plan import PlannedRow, make_plan
-from smarketing.importing.run import ImportResult, run_plan, save_rejects, save_warnings
+from smarketing.importing.run import (
+    STORE_ERRORS,
+    ImportResult,
+    import_batches,
+    store_refused,
+    write_rejects,
+    write_warnings,
+)
 from smarketing.labels import label
-from smarketing.private_files import private_dir, write_private
+from smarketing.private_files import open_private_bytes, private_dir
 from smarketing.source_words import resolver
+from smarketing.web.exports import reader_style
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
@@ -59,12 +76,12 @@ class Job:
     total: int
     done: int = 0
     result: ImportResult | None = None
-    failure: str = ""
+    failure: Message | None = None  # why the import stopped, put into words when shown
     header: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
-        return self.result is not None or bool(self.failure)
+        return self.result is not None or self.failure is not None
 
 
 JOBS: dict[str, Job] = {}
@@ -108,26 +125,46 @@ def _upload_path(upload: str) -> Path:
     return path
 
 
+def _index(error: str = "", status: int = 200) -> tuple[str, int]:
+    largest = format_decimal(max_file_bytes() / 1048576, "#,##0.#", locale=get_locale())
+    return render_template("imports/index.html", error=error, largest=largest), status
+
+
 @bp.get("/")
-def index() -> str:
-    return render_template("imports/index.html", error="")
+def index() -> ResponseReturnValue:
+    return _index()
 
 
 @bp.post("/")
 def upload() -> ResponseReturnValue:
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        return render_template("imports/index.html", error=_("Choose a CSV file.")), 422
-    raw = file.read()
     try:
-        read_csv_text(decode(raw))
-    except ImportFileError as error:
-        return render_template("imports/index.html", error=str(error)), 422
+        file = request.files.get("file")
+    except RequestEntityTooLarge:  # the request as a whole is over the limit: not read at all
+        return _index(say(FileTooLarge(request.content_length or 0).message), 413)
+    if file is None or not file.filename:
+        return _index(_("Choose a CSV file."), 422)
     upload_id = secrets.token_hex(16)  # unguessable: the id is the only handle on the file
-    write_private(_folder() / f"{upload_id}.csv", raw)
-    _stamp(_folder() / f"{upload_id}.csv")
+    path = _folder() / f"{upload_id}.csv"
+    try:
+        _save_capped(file.stream, path)
+        _stamp(path)
+        survey(path)
+    except ImportFileError as error:
+        path.unlink(missing_ok=True)
+        return _index(say(error.message), 413 if isinstance(error, FileTooLarge) else 422)
     preset = request.form.get("preset", "leads")
     return redirect(url_for("imports.mapping", upload=upload_id, preset=preset), code=303)
+
+
+def _save_capped(stream: BinaryIO, path: Path) -> None:
+    """Copy the upload to disk a chunk at a time, stopping as soon as it passes the limit."""
+    limit, size = max_file_bytes(), 0
+    with open_private_bytes(path) as out:  # rows of personal data
+        while chunk := stream.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise FileTooLarge(size)
+            out.write(chunk)
 
 
 def _mapping_from_args(args: dict, header: list[str]) -> mappings.Mapping:
@@ -144,18 +181,19 @@ def _mapping_from_args(args: dict, header: list[str]) -> mappings.Mapping:
     return mappings.from_json(data, preset.kind)
 
 
-def _load(upload: str) -> CsvData:
+def _survey(upload: str) -> tuple[CsvData, int]:
+    """The upload's first rows and its number of rows, holding one batch at a time."""
     try:
-        return read_csv(_upload_path(upload))
+        return survey(_upload_path(upload))
     except ImportFileError as error:
-        abort(422, str(error))
+        abort(422, say(error.message))
 
 
 @bp.get("/<upload>/mapping")
 def mapping(upload: str) -> ResponseReturnValue:
-    data = _load(upload)
+    data, total = _survey(upload)
     tz_name = request.args.get("tz", "") or services().settings.timezone
-    context: dict = {"upload": upload, "header": data.header, "tz": tz_name, "total": len(data.rows)}
+    context: dict = {"upload": upload, "header": data.header, "tz": tz_name, "total": total}
     context |= {
         "presets": list(mappings.PRESETS),
         "formats": format_list(DATE_FORMATS, "or", get_locale()),
@@ -167,15 +205,20 @@ def mapping(upload: str) -> ResponseReturnValue:
         tz = zone(tz_name)
     except (mappings.MappingError, ImportFileError) as error:
         preset = mappings.PRESETS.get(context["preset"], mappings.PRESETS["leads"])
-        context |= {"error": str(error), "fields": mappings.FIELDS[preset.kind], "columns": preset.columns}
+        context |= {"error": say(error.message), "fields": mappings.FIELDS[preset.kind]}
+        context["columns"] = preset.columns
         return render_template("imports/mapping.html", preview=[], **context), 422
-    sample = CsvData(data.header, data.rows[:PREVIEW_ROWS])
+    rows = data.rows[:PREVIEW_ROWS]
+    last = rows[-1][0] if rows else 0
+    broken = [e for e in data.errors if e.row <= last or not rows][:PREVIEW_ROWS]
+    sample = CsvData(data.header, rows, broken)
     plan = make_plan(sample, chosen, tz, sources=resolver())
     planned = {p.row: _preview(p, tz) for p in plan.rows}
-    errors = {e.row: f"{e.column}: {e.reason}" for e in plan.errors}
+    errors = {e.row: f"{e.column}: {say(e.why)}" if e.column else say(e.why) for e in plan.errors}
+    cells = dict(rows) | {e.row: e.values for e in broken}
     preview = [
-        {"row": n, "values": values, "becomes": planned.get(n, []), "error": errors.get(n, "")}
-        for n, values in sample.rows
+        {"row": n, "values": cells[n], "becomes": planned.get(n, []), "error": errors.get(n, "")}
+        for n in sorted(cells)
     ]
     context |= {"fields": mappings.FIELDS[chosen.kind], "columns": chosen.columns}
     return render_template("imports/mapping.html", preview=preview, **context)
@@ -183,26 +226,26 @@ def mapping(upload: str) -> ResponseReturnValue:
 
 @bp.post("/<upload>/run")
 def run(upload: str) -> ResponseReturnValue:
-    data = _load(upload)
+    data, total = _survey(upload)
     try:
         chosen = _mapping_from_args(request.form, data.header)
         tz = zone(request.form.get("tz", "") or services().settings.timezone)
     except (mappings.MappingError, ImportFileError) as error:
-        abort(422, str(error))
+        abort(422, say(error.message))
     job_id = secrets.token_hex(16)
-    job = Job(upload=upload, total=len(data.rows) * 2, header=data.header)
+    job = Job(upload=upload, total=total, header=data.header)
     with _LOCK:
         JOBS[job_id] = job
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     actor = current_actor.get()
     thread = threading.Thread(
-        target=_work, args=(app, job, data, chosen, tz, actor), name=f"import-{job_id[:8]}", daemon=True
+        target=_work, args=(app, job, chosen, tz, actor), name=f"import-{job_id[:8]}", daemon=True
     )
     thread.start()
     return redirect(url_for("imports.job", job_id=job_id), code=303)
 
 
-def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: ZoneInfo, actor: str) -> None:
+def _work(app: Flask, job: Job, chosen: mappings.Mapping, tz: ZoneInfo, actor: str) -> None:
     current_actor.set(actor)  # threads do not inherit context variables
 
     def advance(n: int) -> None:
@@ -211,21 +254,20 @@ def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: Zon
     with app.app_context():
         svc = services(app)
         try:
-            plan = make_plan(data, chosen, tz, progress=advance, sources=resolver())
-            result = run_plan(svc.app, plan, progress=advance)
-            if result.errors:
-                save_rejects(_folder() / f"{job.upload}.rejects.csv", data.header, result.errors)
-                _stamp(_folder() / f"{job.upload}.rejects.csv")
-            if result.warnings:
-                save_warnings(_folder() / f"{job.upload}.warnings.csv", result.warnings)
-                _stamp(_folder() / f"{job.upload}.warnings.csv")
+            batches = csv_batches(_folder() / f"{job.upload}.csv", BATCH_ROWS)
+            result = import_batches(svc.app, batches, chosen, tz, sources=resolver(), progress=advance)
             svc.projector.catch_up()
             job.result = result
+        except ImportFileError as error:  # the file changed since it was checked
+            job.failure = error.message
+        except STORE_ERRORS as error:
+            app.logger.warning("Import %s stopped: the store cannot be written: %s", job.upload, error)
+            job.failure = store_refused(error)
         except Exception as error:  # reported on the page, not lost with the thread
             app.logger.exception("Import %s failed", job.upload)
-            job.failure = str(error) or type(error).__name__
+            job.failure = Message(str(error) or type(error).__name__)
         finally:
-            # Its rows are in memory and now in the log: the uploaded file goes.
+            # Its rows are now in the log (or refused with their reasons): the upload goes.
             (_folder() / f"{job.upload}.csv").unlink(missing_ok=True)
 
 
@@ -250,21 +292,31 @@ def progress(job_id: str) -> str:
 
 @bp.get("/jobs/<job_id>/rejects.csv")
 def rejects(job_id: str) -> ResponseReturnValue:
-    return _job_file(job_id, "rejects.csv", "rejected-rows.csv")
+    """The rejected rows as they were, with where and why, in the reader's language and
+    spreadsheet convention (``?format=raw``: the machine form, as every export)."""
+    job = _job(job_id)
+    if job.result is None or not job.result.errors:
+        abort(404)
+    out = io.StringIO()
+    write_rejects(out, job.header, job.result.errors, reader_style())
+    return _csv(out.getvalue(), "rejected-rows.csv")
 
 
 @bp.get("/jobs/<job_id>/warnings.csv")
 def warnings(job_id: str) -> ResponseReturnValue:
     """Every warning of the import, grouped by kind (the page lists a few of each)."""
-    return _job_file(job_id, "warnings.csv", "import-warnings.csv")
-
-
-def _job_file(job_id: str, suffix: str, download_name: str) -> ResponseReturnValue:
     job = _job(job_id)
-    path = _folder() / f"{job.upload}.{suffix}"
-    if not path.is_file():
+    if job.result is None or not job.result.warnings:
         abort(404)
-    return send_file(path, mimetype="text/csv", as_attachment=True, download_name=download_name)
+    out = io.StringIO()
+    write_warnings(out, job.result.warnings, reader_style())
+    return _csv(out.getvalue(), "import-warnings.csv")
+
+
+def _csv(text: str, download_name: str) -> Response:
+    response = Response(text.encode("utf-8"), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response
 
 
 def _preview(planned: PlannedRow, tz: ZoneInfo) -> list[str]:
@@ -299,6 +351,7 @@ def init_app(app: Flask) -> None:
     from smarketing.importing import cli as import_cli
 
     app.register_blueprint(bp)
+    app.jinja_env.globals["import_reason"] = say  # a rejected row's or warning's reason, in words
     import_cli.init_app(app)
     if (Path(app.instance_path) / "imports").is_dir():
         sweep(_folder(app), time.time())  # what waited over a day while the app was down

@@ -110,10 +110,10 @@ def test_uploads_are_private_and_deleted_when_the_import_finishes(
     upload = _upload(client, LEADS)
     assert mode(folder) == 0o700 and mode(folder / f"{upload}.csv") == 0o600
     job_url = _run(client, upload)
-    assert not (folder / f"{upload}.csv").exists()
-    rejects = folder / f"{upload}.rejects.csv"
-    assert mode(rejects) == 0o600
-    assert client.get(job_url + "/rejects.csv").status_code == 200  # still there for the day
+    # Nothing of the rows stays on disk: the rejected rows are kept with the job and
+    # written only into the download.
+    assert list(folder.iterdir()) == []
+    assert client.get(job_url + "/rejects.csv").status_code == 200
     assert client.get(f"/import/{upload}/mapping").status_code == 404
 
 
