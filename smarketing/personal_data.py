@@ -241,9 +241,16 @@ class PersonalDataMapper(Mapper[UUID]):
         domain_event = super().to_domain_event(stored_event)
         state = domain_event.__dict__
         holder = _holder(state)
-        if holder is None or not is_sealed(holder["personal"]):
+        if holder is None:
             return domain_event
         sealed = holder["personal"]
+        if not is_sealed(sealed):
+            if any(sealed.values()) and self._key_store().get(domain_event.originator_id.hex) is None:
+                # Stored in clear before its field was sealed (a reason upcast into
+                # ``personal``, domain.lead): the lead was erased, so it reads as erased.
+                holder["personal"] = dict.fromkeys(sealed, "")
+                state["personal_erased"] = True
+            return domain_event
         key = self._key_store().get(domain_event.originator_id.hex)
         if key is None:
             holder["personal"] = dict.fromkeys(sealed["fields"], "")

@@ -97,8 +97,9 @@ EVENT_NAMES = {
 }
 
 
-# Event classes above version 1, each with its upcasters (DealWon v2: an unknown amount is None).
-VERSIONS = {"DealWon": 2}
+# Event classes above version 1, each with its upcasters (DealWon v2: an unknown amount is None;
+# v2, DealWon v3: the free-text reason moved into ``personal``).
+VERSIONS = {"DealWon": 3, "StageChanged": 2, "MQLRejected": 2, "DealLost": 2, "DealAmountCorrected": 2}
 
 
 def test_every_event_class_is_at_its_known_version():
@@ -124,6 +125,11 @@ PERSONAL_KEYS = {
     "Captured": {"name", "email", "phone"},
     "InteractionRecorded": {"details"},
     "ContactAttempted": {"note"},
+    "StageChanged": {"reason"},
+    "MQLRejected": {"reason"},
+    "DealWon": {"reason"},
+    "DealAmountCorrected": {"reason"},
+    "DealLost": {"reason"},
 }
 
 
