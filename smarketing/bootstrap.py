@@ -28,7 +28,7 @@ from projections.timeline import TimelineProjection
 from projections.tracking import ensure_position_row, lock_position, reset_position
 from smarketing import users
 from smarketing.application import SmarketingApplication
-from smarketing.key_store import create_key_store, key_store_engine, move_keys_out_of
+from smarketing.key_store import create_key_store, index_secret, key_store_engine, move_keys_out_of
 from smarketing.personal_data import LeadKeys, PersonalDataMapper
 from smarketing.pg_recorder import OneTripPostgresRecorder
 from smarketing.settings import Settings
@@ -146,6 +146,7 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
         create_key_store(settings.key_store_url())
     key_engine = key_store_engine(settings.key_store_url())
     app.mapper.use_keys(LeadKeys(key_engine, key_engine))
+    app.use_index_secret(index_secret(key_engine))
     projector_engine = build_projector_engine(settings, write_engine)
     projections = build_projections(settings, app.recorder)
     projector = Projector(app.recorder, app.mapper, projector_engine, projections, read_engine=read_engine)

@@ -34,7 +34,9 @@ def _import(
         sys.exit(2)
     started = time.perf_counter()
     with click.progressbar(length=len(data.rows), label="Checking rows", file=sys.stderr) as bar:
-        plan = make_plan(data, mapping, tz, progress=bar.update, sources=resolver())
+        plan = make_plan(
+            data, mapping, tz, progress=bar.update, sources=resolver(), email_key=svc.app.email_key
+        )
     with click.progressbar(length=len(data.rows), label="Importing   ", file=sys.stderr) as bar:
         result = run_plan(svc.app, plan, dry_run=dry_run, progress=bar.update)
     imported_in = time.perf_counter() - started

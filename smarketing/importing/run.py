@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from domain.email_index import email_index_id
+from domain.email_index import legacy_email_index_id
 from domain.errors import DomainError
 from domain.lead import Lead
 from domain.lifecycle import funnel_rank
@@ -107,7 +107,7 @@ def _run_leads(app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResu
             result.skipped += 1
             continue
         email = planned.steps[0].args["email"].strip().lower()
-        if _exists(app, email_index_id(email)):
+        if _exists(app, app.email_index_id(email)) or _exists(app, legacy_email_index_id(email)):
             result.errors.append(
                 RowError(
                     planned.row,

@@ -140,7 +140,7 @@ def mapping(upload: str) -> ResponseReturnValue:
         context |= {"error": str(error), "fields": mappings.FIELDS[preset.kind], "columns": preset.columns}
         return render_template("imports/mapping.html", preview=[], **context), 422
     sample = CsvData(data.header, data.rows[:PREVIEW_ROWS])
-    plan = make_plan(sample, chosen, tz, sources=resolver())
+    plan = make_plan(sample, chosen, tz, sources=resolver(), email_key=services().app.email_key)
     planned = {p.row: _preview(p, tz) for p in plan.rows}
     errors = {e.row: f"{e.column}: {e.reason}" for e in plan.errors}
     preview = [
@@ -181,7 +181,9 @@ def _work(app: Flask, job: Job, data: CsvData, chosen: mappings.Mapping, tz: Zon
     with app.app_context():
         svc = services(app)
         try:
-            plan = make_plan(data, chosen, tz, progress=advance, sources=resolver())
+            plan = make_plan(
+                data, chosen, tz, progress=advance, sources=resolver(), email_key=svc.app.email_key
+            )
             result = run_plan(svc.app, plan, progress=advance)
             if result.errors:
                 save_rejects(_folder() / f"{job.upload}.rejects.csv", data.header, result.errors)
