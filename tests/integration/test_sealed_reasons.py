@@ -2,11 +2,14 @@
 rest of its personal data, read back while the key lives, and read as erased after;
 events stored before (reason in clear, class version 1) still read."""
 
+import io
 import json
+import re
 from datetime import UTC, datetime
 
 from eventsourcing.persistence import StoredEvent
 from flask import Flask
+from pypdf import PdfReader
 from sqlalchemy import select, text
 
 from projections.scorecard import sla_facts
@@ -15,6 +18,7 @@ from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.audit.erasure import erase_person
 from smarketing.bootstrap import Services
+from smarketing.reports import pdf as report_pdf
 from smarketing.timeline_text import describe
 from tests.integration.conftest import LoginFn
 
@@ -132,3 +136,27 @@ def test_a_v1_reason_stored_in_clear_reads_then_reads_as_erased(services: Servic
     services.projector.rebuild()  # and a rebuild reads it as erased too
     with services.read_engine.connect() as conn:
         assert conn.execute(select(sla_facts.c.reason).where(sla_facts.c.kind == "lost")).scalar() is None
+
+
+def test_the_monthly_pdf_shows_an_erased_reason_as_a_dash(services: Services, web_app: Flask) -> None:
+    app = services.app
+    march = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    lead = app.capture_lead(name="Zelda Quimbyworth", email="zq@example.com", source="web", occurred_at=march)
+    app.change_stage(lead, to_stage="SQL", reason="call booked", occurred_at=march)
+    app.mark_lost(lead, reason=LOST, occurred_at=march)
+    other = app.capture_lead(name="Bea Gil", email="bea@example.com", source="web", occurred_at=march)
+    app.change_stage(other, to_stage="SQL", reason="call booked", occurred_at=march)
+    app.mark_lost(other, reason="Price", occurred_at=march)
+    services.projector.catch_up()
+    assert "Quimbyworth went" in _pdf(services, web_app)  # the lost deals' table, reason column
+
+    erase_person(services, lead, "GDPR 10")
+    text = _pdf(services, web_app)
+    assert "Quimbyworth" not in text and "Price" in text  # the other lead's reason stays
+    assert re.search(r"\(erased\) \S+ —", text)  # date, "(erased)", owner, "—"
+
+
+def _pdf(services: Services, web_app: Flask) -> str:
+    with web_app.app_context():
+        data = report_pdf.render_monthly_pdf(services, "2025-03", "en")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
