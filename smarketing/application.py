@@ -70,10 +70,19 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self.known_terms = KnownTerms()
-        self.index_secret = b""  # the installation's, from the key store (bootstrap)
+        self._index_secret = b""
+        self._load_index_secret: Callable[[], bytes] | None = None
 
-    def use_index_secret(self, secret: bytes) -> None:
-        self.index_secret = secret
+    def use_index_secret(self, load: Callable[[], bytes]) -> None:
+        """How to read the installation's secret (from the key store, bootstrap): on first
+        use, so a process can start before ``flask db init`` created it."""
+        self._index_secret, self._load_index_secret = b"", load
+
+    @property
+    def index_secret(self) -> bytes:
+        if not self._index_secret and self._load_index_secret is not None:
+            self._index_secret = self._load_index_secret()
+        return self._index_secret
 
     def email_index_id(self, email: str) -> UUID:
         return email_index_id(email, self.index_secret)

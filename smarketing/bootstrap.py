@@ -146,7 +146,7 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
         create_key_store(settings.key_store_url())
     key_engine = key_store_engine(settings.key_store_url())
     app.mapper.use_keys(LeadKeys(key_engine, key_engine))
-    app.use_index_secret(index_secret(key_engine))
+    app.use_index_secret(lambda: index_secret(key_engine))
     projector_engine = build_projector_engine(settings, write_engine)
     projections = build_projections(settings, app.recorder)
     projector = Projector(app.recorder, app.mapper, projector_engine, projections, read_engine=read_engine)
