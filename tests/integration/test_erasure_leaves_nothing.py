@@ -159,3 +159,42 @@ def test_postgres_dump_and_key_files_hold_nothing_of_an_erased_person(
     assert _figures(services, lead) == before
     assert verify(services).intact
     assert reapply(services).keys_destroyed == []  # nothing was brought back
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_restored_postgres_backup_is_erased_again(
+    services: Services, make_web_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """Both databases dumped before the erasure, restored after it, then ``--reapply``."""
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump/pg_restore not found (Debian package postgresql-client)")
+    web_app = make_web_app()
+    lead = _history(services)
+    key = _key(services, lead)
+    before = _figures(services, lead)
+    urls = {"events": services.settings.database_url, "keys": services.settings.key_store_url()}
+    for name, url in urls.items():
+        subprocess.run(["pg_dump", "-Fc", "-f", str(tmp_path / name), url], check=True)
+    _erase_from_the_cli(web_app, lead)
+    services.close()
+    web_app.extensions[KEY].close()  # processes stopped for the restore
+
+    for name, url in urls.items():
+        subprocess.run(["pg_restore", "--clean", "--if-exists", "-d", url, str(tmp_path / name)], check=True)
+    restored = bootstrap(services.settings)
+    try:
+        assert restored.app.get_lead(lead)["name"] == NAME  # the person is back
+        result = make_web_app().test_cli_runner().invoke(args=["audit", "erase", "--reapply"])
+        assert result.exit_code == 0 and "1 erased again" in result.output, result.output
+        assert restored.app.get_lead(lead)["name"] == ""
+        dumps = {
+            name: subprocess.run(["pg_dump", url], capture_output=True, check=True).stdout
+            for name, url in urls.items()
+        }
+        assert _found(dumps, [*SECRETS, key]) == []
+        assert _figures(restored, lead) == before
+        assert verify(restored).intact
+        again = reapply(restored)
+        assert (again.erased, again.keys_destroyed, again.unknown) == ([], [], [])
+    finally:
+        restored.close()
