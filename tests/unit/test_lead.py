@@ -272,3 +272,29 @@ def test_a_second_lead_with_the_same_address_in_any_case_cannot_be_indexed():
         app.save(second, LeadEmailIndex.register(email_index_id(second.personal["email"], SECRET), second.id))
     with pytest.raises(AggregateNotFoundError):
         app.repository.get(second.id)
+
+
+@pytest.mark.parametrize(
+    ("name", "upcast"),
+    [
+        ("StageChanged", "upcast_v1_v2"),
+        ("MQLRejected", "upcast_v1_v2"),
+        ("DealAmountCorrected", "upcast_v1_v2"),
+        ("DealLost", "upcast_v1_v2"),
+        ("DealWon", "upcast_v2_v3"),
+    ],
+)
+def test_a_reason_stored_in_clear_is_upcast_into_personal(name, upcast):
+    state = {"from_stage": "SQL", "to_stage": "Disqualified", "reason": "Zelda Quux went quiet"}
+    getattr(getattr(Lead, name), upcast)(state)
+    assert state == {
+        "from_stage": "SQL",
+        "to_stage": "Disqualified",
+        "personal": {"reason": "Zelda Quux went quiet"},
+    }
+
+
+def test_a_v2_lead_snapshot_drops_its_clear_latest_reason():
+    state = {"stage": "Disqualified", "last_reason": "Zelda Quux went quiet", "personal": {"sealed": "…"}}
+    Lead.upcast_v2_v3(state)
+    assert state == {"stage": "Disqualified", "personal": {"sealed": "…"}}
