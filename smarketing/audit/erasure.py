@@ -92,6 +92,7 @@ def reapply(svc: Services) -> Reapplied:
     for lead_id in dict.fromkeys(entry.lead_id for entry in ledger(svc.settings)):
         uuid = UUID(lead_id)
         if not svc.app.lead_exists(uuid):
+            key_store.delete(lead_id)  # in case the key store is newer than the restored log
             unknown.append(lead_id)
         elif not any(isinstance(e, Lead.PersonalDataErased) for e in svc.app.lead_events(uuid)):
             svc.app.erase_personal_data(str(uuid), REAPPLIED)
