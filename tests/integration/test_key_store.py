@@ -5,13 +5,13 @@ and ``--reapply`` from the command line."""
 import os
 import stat
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from flask import Flask
 from sqlalchemy import delete, inspect, select
 
-from smarketing.audit.erasure import ledger
+from smarketing.audit.erasure import ledger, reapply, record_erasure
 from smarketing.bootstrap import Services, bootstrap, init_schema
 from smarketing.key_store import keys_metadata, lead_keys
 
@@ -75,3 +75,11 @@ def test_the_cli_reapplies_the_ledger_and_refuses_mixed_arguments(services: Serv
     assert entry.lead_id == UUID(lead).hex
     again = runner.invoke(args=["audit", "erase", "--reapply"])
     assert again.exit_code == 0 and "0 erased again, 0 restored keys destroyed" in again.output
+
+
+def test_reapply_reports_leads_the_restored_log_does_not_hold(services: Services) -> None:
+    """A backup older than the lead's capture: nothing to erase, and it is said."""
+    missing = uuid4()
+    record_erasure(services.settings, missing)
+    done = reapply(services)
+    assert (done.erased, done.keys_destroyed, done.unknown) == ([], [], [missing.hex])
