@@ -152,6 +152,9 @@ def test_postgres_dump_and_key_files_hold_nothing_of_an_erased_person(
         ["pg_dump", services.settings.key_store_url()], capture_output=True, check=True
     ).stdout
     blobs = {"pg_dump events": dump, "pg_dump keys": keys_dump}
+    replica = services.settings.report_replica_path()  # the report's private SQLite copy
+    blobs |= {p.name: p.read_bytes() for p in replica.parent.glob(replica.name + "*")}
+    assert replica.name in blobs
     heap = _pg_data_file(services)
     if heap is not None:
         blobs["lead_keys heap"] = heap.read_bytes()
