@@ -61,7 +61,7 @@ def main() -> None:
     if not csv_path.exists():
         generate(csv_path, rows)
     db = OUT / "bench.sqlite3"
-    for leftover in OUT.glob("bench.sqlite3*"):
+    for leftover in OUT.glob("bench.*"):  # the store, its WAL, key store, ledger, report copy
         leftover.unlink()
     run("SQLite", f"sqlite:///{db}", csv_path, rows)
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):

@@ -1,10 +1,17 @@
 """One index aggregate per e-mail address: saving it with the lead, atomically,
 makes a second lead with the same address impossible (the library's
-index-aggregate pattern; the id is a uuid5 of the normalised address).
+index-aggregate pattern).
 
 The address itself is not stored here: it is personal data, kept only in the
-lead's own events where it can be erased."""
+lead's own events where it can be erased. Nor is anything a guess could be checked
+against: the id is a keyed hash (HMAC-SHA256) of the normalised address under the
+installation's secret (kept in the key store), so knowing an address does not find
+the index, nor through it an erased lead. Stores from before hold ids that were a
+plain uuid5 of the address (``legacy_email_index_id``); they are still looked up so
+their addresses stay taken (docs/SECURITY.md, "Erasure")."""
 
+import hashlib
+import hmac
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -43,9 +50,26 @@ class LeadEmailIndex(Aggregate):
         self.lead_id = lead_id
 
     @classmethod
-    def register(cls, email: str, lead_id: UUID) -> "LeadEmailIndex":
-        return cls(id=email_index_id(email), lead_id=lead_id)
+    def register(cls, index_id: UUID, lead_id: UUID) -> "LeadEmailIndex":
+        """``index_id``: ``email_index_id`` of the lead's address."""
+        return cls(id=index_id, lead_id=lead_id)
 
 
-def email_index_id(email: str) -> UUID:
+def _keyed_hash(email: str, secret: bytes) -> bytes:
+    if not secret:
+        raise ValueError("a keyed hash needs the installation's secret")
+    return hmac.new(secret, f"lead-email:{email.strip().lower()}".encode(), hashlib.sha256).digest()
+
+
+def email_index_id(email: str, secret: bytes) -> UUID:
+    return UUID(bytes=_keyed_hash(email, secret)[:16])
+
+
+def email_external_key(email: str, secret: bytes) -> str:
+    """The external key of a lead imported without a key column (never the address itself)."""
+    return "email-hmac:" + _keyed_hash(email, secret).hex()[:40]
+
+
+def legacy_email_index_id(email: str) -> UUID:
+    """The index id stores kept before keyed hashes: guessable, so only ever looked up."""
     return uuid5(NAMESPACE_URL, f"smarketing:lead-email:{email.strip().lower()}")

@@ -20,6 +20,7 @@ from domain import lifecycle
 from domain.actor import current_actor
 from domain.aggregate_copy import deepcopy_state
 from domain.errors import N_, InvalidInput
+from domain.sealed_reason import SealedReason, reason_into_personal
 from domain.validation import (
     NAME_MAX,
     SHORT_MAX,
@@ -41,7 +42,8 @@ def utc_now() -> datetime:
 
 class Lead(Aggregate):
     # v2: an unknown won amount is None (v1 snapshots held 0 for it, see upcast_v1_v2).
-    class_version = 2
+    # v3: the latest reason is personal data (``personal["last_reason"]``), sealed in snapshots.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -49,6 +51,13 @@ class Lead(Aggregate):
         amount = state.get("won_amount")
         if amount is not None and Decimal(amount) == 0:
             state["won_amount"] = None
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A v2 snapshot held the latest reason in clear; its ``personal`` is still sealed
+        here (the mapper opens it after upcasting), so that reason is dropped, not moved:
+        nothing reads it but ``last_reason``, which the next reasoned event sets again."""
+        state.pop("last_reason", None)
 
     class Event(Aggregate.Event):
         # Bump per event class and add an upcast_vN_vN+1 method when a schema changes.
@@ -137,7 +146,6 @@ class Lead(Aggregate):
         self.interactions = 0
         self.won_amount: Decimal | None = None
         self.currency = ""
-        self.last_reason = ""
 
     # --- interactions ---------------------------------------------------
 
@@ -212,15 +220,28 @@ class Lead(Aggregate):
             occurred_at=self._business_time(occurred_at),
             from_stage=self.stage,
             to_stage=to_stage,
-            reason=reason,
+            personal=self._sealed_reason(reason),
             skipped=lifecycle.skipped_stages(self.stage, to_stage),
         )
 
-    @event("StageChanged")
+    class StageChanged(SealedReason, Event):
+        class_version = 2  # v2: the reason moved into ``personal``
+        from_stage: str
+        to_stage: str
+        personal: dict[str, str]
+        skipped: list[str]
+        upcast_v1_v2 = staticmethod(reason_into_personal)
+
+    @event(StageChanged)
     def _stage_changed(
-        self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str, skipped: list[str]
+        self,
+        occurred_at: datetime,
+        from_stage: str,
+        to_stage: str,
+        personal: dict[str, str],
+        skipped: list[str],
     ) -> None:
-        self._enter(to_stage, occurred_at, reason)
+        self._enter(to_stage, occurred_at, personal)
 
     def reject_mql(self, reason: str, occurred_at: datetime | None = None) -> None:
         """Sales hands an MQL back to marketing, saying why (the feedback loop)."""
@@ -230,22 +251,32 @@ class Lead(Aggregate):
             occurred_at=self._business_time(occurred_at),
             from_stage=self.stage,
             to_stage=Stage.LEAD.value,
-            reason=reason,
+            personal=self._sealed_reason(reason),
         )
 
-    @event("MQLRejected")
-    def _mql_rejected(self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str) -> None:
-        self._enter(to_stage, occurred_at, reason)
+    class MQLRejected(SealedReason, Event):
+        class_version = 2  # v2: the reason moved into ``personal``
+        from_stage: str
+        to_stage: str
+        personal: dict[str, str]
+        upcast_v1_v2 = staticmethod(reason_into_personal)
 
-    class DealWon(Event):
-        """v2: ``amount`` is None when unknown (v1 stored 0 for it)."""
+    @event(MQLRejected)
+    def _mql_rejected(
+        self, occurred_at: datetime, from_stage: str, to_stage: str, personal: dict[str, str]
+    ) -> None:
+        self._enter(to_stage, occurred_at, personal)
 
-        class_version = 2
+    class DealWon(SealedReason, Event):
+        """v2: ``amount`` is None when unknown (v1 stored 0 for it). v3: the reason moved
+        into ``personal``."""
+
+        class_version = 3
         from_stage: str
         to_stage: str
         amount: Decimal | None
         currency: str
-        reason: str
+        personal: dict[str, str]
         skipped: list[str]
 
         @staticmethod
@@ -254,6 +285,8 @@ class Lead(Aggregate):
             # stored 0 was always the import's "amount unknown".
             if Decimal(state["amount"]) == 0:
                 state["amount"] = None
+
+        upcast_v2_v3 = staticmethod(reason_into_personal)
 
     def win_deal(
         self,
@@ -274,7 +307,7 @@ class Lead(Aggregate):
             to_stage=Stage.CUSTOMER.value,
             amount=amount,
             currency=currency,
-            reason=reason,
+            personal=self._sealed_reason(reason),
             skipped=lifecycle.skipped_stages(self.stage, Stage.CUSTOMER),
         )
 
@@ -286,12 +319,12 @@ class Lead(Aggregate):
         to_stage: str,
         amount: Decimal | None,
         currency: str,
-        reason: str,
+        personal: dict[str, str],
         skipped: list[str],
     ) -> None:
         self.won_amount = amount
         self.currency = currency
-        self._enter(to_stage, occurred_at, reason)
+        self._enter(to_stage, occurred_at, personal)
 
     @property
     def has_won(self) -> bool:
@@ -315,10 +348,19 @@ class Lead(Aggregate):
             old_currency=self.currency,
             amount=amount,
             currency=currency,
-            reason=reason,
+            personal=self._sealed_reason(reason),
         )
 
-    @event("DealAmountCorrected")
+    class DealAmountCorrected(SealedReason, Event):
+        class_version = 2  # v2: the reason moved into ``personal``
+        old_amount: Decimal | None
+        old_currency: str
+        amount: Decimal
+        currency: str
+        personal: dict[str, str]
+        upcast_v1_v2 = staticmethod(reason_into_personal)
+
+    @event(DealAmountCorrected)
     def _deal_amount_corrected(
         self,
         occurred_at: datetime,
@@ -326,7 +368,7 @@ class Lead(Aggregate):
         old_currency: str,
         amount: Decimal,
         currency: str,
-        reason: str,
+        personal: dict[str, str],
     ) -> None:
         # Not a business activity of the lead: its stage and last activity stay as they were.
         self.won_amount = amount
@@ -339,12 +381,21 @@ class Lead(Aggregate):
             occurred_at=self._business_time(occurred_at),
             from_stage=self.stage,
             to_stage=Stage.DISQUALIFIED.value,
-            reason=reason,
+            personal=self._sealed_reason(reason),
         )
 
-    @event("DealLost")
-    def _deal_lost(self, occurred_at: datetime, from_stage: str, to_stage: str, reason: str) -> None:
-        self._enter(to_stage, occurred_at, reason)
+    class DealLost(SealedReason, Event):
+        class_version = 2  # v2: the reason moved into ``personal``
+        from_stage: str
+        to_stage: str
+        personal: dict[str, str]
+        upcast_v1_v2 = staticmethod(reason_into_personal)
+
+    @event(DealLost)
+    def _deal_lost(
+        self, occurred_at: datetime, from_stage: str, to_stage: str, personal: dict[str, str]
+    ) -> None:
+        self._enter(to_stage, occurred_at, personal)
 
     # --- personal data ----------------------------------------------------
 
@@ -375,6 +426,13 @@ class Lead(Aggregate):
             )
         return {name: text}
 
+    def _sealed_reason(self, reason: str) -> dict[str, str]:
+        """A cleaned reason as the ``personal`` it travels in; refused once the person was
+        erased, for the same cause as a note (``_personal_note``)."""
+        if reason and self.is_erased:
+            raise InvalidInput("reason", N_("this person's data was erased: a reason cannot be recorded"))
+        return {"reason": reason}
+
     # --- helpers (state only, no rules) -----------------------------------
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "Lead":
@@ -387,10 +445,15 @@ class Lead(Aggregate):
     def _business_time(self, occurred_at: datetime | None) -> datetime:
         return clean_occurred_at(occurred_at, utc_now())
 
-    def _enter(self, stage: str, occurred_at: datetime, reason: str) -> None:
+    @property
+    def last_reason(self) -> str:
+        """The latest stage change's reason (personal data: blank after erasure)."""
+        return self.personal.get("last_reason", "")
+
+    def _enter(self, stage: str, occurred_at: datetime, personal: dict[str, str]) -> None:
         self.stage = stage
         self.stage_entered_at = occurred_at
-        self.last_reason = reason
+        self.personal["last_reason"] = personal.get("reason", "")
         self._touch(occurred_at)
 
     def _touch(self, occurred_at: datetime) -> None:

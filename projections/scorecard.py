@@ -149,6 +149,8 @@ class ScorecardProjection(Projection):
                         "owner": "",
                     }
                 )
+            if isinstance(event, Lead.PersonalDataErased):  # reasons may name the person
+                months.update(dict.fromkeys(_erase_reasons(conn, facts, key), position))
             lead = leads.get(key)
             if lead is None:
                 continue
@@ -195,6 +197,19 @@ class ScorecardProjection(Projection):
 
 def _cents(amount: Any) -> int | None:
     return None if amount is None else int(amount * 100)
+
+
+def _erase_reasons(conn: Connection, pending: list[dict[str, Any]], key: str) -> set[str]:
+    """Blank the lead's stated reasons (crypto-shredding: the facts and their counts stay);
+    the months whose reasons changed, so their cached packs refresh."""
+    months = {str(f["month"]) for f in pending if f["lead_id"] == key and f["reason"]}
+    for fact in pending:  # facts of this very batch
+        if fact["lead_id"] == key:
+            fact["reason"] = None
+    stated = (sla_facts.c.lead_id == key) & sla_facts.c.reason.is_not(None)
+    months |= {str(m) for (m,) in conn.execute(select(sla_facts.c.month).where(stated).distinct())}
+    conn.execute(update(sla_facts).where(stated).values(reason=None))
+    return months
 
 
 def _correct_win(conn: Connection, pending: list[dict[str, Any]], key: str, e: Any) -> str | None:

@@ -101,9 +101,12 @@ def erase_personal(conn: Connection, lead_id: str, before_version: int) -> None:
     ).all()
     for version, data in found:
         values = json.loads(data)
-        if not isinstance(values.get("personal"), dict):
+        personal = values.get("personal")
+        # Rows projected before reasons were sealed hold theirs beside ``personal``.
+        if not (isinstance(personal, dict) and any(personal.values())) and not values.get("reason"):
             continue
-        values["personal"] = dict.fromkeys(values["personal"], "")
+        values["personal"] = dict.fromkeys(personal or {}, "")
+        values.pop("reason", None)
         values["personal_erased"] = True
         conn.execute(
             update(lead_timeline)

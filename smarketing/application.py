@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import strtobool
 
-from domain.email_index import LeadEmailIndex, email_index_id
+from domain.email_index import LeadEmailIndex, email_external_key, email_index_id, legacy_email_index_id
 from domain.errors import N_, DomainError, DuplicateEmail, LeadNotFound, StaleLead
 from domain.lead import Lead
 from domain.validation import clean_email
@@ -70,6 +70,26 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self.known_terms = KnownTerms()
+        self._index_secret = b""
+        self._load_index_secret: Callable[[], bytes] | None = None
+
+    def use_index_secret(self, load: Callable[[], bytes]) -> None:
+        """How to read the installation's secret (from the key store, bootstrap): on first
+        use, so a process can start before ``flask db init`` created it."""
+        self._index_secret, self._load_index_secret = b"", load
+
+    @property
+    def index_secret(self) -> bytes:
+        if not self._index_secret and self._load_index_secret is not None:
+            self._index_secret = self._load_index_secret()
+        return self._index_secret
+
+    def email_index_id(self, email: str) -> UUID:
+        return email_index_id(email, self.index_secret)
+
+    def email_key(self, email: str) -> str:
+        """The external key of a lead imported without one (smarketing.importing)."""
+        return email_external_key(email, self.index_secret)
 
     def construct_mapper(self) -> Mapper[UUID]:
         # Seals each lead's personal data under its own key (smarketing.personal_data);
@@ -156,7 +176,7 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
             raise DuplicateEmail(N_("A lead with the e-mail %(email)s already exists."), email=email)
         lead = Lead.capture(lead_id or uuid4(), **fields)
         if index is None:
-            index = LeadEmailIndex.register(email, lead.id)
+            index = LeadEmailIndex.register(self.email_index_id(email), lead.id)
         else:
             index.reassign(lead.id)  # the address was released by an erasure
         try:
@@ -180,7 +200,7 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         batch: list[Any] = []
         with gc_paused():
             for lead in leads:
-                batch += [lead, LeadEmailIndex.register(lead.personal["email"], lead.id)]
+                batch += [lead, LeadEmailIndex.register(self.email_index_id(lead.personal["email"]), lead.id)]
             if batch:
                 self.save(*batch)
         return len(batch) // 2
@@ -254,10 +274,17 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         return None if index is None or not index.is_taken else str(index.lead_id)
 
     def _email_index(self, email: str) -> LeadEmailIndex | None:
+        """The address's index: keyed; else one from before keyed ids while it is taken
+        (a released one is left alone: the address is registered anew, keyed)."""
         try:
-            return self.repository.get(email_index_id(email))
+            return self.repository.get(self.email_index_id(email))
+        except AggregateNotFoundError:
+            pass
+        try:
+            legacy = self.repository.get(legacy_email_index_id(email))
         except AggregateNotFoundError:
             return None
+        return legacy if legacy.is_taken else None
 
     def lead_exists(self, lead_id: UUID) -> bool:
         return lead_id in self.repository

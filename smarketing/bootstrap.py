@@ -27,7 +27,8 @@ from projections.tracking import ensure_position_row, lock_position, reset_posit
 from smarketing import integrations, users  # integrations: its API tables join the schema
 from smarketing.application import SmarketingApplication
 from smarketing.chain_migration import chain_existing_events
-from smarketing.personal_data import LeadKeys, PersonalDataMapper, keys_metadata
+from smarketing.key_store import create_key_store, index_secret, key_store_engine, move_keys_out_of
+from smarketing.personal_data import LeadKeys, PersonalDataMapper
 from smarketing.pg_recorder import OneTripPostgresRecorder
 from smarketing.private_files import private_sqlite
 from smarketing.settings import Settings
@@ -65,6 +66,9 @@ def _sqlite_engine(settings: Settings, *, immediate: bool, derived_only: bool = 
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA busy_timeout = 30000")
         dbapi_connection.execute("PRAGMA journal_mode = WAL")
+        # Overwrite what an erasure blanks in the read models (names, reasons) instead of
+        # leaving it in the page's free space; Debian's SQLite does by default, others not.
+        dbapi_connection.execute("PRAGMA secure_delete = ON")
         # Reads through a memory map of the file (SQLite never writes through it): the
         # pages live once in the OS cache for every connection and process instead of
         # each connection's 2 MiB cache, so random look-ups into the big read-model
@@ -112,9 +116,11 @@ class Services:
     write_engine: Engine
     read_engine: Engine
     projector: Projector
+    key_engine: Engine  # the key store, apart from the event database (smarketing.key_store)
 
     def close(self) -> None:
         self.app.close()
+        self.key_engine.dispose()
         self.write_engine.dispose()
         self.read_engine.dispose()
         self.projector.engine.dispose()
@@ -135,11 +141,15 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
     app = SmarketingApplication(env=event_store_env(settings, create_tables=create_tables))
     write_engine, read_engine = build_engines(settings)
     assert isinstance(app.mapper, PersonalDataMapper)
-    app.mapper.use_keys(LeadKeys(read_engine, write_engine))
+    if create_tables:
+        create_key_store(settings.key_store_url())
+    key_engine = key_store_engine(settings.key_store_url())
+    app.mapper.use_keys(LeadKeys(key_engine, key_engine))
+    app.use_index_secret(lambda: index_secret(key_engine))
     projector_engine = build_projector_engine(settings, write_engine)
     projections = build_projections(settings)
     projector = Projector(app.recorder, app.mapper, projector_engine, projections, read_engine=read_engine)
-    return Services(settings, app, write_engine, read_engine, projector)
+    return Services(settings, app, write_engine, read_engine, projector, key_engine)
 
 
 def init_schema(settings: Settings) -> None:
@@ -155,7 +165,7 @@ def init_schema(settings: Settings) -> None:
             for index in table.indexes:
                 index.create(services.write_engine, checkfirst=True)
         _create_search_index(services.write_engine)
-        keys_metadata.create_all(services.write_engine)
+        move_keys_out_of(services.write_engine, services.key_engine)  # from before the key store
         # Kept apart: rebuilds never touch users, their sessions or login attempts.
         users.metadata.create_all(services.write_engine)
         services.projector.create_tracking_rows()

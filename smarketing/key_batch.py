@@ -24,7 +24,8 @@ from eventsourcing.domain import DomainEventProtocol
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from smarketing.personal_data import LeadKeys, PersonalDataMapper, _holder, is_sealed, lead_keys
+from smarketing.key_store import lead_keys
+from smarketing.personal_data import LeadKeys, PersonalDataMapper, _holder, is_sealed
 
 _CHUNK = 500  # bound parameters per statement, under every backend's limit
 

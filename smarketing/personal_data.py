@@ -3,8 +3,8 @@ erasing a person means deleting one key, never rewriting the (immutable,
 hash-chained) log.
 
 Each event keeps its business facts in clear and its ``personal`` mapping sealed
-with AES-GCM under the lead's own key, held apart from the events in
-``lead_keys``. The sealed form keeps the field names (not personal) so a
+with AES-GCM under the lead's own key, held apart from the events in the key
+store (smarketing.key_store). The sealed form keeps the field names (not personal) so a
 decoded event has the same shape whether or not the key still exists: after
 erasure the values come back as "" and the event carries ``personal_erased``.
 Lead snapshots hold the aggregate's ``personal`` too, so they are sealed alike.
@@ -30,19 +30,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
-from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from smarketing.event_encoding import sorted_dumps, state_encoder
-
-keys_metadata = MetaData()
-
-lead_keys = Table(
-    "lead_keys",
-    keys_metadata,
-    Column("lead_id", String(32), primary_key=True),
-    Column("key", LargeBinary, nullable=False),
-)
+from smarketing.key_store import forget_deleted, lead_keys
 
 SEALED_PREFIX = "aesgcm-v1:"
 CACHE_SECONDS = 2.0
@@ -100,6 +92,8 @@ class LeadKeys:
         self._forget(lead_id)
         with self.write_engine.begin() as conn:
             deleted = conn.execute(delete(lead_keys).where(lead_keys.c.lead_id == lead_id)).rowcount
+        if deleted:
+            forget_deleted(self.write_engine)
         return bool(deleted)
 
     def sealing_key(self, lead_id: str) -> bytes | None:
@@ -241,9 +235,16 @@ class PersonalDataMapper(Mapper[UUID]):
         domain_event = super().to_domain_event(stored_event)
         state = domain_event.__dict__
         holder = _holder(state)
-        if holder is None or not is_sealed(holder["personal"]):
+        if holder is None:
             return domain_event
         sealed = holder["personal"]
+        if not is_sealed(sealed):
+            if any(sealed.values()) and self._key_store().get(domain_event.originator_id.hex) is None:
+                # Stored in clear before its field was sealed (a reason upcast into
+                # ``personal``, domain.lead): the lead was erased, so it reads as erased.
+                holder["personal"] = dict.fromkeys(sealed, "")
+                state["personal_erased"] = True
+            return domain_event
         key = self._key_store().get(domain_event.originator_id.hex)
         if key is None:
             holder["personal"] = dict.fromkeys(sealed["fields"], "")

@@ -8,7 +8,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlunparse
 from zoneinfo import ZoneInfo
 
 DEFAULT_TIMEZONE = "Europe/Madrid"
@@ -21,6 +21,10 @@ class Settings:
     # The monthly report's private read models (smarketing.reports.replica), a
     # rebuildable cache; empty: see ``report_replica_path``.
     report_replica: str = ""
+    # The key store (smarketing.key_store); empty: see ``key_store_url``.
+    key_store: str = ""
+    # The erasure ledger (smarketing.audit.erasure); empty: see ``erasure_ledger_path``.
+    erasure_ledger: str = ""
 
     @property
     def is_postgres(self) -> bool:
@@ -81,14 +85,45 @@ class Settings:
 
     def backed_up_sqlite_files(self) -> dict[str, Path]:
         """Every SQLite file whose data is not rebuilt from the log, by name, in the order
-        a backup copies them: the event store (with its read models, users and keys) first.
-        A file added here is backed up and restored by ``smarketing.backup``; the report
-        replica is not, it is a cache rebuilt from the log."""
-        return {"events": Path(self.sqlite_path())}
+        a backup copies them: the event store (with its read models and users) first, then
+        the key store when it is a SQLite file. A file added here is backed up and restored
+        by ``smarketing.backup``; the report replica is not, it is a cache rebuilt from the
+        log, nor is the erasure ledger, which a restore must never roll back."""
+        files = {"events": Path(self.sqlite_path())}
+        keys = urlparse(self.key_store_url())
+        if keys.scheme.startswith("sqlite"):
+            files["keys"] = Path(keys.path[1:])
+        return files
 
     def backed_up_postgres_databases(self) -> dict[str, str]:
         """Every PostgreSQL database to dump, by name, in the order a backup dumps them."""
-        return {"events": self.database_url}
+        databases = {"events": self.database_url}
+        if self.key_store_url().startswith("postgres"):
+            databases["keys"] = self.key_store_url()
+        return databases
+
+    def erasure_ledger_path(self) -> Path:
+        """SMARKETING_ERASURE_LEDGER, else beside the SQLite store, else (PostgreSQL,
+        settings built without ``load_settings``: tests, benchmarks) a file per
+        database in the temp directory. ``load_settings`` puts it under instance/."""
+        if self.erasure_ledger:
+            return Path(self.erasure_ledger)
+        if not self.is_postgres:
+            store = Path(self.sqlite_path())
+            return store.with_name(store.stem + ".erasures.jsonl")
+        name = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"smarketing-erasures-{name}.jsonl"
+
+    def key_store_url(self) -> str:
+        """SMARKETING_KEY_STORE_URL, else beside the SQLite store, else (PostgreSQL) a
+        database of its own on the same server: ``<database>_keys``."""
+        if self.key_store:
+            return self.key_store
+        if not self.is_postgres:
+            store = Path(self.sqlite_path())
+            return f"sqlite:///{store.with_name(store.stem + '.keys.sqlite3')}"
+        url = urlparse(self.database_url)
+        return urlunparse(url._replace(path=url.path + "_keys"))
 
     def sqlalchemy_url(self) -> str:
         if self.is_postgres:
@@ -104,4 +139,14 @@ def load_settings(instance_path: str | Path, **overrides: str) -> Settings:
     timezone = overrides.get("timezone") or os.environ.get("SMARKETING_TIMEZONE", DEFAULT_TIMEZONE)
     ZoneInfo(timezone)  # fail at start-up, not at the first report
     report_replica = overrides.get("report_replica") or os.environ.get("SMARKETING_REPORT_REPLICA", "")
-    return Settings(database_url=database_url, timezone=timezone, report_replica=report_replica)
+    key_store = overrides.get("key_store") or os.environ.get("SMARKETING_KEY_STORE_URL", "")
+    ledger = overrides.get("erasure_ledger") or os.environ.get("SMARKETING_ERASURE_LEDGER", "")
+    if not ledger and database_url.startswith(("postgres://", "postgresql://")):
+        ledger = str(Path(instance_path) / "erasure-ledger.jsonl")
+    return Settings(
+        database_url=database_url,
+        timezone=timezone,
+        report_replica=report_replica,
+        key_store=key_store,
+        erasure_ledger=ledger,
+    )

@@ -5,6 +5,10 @@ from typing import Any
 
 def describe(event_type: str, data: dict[str, Any]) -> str:
     personal = data.get("personal") or {}
+    # Reasons are personal data since the events' v2 (rows projected before keep theirs
+    # beside it); erased, they read as a dash, as in the report.
+    reason = "—" if data.get("personal_erased") else personal.get("reason") or data.get("reason", "")
+    data = {**data, "reason": reason}
     if event_type == "Captured":
         return f"Captured from {data['source']}" + (f" ({data['campaign']})" if data.get("campaign") else "")
     if event_type == "InteractionRecorded":

@@ -21,6 +21,7 @@ from smarketing.audit.anchor import AnchorError, anchor_text, read_anchor
 from smarketing.audit.as_of import HAPPENED, MODES, figures_as_of, parse_at
 from smarketing.audit.chain import SealError, VerifyResult, seal_month, verify
 from smarketing.audit.erasure import erase_person
+from smarketing.audit.erasure import reapply as reapply_erasures
 from smarketing.audit.history import lead_as_of
 from smarketing.extensions import services
 from smarketing.periods import month_arg
@@ -117,21 +118,37 @@ def seal_command(month: str) -> None:
 
 
 @audit_cli.command("erase")
-@click.argument("lead_id")
-@click.option("--reason", required=True, help="Why (e.g. the request reference); kept in the log.")
-def erase_command(lead_id: str, reason: str) -> None:
+@click.argument("lead_id", required=False, default="")
+@click.option("--reason", default="", help="Why (e.g. the request reference); kept in the log.")
+@click.option(
+    "--reapply", is_flag=True, help="After a restore: erase again every lead in the erasure ledger."
+)
+def erase_command(lead_id: str, reason: str, reapply: bool) -> None:
     """Erase a lead's personal data (its key is deleted; stages and amounts stay)."""
+    if reapply == bool(lead_id):
+        raise click.UsageError("Give a lead id (with --reason), or --reapply alone.")
+    if lead_id and not reason.strip():
+        raise click.UsageError("--reason is required: why the data is erased (e.g. the request reference).")
     svc = services()
     # Reset afterwards: the CLI runner (and tests) share this context with later commands.
     token = current_actor.set(f"cli:{getpass.getuser()}")
     try:
-        version = erase_person(svc, lead_id, reason)
+        if reapply:
+            done = reapply_erasures(svc)
+        else:
+            version = erase_person(svc, lead_id, reason)
     except DomainError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
     finally:
         current_actor.reset(token)
-    click.echo(f"Personal data of {lead_id} erased (version {version}).")
+    if not reapply:
+        click.echo(f"Personal data of {lead_id} erased (version {version}).")
+        return
+    click.echo(
+        f"Erasure ledger reapplied: {len(done.erased)} erased again, {len(done.keys_destroyed)} restored "
+        f"keys destroyed, {len(done.unknown)} not in this log."
+    )
 
 
 @audit_cli.command("as-of")

@@ -91,9 +91,11 @@ class _Row:
         tz: ZoneInfo,
         now: datetime,
         sources: SourceResolver | None = None,
+        email_key: Callable[[str], str] | None = None,
     ) -> None:
         self.mapping, self.values, self.tz, self.now = mapping, values, tz, now
         self.sources = sources or SourceResolver()
+        self.email_key = email_key
 
     def column(self, target: str) -> str:
         return self.mapping.column(target) or f"({target})"
@@ -124,9 +126,20 @@ def build_lead(planned: PlannedRow) -> Lead:
     return lead
 
 
+def _email_key(row: _Row) -> str:
+    """Without a key column the e-mail identifies the row, as a keyed hash (never the
+    address: the key and the lead id derived from it outlive an erasure)."""
+    email = row.text("email")
+    if not email:
+        return ""
+    if row.email_key is None:
+        raise ValueError("make_plan needs email_key to import rows keyed by their e-mail")
+    return row.email_key(email)
+
+
 def _lead_row(row: _Row, number: int, seen: dict[str, dict[str, int]]) -> PlannedRow:
     mapping = row.mapping
-    key = row.text("key") or row.text("email").lower()
+    key = row.text("key") or _email_key(row)
     if not key:
         raise _RowRejected(row.column("key"), N_("is empty: each row needs a key"))
     fill = {"key": key, "key8": key[:8]}
@@ -250,9 +263,11 @@ def make_plan(
     progress: Callable[[int], None] | None = None,
     sources: SourceResolver | None = None,
     seen: dict[str, dict[str, int]] | None = None,
+    email_key: Callable[[str], str] | None = None,
 ) -> Plan:
     """``sources``: the vocabulary's words (``app.source_resolver()``); built-in only by default.
-    ``seen``: keys and e-mails of earlier batches of the same file, by first row (updated)."""
+    ``seen``: keys and e-mails of earlier batches of the same file, by first row (updated).
+    ``email_key``: the key of a row without one (``app.email_key``), needed for such rows."""
     mapping = fit_to_header(mapping, data.header)
     now = now or datetime.now(UTC)
     plan = Plan(mapping, tz, data.header, [], list(data.errors), [], data.total)
@@ -262,7 +277,7 @@ def make_plan(
         try:
             if values.pop("\0extra", None):
                 raise _RowRejected("", N_("has more cells than the header has columns"))
-            planned = planner(_Row(mapping, values, tz, now, sources), number, seen)
+            planned = planner(_Row(mapping, values, tz, now, sources, email_key), number, seen)
         except _RowRejected as rejected:
             plan.errors.append(RowError(number, rejected.column, rejected.why, values))
         else:

@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
-from domain.email_index import email_index_id
+from domain.email_index import legacy_email_index_id
 from domain.errors import N_, DomainError
 from domain.lead import Lead
 from domain.lifecycle import funnel_rank
@@ -147,7 +147,7 @@ def import_batches(
     result = ImportResult(mapping.kind, 0, dry_run=dry_run)
     seen = new_seen()
     for batch in batches:
-        plan = make_plan(batch, mapping, tz, sources=sources, seen=seen)
+        plan = make_plan(batch, mapping, tz, sources=sources, seen=seen, email_key=app.email_key)
         result.add(run_plan(app, plan, dry_run=dry_run, progress=progress))
     result.errors.sort(key=lambda e: e.row)
     result.warnings.sort(key=lambda w: w.row)
@@ -164,7 +164,7 @@ def _run_leads(app: Any, plan: Plan, chunk: list[PlannedRow], result: ImportResu
             result.skipped += 1
             continue
         email = planned.steps[0].args["email"].strip().lower()
-        if _exists(app, email_index_id(email)):
+        if _exists(app, app.email_index_id(email)) or _exists(app, legacy_email_index_id(email)):
             result.errors.append(
                 RowError(
                     planned.row,

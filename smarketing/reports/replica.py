@@ -55,7 +55,7 @@ from projections.lead_summary import LeadSummaryProjection, lead_summary, search
 from projections.money_terms import MoneyTermsProjection
 from projections.projector import Positioned, Projection, Projector
 from projections.schema import tracking
-from projections.scorecard import ScorecardProjection
+from projections.scorecard import ScorecardProjection, sla_facts
 from projections.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.targets import TargetsProjection
 from projections.tracking import read_position
@@ -184,6 +184,7 @@ def _engine(path: Path, *, immediate: bool) -> Engine:
         # A derived cache: a commit may be lost on power failure (never on a
         # process crash in WAL mode), and then its positions with it, so it is redone.
         dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+        dbapi_connection.execute("PRAGMA secure_delete = ON")  # an erased name is zeroed, not left
         dbapi_connection.execute("PRAGMA cache_size = -65536")
 
     @event.listens_for(engine, "begin")
@@ -302,6 +303,8 @@ class ReportReplica:
             if row is not None:
                 blank = {"name": "", "email": "", "search_text": search_text("", "", row.company)}
                 conn.execute(update(lead_summary).where(lead_summary.c.lead_id == lead).values(blank))
+            # and the reasons, which may name the person (ScorecardProjection blanks them alike)
+            conn.execute(update(sla_facts).where(sla_facts.c.lead_id == lead).values(reason=None))
 
     def _events_between(self, after: int, until: int) -> bool:
         found = self.recorder.select_notifications(start=after, limit=1, stop=until, inclusive_of_start=False)

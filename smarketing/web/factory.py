@@ -74,6 +74,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         database_url=app.config.get("DATABASE_URL", ""),
         timezone=app.config.get("TIMEZONE", ""),
         report_replica=app.config.get("REPORT_REPLICA", ""),
+        key_store=app.config.get("KEY_STORE_URL", ""),
+        erasure_ledger=app.config.get("ERASURE_LEDGER", ""),
     )
     app.extensions[KEY] = bootstrap(settings)
     Htmx(app)

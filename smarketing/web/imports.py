@@ -212,7 +212,7 @@ def mapping(upload: str) -> ResponseReturnValue:
     last = rows[-1][0] if rows else 0
     broken = [e for e in data.errors if e.row <= last or not rows][:PREVIEW_ROWS]
     sample = CsvData(data.header, rows, broken)
-    plan = make_plan(sample, chosen, tz, sources=resolver())
+    plan = make_plan(sample, chosen, tz, sources=resolver(), email_key=services().app.email_key)
     planned = {p.row: _preview(p, tz) for p in plan.rows}
     errors = {e.row: f"{e.column}: {say(e.why)}" if e.column else say(e.why) for e in plan.errors}
     cells = dict(rows) | {e.row: e.values for e in broken}

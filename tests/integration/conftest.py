@@ -48,6 +48,8 @@ def make_web_app(services: Services) -> Iterator[Callable[..., Flask]]:
         base = {
             "DATABASE_URL": services.settings.database_url,
             "REPORT_REPLICA": services.settings.report_replica,  # the report's cache, as the test's
+            "KEY_STORE_URL": services.settings.key_store_url(),
+            "ERASURE_LEDGER": str(services.settings.erasure_ledger_path()),
             "TESTING": True,
             "WTF_CSRF_ENABLED": False,
             "LOGIN_RATE_LIMIT": "1000 per minute",

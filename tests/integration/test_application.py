@@ -6,7 +6,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.email_index import email_index_id
 from domain.errors import DuplicateEmail, IllegalTransition, InvalidInput, LeadNotFound, StaleLead
 from domain.lead import Lead
 from smarketing.bootstrap import Services
@@ -159,7 +158,7 @@ def test_unknown_lead_id_is_not_found(services: Services) -> None:
     # The id of another kind of aggregate (the e-mail index) is not a lead either.
     _capture(services, email="index@example.com")
     before = _log_size(services)
-    index_id = str(email_index_id("index@example.com"))
+    index_id = str(app.email_index_id("index@example.com"))
     with pytest.raises(LeadNotFound):
         app.get_lead(index_id)
     with pytest.raises(LeadNotFound):

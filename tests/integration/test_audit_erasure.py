@@ -16,7 +16,7 @@ from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.audit.chain import verify
 from smarketing.bootstrap import Services, bootstrap
-from smarketing.personal_data import lead_keys
+from smarketing.key_store import lead_keys
 
 SECRET = b"secret.person"
 
@@ -69,7 +69,9 @@ def test_erasure_blanks_personal_data_everywhere_and_keeps_the_figures(services:
     with services.read_engine.connect() as conn:
         row = conn.execute(select(lead_summary)).one()
         assert (row.name, row.email) == ("", "") and "secret" not in row.search_text
+    with services.key_engine.connect() as conn:
         assert conn.execute(select(lead_keys)).all() == []
+    with services.read_engine.connect() as conn:
         for (data,) in conn.execute(select(lead_timeline.c.data)):
             assert "Secret" not in data and "secret" not in data
     assert not any(SECRET in s for s in _stored(services))

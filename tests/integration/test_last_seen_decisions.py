@@ -17,7 +17,7 @@ from sqlalchemy import select
 from domain.errors import IllegalTransition, InvalidInput, StaleLead
 from smarketing.application import SmarketingApplication
 from smarketing.bootstrap import Services
-from smarketing.personal_data import lead_keys
+from smarketing.key_store import lead_keys
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,7 @@ def test_a_note_is_refused_after_another_process_erased_the_lead(
         second.app.record_interaction(lead_id, kind="call", details="late words")
     assert _kinds(services.app, lead_id)[-1] == "PersonalDataErased"
     # The thrown-away decision sealed with the key app2 still held and created none.
-    with services.read_engine.connect() as conn:
+    with services.key_engine.connect() as conn:
         assert conn.execute(select(lead_keys).where(lead_keys.c.lead_id == UUID(lead_id).hex)).first() is None
     assert second.app.record_interaction(lead_id, kind="call") == 5  # without a note: fine
 
@@ -109,7 +109,7 @@ def test_a_command_without_the_key_at_hand_reads_the_log_first(services: Service
     with pytest.raises(InvalidInput):
         second.app.record_interaction(lead_id, kind="call", details="late words")
     assert len(reads) == 1
-    with services.read_engine.connect() as conn:
+    with services.key_engine.connect() as conn:
         assert conn.execute(select(lead_keys).where(lead_keys.c.lead_id == UUID(lead_id).hex)).first() is None
 
 

@@ -170,5 +170,5 @@ def test_timeline_newest_first_with_actor(services: Services, history: dict[str,
         b = leads_query.timeline(conn, key(history["B"]))
     skip = next(e for e in b if e["version"] == 3)
     assert skip["data"]["skipped"] == ["MQL"]
-    assert skip["data"]["reason"] == "Clear need on the first call"
+    assert skip["data"]["personal"]["reason"] == "Clear need on the first call"
     assert skip["actor"] == JAVIER

@@ -45,8 +45,9 @@ def won_lead(services: Services, email: str, day: str, amount: Any = "1000", cur
 
 
 def store_as_v1(services: Services, lead_id: str, amount: str) -> None:
-    """A DealWon as the code before class_version 2 stored it: no class_version, and an
-    unknown amount as 0. Built from the current event, re-encoded, appended to the log."""
+    """A DealWon as the code before class_version 2 stored it: no class_version, the
+    reason in clear, and an unknown amount as 0. Built from the current event,
+    re-encoded, appended to the log."""
     lead = services.app.repository.get(parse_lead_id(lead_id))
     lead.win_deal(
         amount=None,
@@ -59,7 +60,9 @@ def store_as_v1(services: Services, lead_id: str, amount: str) -> None:
     stored = services.app.mapper.to_stored_event(event)
     transcoder = services.app.mapper.transcoder
     state = transcoder.decode(stored.state)
-    assert state.pop("class_version") == 2
+    assert state.pop("class_version") == 3
+    state.pop("personal")  # v1 kept its reason in clear (v3 seals it in ``personal``)
+    state["reason"] = "Imported closed deal"
     state["amount"] = Decimal(amount)
     old = StoredEvent(stored.originator_id, stored.originator_version, stored.topic, transcoder.encode(state))
     assert b"class_version" not in old.state
@@ -107,8 +110,9 @@ def test_a_v1_snapshot_with_an_unknown_amount_reads_as_unknown(services: Service
     stored = services.app.mapper.to_stored_event(snapshot)
     transcoder = services.app.mapper.transcoder
     state = transcoder.decode(stored.state)
-    assert state["state"].pop("class_version") == 2
+    assert state["state"].pop("class_version") == 3
     state["state"]["won_amount"] = Decimal("0.00")  # what a v1 lead's snapshot held
+    state["state"]["last_reason"] = ""  # and v1, v2 kept the latest reason in clear
     old = StoredEvent(stored.originator_id, stored.originator_version, stored.topic, transcoder.encode(state))
     restored = services.app.mapper.to_domain_event(old).mutate(None)
     assert restored.won_amount is None and restored.has_won
@@ -138,7 +142,7 @@ def test_a_correction_counts_in_the_month_of_the_win(services: Services) -> None
     assert corrected == app.get_lead(lead_id)["version"]
     entry = steps[0]
     assert entry["event_type"] == "DealAmountCorrected"
-    assert (entry["data"]["old_amount"], entry["data"]["amount"], entry["data"]["reason"]) == (
+    assert (entry["data"]["old_amount"], entry["data"]["amount"], entry["data"]["personal"]["reason"]) == (
         "1000.00",
         "12000.00",
         "Extra zero lost",

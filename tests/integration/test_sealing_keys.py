@@ -52,7 +52,7 @@ def test_a_command_seals_with_a_cached_key_older_than_the_read_bound(
     keys = _mapper(services)._key_store_base()
     keys.max_age = 0.0  # every cached key is now too old to read with
     _mapper(services).release()
-    with _key_queries(services.read_engine, services.write_engine) as queries:
+    with _key_queries(services.key_engine) as queries:
         app.record_interaction(lead_id, kind="call", details="private words")
     assert queries == []
     # Sealed under the lead's stored key: another process opens it.

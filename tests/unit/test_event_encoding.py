@@ -59,7 +59,7 @@ def _every_kind() -> list[DomainEventProtocol[UUID]]:
     )
     lead.erase_personal_data("asked to be forgotten")
     unsealed = full_history(capture(occurred_at=datetime(2024, 1, 2, tzinfo=UTC)))
-    index = LeadEmailIndex.register("zelda@example.org", lead.id)
+    index = LeadEmailIndex.register(uuid4(), lead.id)
     index.release()
     index.reassign(uuid4())
     agreement = SLAAgreement.start(datetime(2024, 3, 1, 9, tzinfo=UTC))

@@ -12,7 +12,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.actor import SYSTEM_ACTOR, current_actor
-from domain.email_index import LeadEmailIndex, email_index_id
+from domain.email_index import LeadEmailIndex, email_external_key, email_index_id, legacy_email_index_id
 from domain.lead import Lead
 from tests.unit.lead_builders import DETAILS, EMAIL, NAME, NOTE, PHONE, capture, full_history
 
@@ -97,8 +97,9 @@ EVENT_NAMES = {
 }
 
 
-# Event classes above version 1, each with its upcasters (DealWon v2: an unknown amount is None).
-VERSIONS = {"DealWon": 2}
+# Event classes above version 1, each with its upcasters (DealWon v2: an unknown amount is None;
+# v2, DealWon v3: the free-text reason moved into ``personal``).
+VERSIONS = {"DealWon": 3, "StageChanged": 2, "MQLRejected": 2, "DealLost": 2, "DealAmountCorrected": 2}
 
 
 def test_every_event_class_is_at_its_known_version():
@@ -124,6 +125,11 @@ PERSONAL_KEYS = {
     "Captured": {"name", "email", "phone"},
     "InteractionRecorded": {"details"},
     "ContactAttempted": {"note"},
+    "StageChanged": {"reason"},
+    "MQLRejected": {"reason"},
+    "DealWon": {"reason"},
+    "DealAmountCorrected": {"reason"},
+    "DealLost": {"reason"},
 }
 
 
@@ -212,19 +218,33 @@ def test_the_actor_survives_storage_and_replay():
 # --- the e-mail index -----------------------------------------------------------------
 
 
-def test_the_email_index_id_is_a_deterministic_uuid5_of_the_normalised_address():
-    expected = uuid5(NAMESPACE_URL, "smarketing:lead-email:zelda.quux@example.org")
-    assert email_index_id("zelda.quux@example.org") == expected
-    assert email_index_id(EMAIL) == expected
-    assert email_index_id("  ZELDA.QUUX@EXAMPLE.ORG ") == expected
-    assert expected.version == 5
-    assert email_index_id("other@example.org") != expected
+SECRET = b"0123456789abcdef0123456789abcdef"
+
+
+def test_the_email_index_id_is_a_keyed_hash_of_the_normalised_address():
+    expected = email_index_id("zelda.quux@example.org", SECRET)
+    assert email_index_id(EMAIL, SECRET) == expected
+    assert email_index_id("  ZELDA.QUUX@EXAMPLE.ORG ", SECRET) == expected
+    assert email_index_id("other@example.org", SECRET) != expected
+    # Not guessable from the address alone: another installation's secret gives another id,
+    # and it is not the unsalted uuid5 stores used before (still looked up, never written).
+    assert email_index_id(EMAIL, b"another installation's secret") != expected
+    legacy = uuid5(NAMESPACE_URL, "smarketing:lead-email:zelda.quux@example.org")
+    assert legacy_email_index_id("  ZELDA.QUUX@EXAMPLE.ORG ") == legacy != expected
+    with pytest.raises(ValueError, match="secret"):
+        email_index_id(EMAIL, b"")
+
+
+def test_an_email_external_key_is_a_keyed_hash_too():
+    key = email_external_key(EMAIL, SECRET)
+    assert key == email_external_key(" zelda.quux@EXAMPLE.org", SECRET)
+    assert "zelda" not in key.lower() and key != email_external_key(EMAIL, b"other secret")
 
 
 def test_the_email_index_points_to_the_lead_without_storing_the_address():
     lead_id = uuid.uuid4()
-    index = LeadEmailIndex.register(EMAIL, lead_id)
-    assert index.id == email_index_id(EMAIL)
+    index = LeadEmailIndex.register(email_index_id(EMAIL, SECRET), lead_id)
+    assert index.id == email_index_id(EMAIL, SECRET)
     assert index.lead_id == lead_id
     [registered] = index.collect_events()
     text = repr(registered.__dict__).lower()
@@ -235,7 +255,7 @@ def test_the_email_index_points_to_the_lead_without_storing_the_address():
 def test_the_stored_email_index_event_does_not_contain_the_address():
     app = popo_app()
     lead_id = uuid.uuid4()
-    index = LeadEmailIndex.register(EMAIL, lead_id)
+    index = LeadEmailIndex.register(email_index_id(EMAIL, SECRET), lead_id)
     app.save(index)
     stored = app.recorder.select_events(index.id)
     assert len(stored) == 1
@@ -246,9 +266,35 @@ def test_the_stored_email_index_event_does_not_contain_the_address():
 def test_a_second_lead_with_the_same_address_in_any_case_cannot_be_indexed():
     app = popo_app()
     first = capture()
-    app.save(first, LeadEmailIndex.register(first.personal["email"], first.id))
+    app.save(first, LeadEmailIndex.register(email_index_id(first.personal["email"], SECRET), first.id))
     second = capture(email="ZELDA.QUUX@example.ORG")
     with pytest.raises(IntegrityError):
-        app.save(second, LeadEmailIndex.register(second.personal["email"], second.id))
+        app.save(second, LeadEmailIndex.register(email_index_id(second.personal["email"], SECRET), second.id))
     with pytest.raises(AggregateNotFoundError):
         app.repository.get(second.id)
+
+
+@pytest.mark.parametrize(
+    ("name", "upcast"),
+    [
+        ("StageChanged", "upcast_v1_v2"),
+        ("MQLRejected", "upcast_v1_v2"),
+        ("DealAmountCorrected", "upcast_v1_v2"),
+        ("DealLost", "upcast_v1_v2"),
+        ("DealWon", "upcast_v2_v3"),
+    ],
+)
+def test_a_reason_stored_in_clear_is_upcast_into_personal(name, upcast):
+    state = {"from_stage": "SQL", "to_stage": "Disqualified", "reason": "Zelda Quux went quiet"}
+    getattr(getattr(Lead, name), upcast)(state)
+    assert state == {
+        "from_stage": "SQL",
+        "to_stage": "Disqualified",
+        "personal": {"reason": "Zelda Quux went quiet"},
+    }
+
+
+def test_a_v2_lead_snapshot_drops_its_clear_latest_reason():
+    state = {"stage": "Disqualified", "last_reason": "Zelda Quux went quiet", "personal": {"sealed": "…"}}
+    Lead.upcast_v2_v3(state)
+    assert state == {"stage": "Disqualified", "personal": {"sealed": "…"}}
