@@ -32,7 +32,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse, urlunparse
 
 import psycopg
+from sqlalchemy.exc import SQLAlchemyError
 
+from smarketing.key_store import create_key_database
 from smarketing.settings import Settings
 
 FORMAT = "smarketing-backup-1"
@@ -236,6 +238,9 @@ def _restore_postgres(settings: Settings, manifest: Manifest, folder: Path, repl
         raise BackupError(
             f"This installation keeps no database named {', '.join(unknown)}; check the settings."
         )
+    if "keys" in targets:
+        # Restoring onto a new server: the operator created the main database only.
+        _create_key_database(targets["keys"])
     for member in manifest.members:
         url = targets[member.name]
         if _has_tables(url) and not replace:
@@ -248,6 +253,13 @@ def _restore_postgres(settings: Settings, manifest: Manifest, folder: Path, repl
         if replace:
             command += ["--clean", "--if-exists"]
         _run([*command, str(folder / member.member)], targets[member.name], "pg_restore")
+
+
+def _create_key_database(url: str) -> None:
+    try:
+        create_key_database(url)
+    except SQLAlchemyError as error:
+        raise BackupError(f"Cannot create the key store's database to restore into: {error}") from None
 
 
 def _has_tables(url: str) -> bool:

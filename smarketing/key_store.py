@@ -81,20 +81,26 @@ def _psycopg(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
+def create_key_database(url: str) -> None:
+    """Create the key store's PostgreSQL database, empty, when it does not exist yet: the
+    installation names it (``<database>_keys``), so nobody else is expected to create it."""
+    name = urlparse(url).path.lstrip("/")
+    server = create_engine(_psycopg(urlunparse(urlparse(url)._replace(path="/postgres"))))
+    try:
+        with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            if exists is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        server.dispose()
+
+
 def create_key_store(url: str) -> None:
     """Create the key store's database (PostgreSQL) and tables, once; idempotent."""
     if not url.startswith("sqlite"):
-        name = urlparse(url).path.lstrip("/")
-        server = create_engine(_psycopg(urlunparse(urlparse(url)._replace(path="/postgres"))))
-        try:
-            with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                exists = conn.execute(
-                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-                ).first()
-                if exists is None:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            server.dispose()
+        create_key_database(url)
     engine = key_store_engine(url)
     try:
         keys_metadata.create_all(engine)
