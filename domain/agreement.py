@@ -92,7 +92,7 @@ def utc_now() -> datetime:
 def parse_month(month: object) -> tuple[int, int]:
     match = _MONTH.match(str(month or "").strip())
     if not match or not 1 <= int(match[2]) <= 12:
-        raise InvalidInput("month", f"{str(month)[:20]!r} is not a month like 2024-05")
+        raise InvalidInput("month", N_("“%(value)s” is not a month like 2026-10"), value=str(month)[:20])
     return int(match[1]), int(match[2])
 
 
@@ -106,33 +106,45 @@ def add_months(month: str, count: int) -> str:
 def clean_month(month: object, now: datetime) -> str:
     year, number = parse_month(month)
     if not now.year - YEARS_BACK <= year <= now.year + YEARS_AHEAD:
-        raise InvalidInput("month", f"must be within {YEARS_BACK} years back and {YEARS_AHEAD} ahead")
+        raise InvalidInput(
+            "month",
+            N_("must be within %(back)s years back and %(ahead)s ahead"),
+            back=YEARS_BACK,
+            ahead=YEARS_AHEAD,
+        )
     return f"{year:04d}-{number:02d}"
 
 
 def clean_metric(metric: object) -> Metric:
     found = METRICS.get(str(metric or "").strip())
     if found is None:
-        raise InvalidInput("metric", f"must be one of {', '.join(METRICS)}")
+        raise InvalidInput("metric", N_("must be one of %(choices)s"), choices=", ".join(METRICS))
     return found
 
 
 def clean_target_value(metric: Metric, value: object) -> Decimal:
     if isinstance(value, bool) or value is None:
-        raise InvalidInput("value", f"{value!r} is not a number")
+        raise InvalidInput("value", N_("“%(value)s” is not a number"), value=str(value))
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise InvalidInput("value", f"{str(value)[:40]!r} is not a number") from None
+        raise InvalidInput("value", N_("“%(value)s” is not a number"), value=str(value)[:40]) from None
     if not number.is_finite():
-        raise InvalidInput("value", "must be a finite number")
+        raise InvalidInput("value", N_("must be a finite number"))
     if number < 0 or (metric.positive and number == 0):
-        raise InvalidInput("value", "must be positive" if metric.positive else "must not be negative")
+        raise InvalidInput("value", N_("must be positive") if metric.positive else N_("must not be negative"))
     if number > metric.max_value:
-        raise InvalidInput("value", f"{metric.name} must not exceed {metric.max_value}")
+        raise InvalidInput(
+            "value", N_("%(metric)s must not exceed %(max)s"), metric=metric.name, max=metric.max_value
+        )
     step = Decimal(1).scaleb(-metric.places)
     if number != number.quantize(step):
-        raise InvalidInput("value", f"{metric.name} allows at most {metric.places} decimals")
+        raise InvalidInput(
+            "value",
+            N_("%(metric)s allows at most %(places)s decimals"),
+            metric=metric.name,
+            places=metric.places,
+        )
     return number.quantize(step)
 
 
@@ -222,9 +234,21 @@ class SLAAgreement(Aggregate):
         by, slice_of = clean_slice(definition, slice_by, slice_value)
         previous = self.target(clean, definition.name, (by, slice_of))
         if previous is not None and previous == number:
-            raise InvalidInput("value", f"{definition.name} for {clean} is already {previous}")
+            raise InvalidInput(
+                "value",
+                N_("%(metric)s for %(month)s is already %(value)s"),
+                metric=definition.name,
+                month=clean,
+                value=previous,
+            )
         if previous is not None and not reason:
-            raise InvalidInput("reason", f"is required to revise {definition.name} for {clean} ({previous})")
+            raise InvalidInput(
+                "reason",
+                N_("is required to revise %(metric)s for %(month)s (%(value)s)"),
+                metric=definition.name,
+                month=clean,
+                value=previous,
+            )
         self._target_set(
             occurred_at=clean_occurred_at(occurred_at, now),
             month=clean,
@@ -260,7 +284,7 @@ class SLAAgreement(Aggregate):
         clean = clean_terms(section, values)
         previous = self.terms.get(section)
         if previous == clean:
-            raise InvalidInput("values", "nothing changed in %(section)s", section=section)
+            raise InvalidInput("values", N_("nothing changed in %(section)s"), section=section)
         self._terms_set(
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
             section=section,

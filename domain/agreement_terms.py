@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.business_hours import Calendar
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 from domain.scoring import DEFAULT_POINTS, MODES, ScoringConfig
 from domain.validation import SHORT_MAX, TEXT_MAX, clean_text
 
@@ -46,19 +46,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 def _int(values: dict[str, Any], name: str, low: int, high: int) -> int:
     raw = values.get(name)
+    if raw is None or str(raw).strip() == "":
+        raise InvalidInput(name, N_("is required"))
     try:
         number = int(str(raw).strip())
     except (TypeError, ValueError):
-        raise InvalidInput(name, "%(raw)r is not a whole number", raw=str(raw)[:20]) from None
+        raise InvalidInput(name, N_("“%(raw)s” is not a whole number"), raw=str(raw)[:20]) from None
     if not low <= number <= high:
-        raise InvalidInput(name, "must be between %(low)s and %(high)s", low=low, high=high)
+        raise InvalidInput(name, N_("must be between %(low)s and %(high)s"), low=low, high=high)
     return number
 
 
 def _clock(values: dict[str, Any], name: str) -> str:
     raw = str(values.get(name) or "").strip()
     if not _CLOCK.match(raw):
-        raise InvalidInput(name, "must be a time like 09:00")
+        raise InvalidInput(name, N_("must be a time like 09:00"))
     return raw
 
 
@@ -77,13 +79,13 @@ def clean_terms(section: str, values: dict[str, Any]) -> dict[str, Any]:
         try:
             ZoneInfo(zone) if zone else None
         except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput("timezone", "%(zone)r is not a time zone", zone=zone[:40]) from None
+            raise InvalidInput("timezone", N_("“%(zone)s” is not a time zone"), zone=zone[:40]) from None
         days = sorted({_int({"workdays": d}, "workdays", 0, 6) for d in values.get("workdays") or []})
         if not days:
-            raise InvalidInput("workdays", "choose at least one working day")
+            raise InvalidInput("workdays", N_("choose at least one working day"))
         opens, closes = _clock(values, "opens"), _clock(values, "closes")
         if opens >= closes:
-            raise InvalidInput("closes", "must be later than the opening time")
+            raise InvalidInput("closes", N_("must be later than the opening time"))
         return {
             "timezone": zone,
             "workdays": days,
@@ -103,13 +105,13 @@ def clean_terms(section: str, values: dict[str, Any]) -> dict[str, Any]:
             ),
             "monthly_minutes": _int(values, "monthly_minutes", 5, 480),
         }
-    raise InvalidInput("section", "must be one of %(sections)s", sections=", ".join(SECTIONS))
+    raise InvalidInput("section", N_("must be one of %(sections)s"), sections=", ".join(SECTIONS))
 
 
 def _choice(values: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
     raw = clean_text(values.get(name), name, max_len=SHORT_MAX)
     if raw not in choices:
-        raise InvalidInput(name, "must be one of %(choices)s", choices=", ".join(choices))
+        raise InvalidInput(name, N_("must be one of %(choices)s"), choices=", ".join(choices))
     return raw
 
 

@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import current_actor
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 from domain.validation import SHORT_MAX, TEXT_MAX, clean_occurred_at, clean_text
 
 WEEKLY = "weekly"
@@ -29,11 +29,11 @@ _PERIOD = {
 def clean_period(kind: str, period: object) -> str:
     text = str(period or "").strip()
     if kind not in _PERIOD:
-        raise InvalidInput("kind", "must be weekly or monthly")
+        raise InvalidInput("kind", N_("must be weekly or monthly"))
     if not _PERIOD[kind].match(text):
         example = "2026-W44" if kind == WEEKLY else "2026-10"
         raise InvalidInput(
-            "period", "%(got)r is not a period like %(example)s", got=text[:20], example=example
+            "period", N_("“%(got)s” is not a period like %(example)s"), got=text[:20], example=example
         )
     return text
 
@@ -85,9 +85,9 @@ class Meeting(Aggregate):
         action = clean_text(action, "action", max_len=TEXT_MAX)
         owner = clean_text(owner, "owner", max_len=SHORT_MAX)
         if not decision and not action:
-            raise InvalidInput("decision", "write a decision or an action item")
+            raise InvalidInput("decision", N_("write a decision or an action item"))
         if action and not owner:
-            raise InvalidInput("owner", "an action item needs an owner")
+            raise InvalidInput("owner", N_("an action item needs an owner"))
         at = clean_occurred_at(occurred_at, utc_now())
         if decision:
             self._decision_recorded(occurred_at=at, text=decision)
@@ -105,9 +105,9 @@ class Meeting(Aggregate):
     def mark_done(self, number: int, note: object = "", occurred_at: datetime | None = None) -> None:
         item = self.actions.get(number)
         if item is None:
-            raise InvalidInput("number", "this meeting has no action item %(number)s", number=number)
+            raise InvalidInput("number", N_("this meeting has no action item %(number)s"), number=number)
         if item["done"]:
-            raise InvalidInput("number", "action item %(number)s is already done", number=number)
+            raise InvalidInput("number", N_("action item %(number)s is already done"), number=number)
         self._action_done(
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
             number=number,

@@ -60,7 +60,7 @@ class Vocabulary(Aggregate):
         values = {f: clean_text(text.get(f), f, max_len=TEXT_MAX) for f in PERSONA_FIELDS}
         previous = self.personas.get(name)
         if previous == values:
-            raise InvalidInput("name", "persona %(name)s already reads like this", name=name)
+            raise InvalidInput("name", N_("persona %(name)s already reads like this"), name=name)
         self._persona_saved(
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
             name=name,
@@ -83,7 +83,7 @@ class Vocabulary(Aggregate):
     def remove_persona(self, name: object, reason: object, occurred_at: datetime | None = None) -> None:
         name = clean_text(name, "name", max_len=SHORT_MAX, required=True)
         if name not in self.personas:
-            raise InvalidInput("name", "there is no persona called %(name)s", name=name)
+            raise InvalidInput("name", N_("there is no persona called %(name)s"), name=name)
         self._persona_removed(
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
             name=name,
@@ -102,14 +102,14 @@ class Vocabulary(Aggregate):
     ) -> None:
         stage = str(stage or "").strip()
         if stage not in CRITERIA_STAGES:
-            raise InvalidInput("stage", "must be one of %(stages)s", stages=", ".join(CRITERIA_STAGES))
+            raise InvalidInput("stage", N_("must be one of %(stages)s"), stages=", ".join(CRITERIA_STAGES))
         text = clean_text(text, "text", max_len=TEXT_MAX, required=True)
         previous = self.criteria.get(stage)
         if previous == text:
-            raise InvalidInput("text", "the %(stage)s criteria already read like this", stage=stage)
+            raise InvalidInput("text", N_("the %(stage)s criteria already read like this"), stage=stage)
         reason = clean_text(reason, "reason", max_len=TEXT_MAX)
         if previous is not None and not reason:
-            raise InvalidInput("reason", "is required to revise the %(stage)s criteria", stage=stage)
+            raise InvalidInput("reason", N_("is required to revise the %(stage)s criteria"), stage=stage)
         self._criteria_set(
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
             stage=stage,

@@ -8,6 +8,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.agreement import AgreementConflict, SLAAgreement, agreement_id, target_change
+from domain.errors import N_
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
@@ -40,8 +41,10 @@ class AgreementCommands(_Base):
             except IntegrityError:
                 if attempt:
                     raise AgreementConflict(
-                        "Someone else changed the SLA agreement at the same moment; "
-                        "nothing of yours was saved. Reload and try again."
+                        N_(
+                            "Someone else changed the SLA agreement at the same moment; "
+                            "nothing of yours was saved. Reload and try again."
+                        )
                     ) from None
                 continue
             return agreement.version

@@ -1,9 +1,11 @@
 """How a figure reads in the user's locale, by its unit: one function for the
 dashboard, the exports and the PDF, so the same number always looks the same."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from babel.numbers import get_currency_symbol
 from flask_babel import format_currency, format_decimal, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
@@ -102,6 +104,14 @@ def comparable(value: Any) -> Any:
     return value.value if isinstance(value, MoneyFigure) else value
 
 
+def percent_pattern(places: int = 1) -> str:
+    """The reader's locale percent pattern with ``places`` decimals ("#,##0.0 %" in Spanish),
+    so pages and the PDF write a percentage alike."""
+    pattern = (get_locale() or Locale.parse("en")).percent_formats[None].pattern
+    # The integer part's last 0 is where decimals attach: "#,##0 %" -> "#,##0.0 %".
+    return re.sub(r"0(?![0#,])", "0." + "0" * places, pattern, count=1) if places else pattern
+
+
 def measure(value: Any, unit: str) -> str:
     if value is None or value == "":
         return "—"
@@ -112,7 +122,7 @@ def measure(value: Any, unit: str) -> str:
     if unit == "eur":  # a bare amount: in the default base currency
         return format_currency(Decimal(value), "EUR")
     if unit == "ratio":
-        return format_percent(Decimal(value), "#,##0.0%")
+        return format_percent(Decimal(value), percent_pattern())
     if unit == "hours":
         return format_decimal(Decimal(value), "#,##0.0") + " h"
     if unit == "days":

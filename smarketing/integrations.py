@@ -113,7 +113,7 @@ def create_token(
     (naive UTC); returned once, only its hash is kept."""
     name = name.strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
-        raise IntegrationError(N_("The name must be 1 to %(max)d printable characters."), max=NAME_MAX)
+        raise IntegrationError(N_("The name must be 1 to %(max)s printable characters."), max=NAME_MAX)
     if not scopes or not set(scopes) <= set(SCOPES):
         raise IntegrationError(N_("Choose at least one scope among: %(scopes)s."), scopes=", ".join(SCOPES))
     if expires_at is not None and expires_at <= now():

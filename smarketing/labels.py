@@ -135,6 +135,21 @@ FIELDS = {
     "label_es": _l("Spanish label"),
     "label_en": _l("English label"),
     "into": _l("Merge into"),
+    # Fields of the other forms: targets, meetings, users, and the lists' page links.
+    "slice_by": _l("Target for"),
+    "slice_value": _l("Source or owner"),
+    "values": _l("Values"),
+    "section": _l("Section"),
+    "part": _l("Form"),
+    "text": _l("Criteria text"),
+    "decision": _l("Decision"),
+    "action": _l("Action item"),
+    "number": _l("Action item number"),
+    "meeting": _l("Meeting"),
+    "period": _l("Period"),
+    "after": _l("Page link"),
+    "expected_version": _l("Version of the lead in the form"),
+    "list": _l("List"),
 }
 
 # What changed in the agreement's documents (projections.agreement_docs kinds and the
@@ -261,7 +276,7 @@ TABLES: dict[str, dict[str, Any]] = {
     "source": SOURCES,
     "side": SIDES,
     "team": SIDES,
-    "field": FIELDS,
+    "field": FIELDS | INTERACTIONS,  # the scoring terms' points are per interaction kind
     "document": DOCUMENTS,
     "interaction": INTERACTIONS,
     "channel": CHANNELS,

@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.actor import current_actor
 from domain.agreement import AgreementConflict, SLAAgreement, agreement_id
 from domain.agreement_terms import SCORING, scoring_config, section_values
-from domain.errors import InvalidInput
+from domain.errors import N_, InvalidInput
 from domain.lead import Lead
 from domain.meeting import Meeting, clean_period, meeting_id
 from domain.scoring import AUTO_PROMOTE, RULE_ACTOR, is_ready, score
@@ -112,7 +112,7 @@ class TermsCommands(_Base):
     def mark_action_done(self, meeting: UUID, number: int, note: str = "") -> int:
         found = self._get(meeting)
         if not isinstance(found, Meeting):
-            raise InvalidInput("meeting", "there is no such meeting")
+            raise InvalidInput("meeting", N_("there is no such meeting"))
         return self._change(meeting, lambda: found, lambda m: m.mark_done(number, note))
 
     # --- lead scoring --------------------------------------------------------
@@ -187,8 +187,10 @@ class TermsCommands(_Base):
             except IntegrityError:
                 if attempt:
                     raise AgreementConflict(
-                        "Someone else changed this at the same moment; nothing of yours was saved. "
-                        "Reload and try again."
+                        N_(
+                            "Someone else changed this at the same moment; nothing of yours was saved. "
+                            "Reload and try again."
+                        )
                     ) from None
                 continue
             return aggregate.version

@@ -115,7 +115,7 @@ def _check(role: str, password: str | None) -> None:
     if role not in ROLES:
         raise InvalidInput("role", N_("must be one of %(choices)s"), choices=", ".join(ROLES))
     if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput("password", N_("must have at least %(count)d characters"), count=MIN_PASSWORD)
+        raise InvalidInput("password", N_("must have at least %(count)s characters"), count=MIN_PASSWORD)
 
 
 def _audit(conn: Any, actor: str, action: str, username: str, **details: Any) -> None:

@@ -7,14 +7,12 @@ second download of the same report costs a dictionary look-up.
 """
 
 import hashlib
-import re
 import threading
 from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
 import weasyprint  # warm import: loading it takes ~1 s, which the first download should not pay
-from babel import Locale
 from flask import current_app, render_template
 from flask_babel import (
     force_locale,
@@ -23,15 +21,15 @@ from flask_babel import (
     format_datetime,
     format_decimal,
     format_percent,
-    get_locale,
 )
 from flask_babel import gettext as _
 from weasyprint.urls import URLFetcher
 
+from domain.errors import N_
 from smarketing.audit.chain import Seal, seal_for
 from smarketing.bootstrap import Services
 from smarketing.charts import Bar, bar_chart_svg, funnel_svg
-from smarketing.formatting import money, money_amounts, money_notes, money_split
+from smarketing.formatting import money, money_amounts, money_notes, money_split, percent_pattern
 from smarketing.labels import label
 from smarketing.reports.replay import (
     MonthlyFigures,
@@ -88,7 +86,11 @@ def clear_cache() -> None:
 
 def check_lang(lang: str) -> str:
     if lang not in LANGUAGES:
-        raise ReportError(f"Unknown language {str(lang)[:10]!r}: choose one of {', '.join(LANGUAGES)}.")
+        raise ReportError(
+            N_("Unknown language “%(lang)s”: choose one of %(choices)s."),
+            lang=str(lang)[:10],
+            choices=", ".join(LANGUAGES),
+        )
     return lang
 
 
@@ -152,13 +154,6 @@ def render_monthly_html(figures: MonthlyFigures, lang: str, seal: Seal | None = 
             funnel_chart=_funnel_chart(figures),
             follow_up_chart=_follow_up_chart(figures),
         )
-
-
-def percent_pattern(places: int = 1) -> str:
-    """The reader's locale percent pattern with ``places`` decimals ("#,##0.0 %" in Spanish)."""
-    pattern = (get_locale() or Locale.parse("en")).percent_formats[None].pattern
-    # The integer part's last 0 is where decimals attach: "#,##0 %" -> "#,##0.0 %".
-    return re.sub(r"0(?![0#,])", "0." + "0" * places, pattern, count=1) if places else pattern
 
 
 def pdf_from_html(html: str) -> bytes:

@@ -99,7 +99,11 @@ def check_position(services: Services, log_position: int | None) -> int:
     if log_position is None:
         return latest
     if log_position < 0 or log_position > latest:
-        raise ReportError(f"Log position {log_position} does not exist; the log ends at {latest}.")
+        raise ReportError(
+            N_("Log position %(position)s does not exist; the log ends at %(latest)s."),
+            position=log_position,
+            latest=latest,
+        )
     return log_position
 
 
@@ -151,8 +155,12 @@ def monthly_figures(
             )
     except ReplicaBehind as behind:
         raise ReportNotReady(
-            f"The report's figures are being prepared from the event log ({behind.done:,} of "
-            f"{behind.target:,} events so far). Try again in a few minutes."
+            N_(
+                "The report's figures are being prepared from the event log (%(done)s of "
+                "%(target)s events so far). Try again in a few minutes."
+            ),
+            done=behind.done,
+            target=behind.target,
         ) from None
     finally:
         replica.close()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from babel.dates import format_datetime, get_day_names
-from flask import redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,9 +28,10 @@ from smarketing.sla_terms import sla_in_force
 from smarketing.source_words import SOURCE_KINDS, SOURCE_PARTS
 from smarketing.web import forms
 from smarketing.web.agreement import bp
-from smarketing.web.errors import field_message, translated
+from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
 
+VOCABULARY_PARTS = ("criteria", "persona", "persona-remove", *SOURCE_PARTS)
 ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}
 
 
@@ -70,6 +71,8 @@ def vocabulary() -> tuple[str, int]:
 
 @bp.post("/vocabulary/<part>")
 def vocabulary_write(part: str) -> BaseResponse | tuple[str, int]:
+    if part not in VOCABULARY_PARTS:
+        abort(404)  # no such form: nothing on the page could show the refusal
     app, form = services().app, request.form
     fields = {
         k: forms.text(form, k) for k in ("name", "description", "pains", "signals", "stage", "text", "reason")
@@ -89,13 +92,10 @@ def vocabulary_write(part: str) -> BaseResponse | tuple[str, int]:
             )
         elif part == "persona-remove":
             app.remove_persona(fields["name"], fields["reason"])
-        elif part in SOURCE_PARTS:
-            source_words.write(app, part, fields)
         else:
-            raise InvalidInput("part", "must be criteria, persona or persona-remove")
+            source_words.write(app, part, fields)
     except InvalidInput as error:
-        message = translated(error) if part in SOURCE_PARTS else f"{error.field}: {error.message}"
-        return _vocabulary(422, errors={part: message}, form={part: fields})
+        return _vocabulary(422, errors={part: translated(error)}, form={part: fields})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.vocabulary"), code=303)
@@ -158,10 +158,12 @@ def _section_from_form(section: str) -> dict[str, Any]:
 
 @bp.post("/terms/<section>")
 def terms_write(section: str) -> BaseResponse | tuple[str, int]:
+    if section not in SECTIONS:
+        abort(404)
     try:
         services().app.set_terms(section, _section_from_form(section), forms.text(request.form, "reason"))
     except InvalidInput as error:
-        return _terms(422, errors={section: f"{error.field}: {field_message(error)}"})
+        return _terms(422, errors={section: translated(error)})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.terms"), code=303)

@@ -59,7 +59,7 @@ def find_lead() -> ResponseReturnValue:
     try:
         lead_id = str(parse_lead_id(raw))
     except LeadNotFound as error:
-        return render_error(str(error), 404)
+        return render_error(translated(error), 404)
     return redirect(url_for("audit.lead", lead_id=lead_id))
 
 

@@ -14,7 +14,7 @@ from projections.scorecard_view import scorecard
 from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
 from smarketing.formatting import measure
-from smarketing.labels import label
+from smarketing.labels import label, period_name
 from smarketing.periods import month_arg
 from smarketing.sla_terms import agreement_counts
 from smarketing.source_words import campaign_choices, source_choices
@@ -40,7 +40,8 @@ def funnel_chart(funnel: dict) -> str:
         )
         for s in funnel["stages"]
     ]
-    return funnel_svg(bars, title=_("Funnel: leads captured in %(month)s", month=funnel["month"]))
+    month = period_name("monthly", funnel["month"])  # in words, as the headings name it
+    return funnel_svg(bars, title=_("Funnel: leads captured in %(month)s", month=month))
 
 
 @bp.get("/")

@@ -83,7 +83,7 @@ def optional_int(form: dict, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise InvalidInput(name, "must be a whole number") from None
+        raise InvalidInput(name, N_("must be a whole number")) from None
 
 
 def business_time(form: dict, tz: ZoneInfo, name: str = "occurred_at") -> datetime | None:
@@ -95,4 +95,4 @@ def business_time(form: dict, tz: ZoneInfo, name: str = "occurred_at") -> dateti
         # Its range (1900 to now) is the domain's rule, checked in every command.
         return datetime.fromisoformat(raw).replace(tzinfo=tz)
     except ValueError:
-        raise InvalidInput(name, "must be a date and time such as 2026-10-03T14:30") from None
+        raise InvalidInput(name, N_("must be a date and time such as 2026-10-03T14:30")) from None

@@ -1,6 +1,7 @@
 """Spanish and English: the user's choice (cookie), then the browser's."""
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, Flask, has_request_context, redirect, request, url_for
@@ -16,7 +17,15 @@ from flask_babel import (
 )
 from werkzeug.wrappers import Response
 
-from smarketing.formatting import comparable, figure, measure, money, stored_money, target_value
+from smarketing.formatting import (
+    comparable,
+    figure,
+    measure,
+    money,
+    percent_pattern,
+    stored_money,
+    target_value,
+)
 from smarketing.labels import FIELD_VALUES, label, period_name
 from smarketing.web.forms import shown_number
 from smarketing.web.redirects import safe_next
@@ -53,7 +62,8 @@ def as_datetime(value: datetime | str) -> datetime:
 
 def shown_value(field: str, value: Any) -> str:
     """A lead field's value as the audit pages show it: the vocabulary's keys in words,
-    times in the team's zone to the second, lists joined; amounts and text as stored."""
+    times in the team's zone to the second, lists joined; numbers in the reader's notation
+    with every stored decimal; text as stored."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, list):
@@ -62,7 +72,24 @@ def shown_value(field: str, value: Any) -> str:
         return label(FIELD_VALUES[field], value)
     if field.endswith("_at") and isinstance(value, str | datetime):
         return format_datetime(as_datetime(value), "medium")
+    if field in STORED_NUMBERS or (isinstance(value, int | float | Decimal) and not isinstance(value, bool)):
+        return exact_number(value)
     return str(value)
+
+
+# Fields holding amounts and rates, stored as text ("18350.00") in the JSON-ready history.
+STORED_NUMBERS = frozenset({"amount", "won_amount", "old_amount", "rate"})
+
+
+def exact_number(value: Any) -> str:
+    """A stored number in the reader's notation with every stored decimal ("18.350,00"):
+    auditors read the exact value, not a rounded one."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)  # not a number after all: as stored
+    places = max(0, -int(number.as_tuple().exponent)) if number.is_finite() else 0
+    return format_decimal(number, "#,##0" + ("." + "0" * places if places else ""))
 
 
 def init_app(app: Flask) -> None:
@@ -90,7 +117,7 @@ def init_app(app: Flask) -> None:
         datetimeformat=lambda value, fmt="medium": format_datetime(as_datetime(value), fmt) if value else "—",
         dateformat=lambda value, fmt="medium": format_date(value, fmt) if value else "—",
         currencyformat=lambda value, currency="EUR": format_currency(value, currency or "EUR"),
-        percentformat=lambda value: format_percent(value, "#,##0.0%"),
+        percentformat=lambda value: format_percent(value, percent_pattern()),
         decimalformat=lambda value, fmt=None: format_decimal(value, fmt),
         timedeltaformat=lambda value: format_timedelta(value, threshold=1.1),
     )

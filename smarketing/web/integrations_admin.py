@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from smarketing import integrations
 from smarketing.extensions import services
+from smarketing.web.errors import message_of
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 integrations_cli = AppGroup("integrations", help="API tokens, one per integration.")
@@ -53,7 +54,7 @@ def create() -> tuple[str, int]:
     try:
         token = integrations.create_token(services().write_engine, name, chosen, expires_at)
     except integrations.IntegrationError as error:
-        return _page(422, error=_(error.template, **error.params), name=name)
+        return _page(422, error=message_of(error), name=name)
     # Shown on this response only: the table keeps nothing but its hash.
     return _page(201, token=token, created=name.strip())
 

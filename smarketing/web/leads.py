@@ -6,7 +6,7 @@ from uuid import UUID
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from domain.errors import DuplicateEmail, InvalidInput
+from domain.errors import N_, DuplicateEmail, InvalidInput
 from domain.validation import clean_email
 from domain.vocabulary import Stage
 from projections import leads_query
@@ -48,7 +48,7 @@ def index() -> Response:
         try:
             page = leads_query.list_leads(conn, query, now, **terms)
         except (ValueError, TypeError):
-            raise InvalidInput("after", "is not a valid page cursor") from None
+            raise InvalidInput("after", N_("is not a valid page cursor")) from None
         choices = {
             "owner": [(v, v) for v in leads_query.distinct_values(conn, "owner")],
             "source": source_choices(conn, leads_query.distinct_values(conn, "source")),

@@ -18,7 +18,7 @@ from smarketing.extensions import services
 from smarketing.periods import month_arg, week_arg
 from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
-from smarketing.web.errors import field_message
+from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
@@ -92,7 +92,7 @@ def record(kind: str) -> BaseResponse | tuple[str, int]:
     try:
         services().app.record_meeting(kind, _period(kind, period), **fields)
     except InvalidInput as error:
-        return _show(kind, 422, errors={"record": f"{error.field}: {field_message(error)}"}, form=fields)
+        return _show(kind, 422, errors={"record": translated(error)}, form=fields)
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for(f"meetings.{kind}", **{ARG[kind]: period}), code=303)
@@ -110,7 +110,7 @@ def done(kind: str, meeting_key: str, number: str) -> BaseResponse | tuple[str, 
     try:
         services().app.mark_action_done(meeting, item, forms.text(request.form, "note"))
     except InvalidInput as error:
-        return _show(kind, 422, errors={"done": f"{error.field}: {field_message(error)}"})
+        return _show(kind, 422, errors={"done": translated(error)})
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(

@@ -5,7 +5,7 @@ agreement blueprint; recording is the managers' (``agreement.write``)."""
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -35,16 +35,16 @@ def money() -> tuple[str, int]:
 
 @bp.post("/money/<part>")
 def money_write(part: str) -> BaseResponse | tuple[str, int]:
+    if part not in ("base", "rate"):
+        abort(404)  # no such form: nothing on the page could show the refusal
     app, form = services().app, request.form
     fields = {k: forms.text(form, k) for k in ("currency", "rate", "valid_from", "reason")}
     try:
         if part == "base":
             app.set_base_currency(fields["currency"], fields["reason"])
-        elif part == "rate":
+        else:
             rate = parse_amount(fields["rate"], "rate")
             app.set_exchange_rate(fields["currency"], rate, fields["valid_from"], fields["reason"])
-        else:
-            raise InvalidInput("part", "must be base or rate")
     except InvalidInput as error:
         return _money(422, errors={part: translated(error)}, form={part: fields})
     services().projector.catch_up()

@@ -4,13 +4,12 @@ from datetime import datetime
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from domain.agreement import add_months
 from smarketing.extensions import services
 from smarketing.reports.pdf import LANGUAGES, render_monthly_pdf
 from smarketing.reports.replay import ReportError, ReportNotReady
-from smarketing.web.errors import render_error
+from smarketing.web.errors import message_of, render_error
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -40,10 +39,10 @@ def monthly_pdf() -> Response | tuple[str, int]:
     try:
         pdf = render_monthly_pdf(services(), month, lang, budget=CATCH_UP_BUDGET)
     except ReportNotReady as error:
-        message, status = render_error(str(error), 503)
+        message, status = render_error(message_of(error), 503)
         return Response(message, status, headers={"Retry-After": "60"})
     except ReportError as error:
-        return render_error(_(error.template, **error.params), 400)
+        return render_error(message_of(error), 400)
     return Response(
         pdf,
         mimetype="application/pdf",

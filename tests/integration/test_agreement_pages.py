@@ -83,16 +83,16 @@ def test_setting_a_target_full_page_and_fragment(manager: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("form", "field"),
     [
-        ({"month": "2026-13", "metric": "mqls_delivered", "value": "60"}, "month"),
-        ({"month": "2026-10", "metric": "nope", "value": "60"}, "metric"),
-        ({"month": "2026-10", "metric": "mqls_delivered", "value": "lots"}, "value"),
+        ({"month": "2026-13", "metric": "mqls_delivered", "value": "60"}, "Month"),
+        ({"month": "2026-10", "metric": "nope", "value": "60"}, "Metric"),
+        ({"month": "2026-10", "metric": "mqls_delivered", "value": "lots"}, "Value"),
     ],
 )
 def test_target_errors_come_back_as_422_fragments(manager: FlaskClient, form: dict, field: str) -> None:
     response = manager.post("/agreement/targets", data=form, headers=HX)
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "<html" not in body and f"{field}:" in body and 'id="target-form"' in body
+    assert "<html" not in body and f"{field}:" in body and 'id="target-form"' in body  # named in words
     assert manager.post("/agreement/targets", data=form).status_code == 422  # and as a full page
 
 
@@ -162,7 +162,7 @@ def _record_and_read_the_histories(web_app: Flask, login: LoginFn) -> None:
 def test_terms_forms_validate_and_record(manager: FlaskClient) -> None:
     bad = {"opens": "18:00", "closes": "09:00", "workdays": ["0"]}
     response = manager.post("/agreement/terms/calendar", data=bad, headers=HX)
-    assert response.status_code == 422 and b"closes:" in response.data
+    assert response.status_code == 422 and b"Closes:" in response.data
     good = {"opens": "09:00", "closes": "18:00", "workdays": ["0", "1", "2", "3", "4"], "reason": "Office"}
     response = manager.post("/agreement/terms/calendar", data=good, headers=HX)
     assert response.status_code == 200 and b"Terms saved" in response.data and b"Office" in response.data
@@ -194,7 +194,7 @@ def test_meeting_pack_records_and_closes_action_items(web_app: Flask, manager: F
     response = manager.post("/meetings/weekly/record", data=form, headers=HX)
     assert response.status_code == 200 and b"Call the top 10" in response.data
     response = manager.post("/meetings/weekly/record", data={"week": "2026-W44", "action": "x"}, headers=HX)
-    assert response.status_code == 422 and b"owner:" in response.data
+    assert response.status_code == 422 and b"Owner:" in response.data
     page = manager.get("/meetings/weekly?week=2026-W45").get_data(as_text=True)
     assert "Call the top 10" in page and "Go through 1 open action items" in page
     from domain.meeting import meeting_id

@@ -97,13 +97,14 @@ def test_only_admins_manage_tokens_and_see_scopes_last_use_and_expiry(
         2027, 1, 31, 23, 59, 59, 999999
     )
     page = admin.get("/integrations/").get_data(as_text=True)
-    assert "Capture leads" in page and "2027-01-31" in page and "never" in page
+    assert "Capture leads" in page and "Jan 31, 2027" in page and "never" in page  # dates as on every page
     spanish_admin = login(web_app.test_client(), "admin", "es")
     spanish = spanish_admin.get("/integrations/").get_data(as_text=True)
     assert "Captar leads" in spanish and "Último uso" in spanish and "nunca" in spanish
+    assert "31 ene 2027" in spanish
     again = spanish_admin.post("/integrations/", data=form | {"expires": ""})
     assert again.status_code == 422
-    assert "La integración “web” ya tiene un token" in again.get_data(as_text=True)
+    assert "La integración «web» ya tiene un token" in again.get_data(as_text=True)
     past = spanish_admin.post("/integrations/", data=form | {"name": "old", "expires": "2020-01-01"})
     assert past.status_code == 422
     assert "La caducidad debe ser una fecha futura." in past.get_data(as_text=True)

@@ -8,22 +8,25 @@ page renders it; test_translations.py checks the catalog is complete.
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from html import unescape
-from pathlib import Path
 
 import pytest
 import time_machine
-from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
+from projections.lead_summary import lead_summary
+from smarketing.audit.erasure import erase_person
 from smarketing.extensions import KEY
+from smarketing.labels import EVENTS
 from tests.crawling import crawl
 from tests.integration.conftest import LoginFn
+from tests.spanish_text import english_sentences, not_spanish, page_text
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
-CATALOG = Path(__file__).resolve().parents[2] / "translations/es/LC_MESSAGES/messages.po"
 NOW = datetime(2026, 11, 18, 10, 30, tzinfo=UTC)
 ROLES = ("marketing", "sales", "manager", "auditor", "admin")
 MAX_PAGES = 60
@@ -34,29 +37,6 @@ SEEDS = (
     "/audit/as-of?at=2026-11-15T12:00&by=recorded",
     "/audit/verify",
 )
-# A number with a decimal point: "65.1 %" or "2.5 h"; "12.000" (Spanish thousands) is not one.
-DECIMAL_POINT = re.compile(r"(?<![\d.])\d+\.\d{1,2}(?![\d.])")
-
-
-def _english_sentences() -> list[str]:
-    """Source strings of two words or more whose Spanish differs, placeholders cut away."""
-    with CATALOG.open("rb") as file:
-        catalog = read_po(file)
-    found = set()
-    for message in catalog:
-        if not message.id or not message.string or isinstance(message.id, tuple):
-            continue
-        for piece in re.split(r"%\(\w+\)[sdf]|%[sd]|\{\w*\}", message.id):
-            piece = piece.strip(" .:,;·()")
-            if len(piece.split()) >= 3 and piece not in message.string:
-                found.add(piece)
-    return sorted(found, key=len, reverse=True)
-
-
-def _text(html: str) -> str:
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    html = re.sub(r"<option[^>]*>.*?</option>", " ", html, flags=re.S)  # keys people pick by label
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def _crawl(client: FlaskClient) -> dict[str, str]:
@@ -87,16 +67,61 @@ def demo_app(web_app: Flask) -> Flask:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_reads_spanish(demo_app: Flask, login: LoginFn, role: str) -> None:
-    english = _english_sentences()
-    assert len(english) > 100  # the catalog is read
+    assert len(english_sentences()) > 100  # the catalog is read
     with time_machine.travel(NOW, tick=True):
         pages = _crawl(login(demo_app.test_client(), role, lang="es"))
     assert len(pages) >= (3 if role == "admin" else 12), sorted(pages)
     leaks = {}
     for path, html in pages.items():
-        text = _text(html)
-        found = [s for s in english if s in text]
-        points = DECIMAL_POINT.findall(text)
-        if found or points:
-            leaks[path] = found[:5] + points[:5]
+        if found := not_spanish(page_text(html)):
+            leaks[path] = found[:8]
+    assert not leaks, leaks
+
+
+def _leads_by_state(demo_app: Flask) -> dict[str, str]:
+    """One demo lead in each stage (its hex id); the won deal's amount is corrected, the new
+    lead's personal data erased and the MQL rejected: their pages and replays name every
+    kind of event."""
+    svc = demo_app.extensions[KEY]
+    with svc.read_engine.connect() as conn:
+        rows = conn.execute(
+            select(lead_summary.c.stage, func.min(lead_summary.c.lead_id)).group_by(lead_summary.c.stage)
+        )
+        leads = {stage: lead_id for stage, lead_id in rows}
+    with time_machine.travel(NOW, tick=False):
+        fix = {"amount": Decimal("14250.50"), "currency": "EUR", "reason": "Factura final"}
+        svc.app.correct_amount(leads["Customer"], **fix)
+        erase_person(svc, leads["Lead"], "Lo pidió la persona")
+        svc.app.reject_mql(leads["MQL"], reason="Sin presupuesto")
+    svc.projector.catch_up()
+    return {stage: lead_id.replace("-", "") for stage, lead_id in leads.items()}
+
+
+def test_every_kind_of_lead_and_replay_step_reads_spanish(demo_app: Flask, login: LoginFn) -> None:
+    leads = _leads_by_state(demo_app)
+    assert {"Lead", "MQL", "SQL", "Opportunity", "Customer", "Disqualified"} <= set(leads), leads
+    pages: dict[str, str] = {}
+    with time_machine.travel(NOW, tick=True):
+        manager = login(demo_app.test_client(), "manager", lang="es")
+        auditor = login(demo_app.test_client(), "auditor", lang="es")
+        for lead_id in leads.values():
+            pages[f"/leads/{lead_id}"] = manager.get(f"/leads/{lead_id}").get_data(as_text=True)
+            step, last = 1, 1
+            while step <= last:  # every step of the replay: one event each
+                path = f"/audit/leads/{lead_id}?step={step}"
+                pages[path] = auditor.get(path).get_data(as_text=True)
+                found = re.search(r'name="step" min="1" max="(\d+)"', pages[path])
+                assert found, (path, page_text(pages[path])[:600])
+                last = int(found[1])
+                step += 1
+        email = manager.get(f"/leads/{leads['MQL']}").get_data(as_text=True)
+        known = re.search(r"[\w.+-]+@[\w.-]+\.\w+", page_text(email))[0]
+        for check in ("ana@", known):  # the new-lead form's inline e-mail check
+            answer = manager.get("/leads/check-email", query_string={"email": check})
+            pages[f"check-email {check}"] = answer.get_data(as_text=True)
+    with demo_app.test_request_context(headers={"Accept-Language": "es"}):
+        event_names = {key: str(name) for key, name in EVENTS.items()}
+    named = {key for key, name in event_names.items() if any(f": {name}<" in html for html in pages.values())}
+    assert named == set(EVENTS), set(EVENTS) - named  # every kind of event was read
+    leaks = {path: found[:8] for path, html in pages.items() if (found := not_spanish(page_text(html)))}
     assert not leaks, leaks

@@ -136,7 +136,7 @@ def test_reject_and_lost_and_full_page_post(client: FlaskClient) -> None:
         ("won", {"amount": "-5"}, 422, "positive amount"),
         ("won", {"amount": "abc"}, 422, "not a number"),
         ("interaction", {"kind": "telepathy", "channel": "web"}, 422, "must be one of"),
-        ("attempt", {"channel": "phone", "outcome": "no_answer", "note": "x" * 2001}, 422, "at most 2000"),
+        ("attempt", {"channel": "phone", "outcome": "no_answer", "note": "x" * 2001}, 422, "at most 2,000"),
         ("owner", {"owner": "", "team": "sales"}, 422, "is required"),
         ("interaction", {"kind": "note", "channel": "web", "occurred_at": "yesterday"}, 422, "date and time"),
         ("interaction", {"kind": "note", "channel": "web", "occurred_at": "2999-01-01T10:00"}, 422, "future"),

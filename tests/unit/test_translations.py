@@ -17,7 +17,12 @@ CATALOG = ROOT / "translations" / "es" / "LC_MESSAGES" / "messages.po"
 # As `make messages` extracts them (Makefile, babel.cfg).
 SOURCES = ("domain", "smarketing", "projections", "templates")
 METHODS = [("**.py", "python"), ("**.html", "jinja2")]
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+# Errors shown to people carry a catalog template: marked with N_, or given straight to
+# an error class (a template someone forgot to mark is still extracted).
+ERRORS = ("IllegalTransition", "LeadNotFound", "DuplicateEmail", "StaleLead", "AgreementConflict")
+ERRORS += ("ReportError", "ReportNotReady", "IntegrationError")
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None, "InvalidInput": (2,)}
+KEYWORDS |= dict.fromkeys(ERRORS)
 
 
 @pytest.fixture(scope="module")
