@@ -29,7 +29,8 @@ def test_set_a_target_and_see_the_scorecard_change(live_server: str, page: objec
     form.locator("input[name=value]").fill("many")
     form.get_by_role("button", name="Save target").click()
     page.locator("#target-form .alert-error").wait_for()
-    assert "value" in page.locator("#target-form .alert-error").inner_text()
+    refusal = page.locator("#target-form .alert-error").inner_text()
+    assert refusal.startswith("Value:") and "“many” is not a number" in refusal
     screenshot(page, "agreement-error")
 
     form = page.locator("#target-form")
