@@ -30,7 +30,7 @@ from projections.scorecard_query import avg_deal_per_opportunity
 from projections.targets import sla_targets, slice_targets_in_force, target_history, targets_for
 from smarketing.extensions import services
 from smarketing.formatting import measure
-from smarketing.labels import label
+from smarketing.labels import label, period_name
 from smarketing.web import forms
 from smarketing.web.dashboard import _month
 from smarketing.web.errors import field_message, translated
@@ -141,7 +141,7 @@ def _saved_message(month: str, metric: str) -> str:
     return _(
         "Target saved: %(metric)s for %(month)s is %(value)s.",
         metric=label("metric", metric),
-        month=month,
+        month=period_name("monthly", month),
         value=measure(value, METRICS[metric].unit),
     )
 

@@ -111,7 +111,7 @@ def test_page_offers_both_explained_with_targets_and_grades(
     assert "As it had happened by then" in form and "As it was recorded by then" in form
     page = auditor.get(f"/audit/as-of?at={ASKED}&lead_id={story}").get_data(as_text=True)  # default: happened
     assert 'id="asof-explained"' in page and "whenever they were recorded" in page
-    assert "Targets in force for 2026-02" in page
+    assert "Targets in force for February 2026" in page
     assert '<td class="status-on_track">On track</td>' in page
     assert "Lead at version 2 of 2" in page
     page = auditor.get(f"/audit/as-of?at={ASKED}&lead_id={story}&by=recorded").get_data(as_text=True)
@@ -123,7 +123,7 @@ def test_page_offers_both_explained_with_targets_and_grades(
 def test_page_in_spanish(web_app: Flask, login: Callable, services: Services, story: str) -> None:
     client = login(web_app.test_client(), "auditor", "es")
     page = client.get(f"/audit/as-of?at={ASKED}").get_data(as_text=True)
-    assert "Tal como había ocurrido" in page and "Objetivos vigentes para 2026-02" in page
+    assert "Tal como había ocurrido" in page and "Objetivos vigentes para febrero de 2026" in page
     assert "Tal como estaba registrado" in page
     assert client.get(f"/audit/as-of?at={ASKED}&by=x").status_code == 422
 

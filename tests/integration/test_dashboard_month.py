@@ -52,18 +52,19 @@ def test_empty_current_month_links_to_the_latest_with_data(
 ) -> None:
     client = login(web_app.test_client(), "manager")
     page = client.get("/").get_data(as_text=True)
-    assert "2026-12 has no data yet." in page and "the latest month with data" not in page  # nothing anywhere
+    # nothing anywhere yet
+    assert "December 2026 has no data yet." in page and "the latest month with data" not in page
     _past_history(services)
     page = client.get("/").get_data(as_text=True)
-    assert 'id="dashboard-empty-month"' in page and "2026-12 has no data yet." in page
-    assert 'href="/?month=2026-10"' in page and "See 2026-10, the latest month with data." in page
+    assert 'id="dashboard-empty-month"' in page and "December 2026 has no data yet." in page
+    assert 'href="/?month=2026-10"' in page and "See October 2026, the latest month with data." in page
     october = client.get("/?month=2026-10").get_data(as_text=True)
     assert 'id="dashboard-empty-month"' not in october and "<option selected>2026-10</option>" in october
     filtered = client.get("/?source=webinar").get_data(as_text=True)
     assert 'href="/?month=2026-10&amp;source=webinar"' in filtered
     # The htmx fragment (a filter or month change) carries the note too.
     fragment = client.get("/?month=2026-11", headers={"HX-Request": "true", "HX-Target": "dashboard-panels"})
-    assert "2026-11 has no data yet." in fragment.get_data(as_text=True)
+    assert "November 2026 has no data yet." in fragment.get_data(as_text=True)
     services.app.capture_lead(name="Now", email="now@example.com", source="webinar")
     services.projector.catch_up()
     assert 'id="dashboard-empty-month"' not in client.get("/").get_data(as_text=True)
@@ -74,4 +75,4 @@ def test_in_spanish(
 ) -> None:
     _past_history(services)
     page = login(web_app.test_client(), "manager", "es").get("/").get_data(as_text=True)
-    assert "2026-12 aún no tiene datos." in page and "el último mes con datos" in page
+    assert "Aún no hay datos de diciembre de 2026." in page and "el último mes con datos" in page

@@ -102,7 +102,7 @@ def test_sla_target_in_spanish_notation(spanish: FlaskClient, services: Services
     assert response.status_code == 200, response.data[:400]
     assert services.app.agreement_history()[-1]["value"] == Decimal("180000")
     assert "Objetivo guardado: " in response.get_data(as_text=True)
-    assert f"de {MONTH} es 180.000,00 €." in plain(response.get_data(as_text=True))
+    assert "Ingresos de octubre de 2026 es 180.000,00 €." in plain(response.get_data(as_text=True))
     revised = form | {"value": "18.500,5", "reason": "Half-year plan"}
     assert spanish.post("/agreement/targets", data=revised, headers=HX).status_code == 200
     assert services.app.agreement_history()[-1]["value"] == Decimal("18500.50")
@@ -126,7 +126,7 @@ def test_sla_target_in_english_notation(english: FlaskClient, services: Services
     response = english.post("/agreement/targets", data=form, headers=HX)
     assert response.status_code == 200, response.data[:400]
     assert services.app.agreement_history()[-1]["value"] == Decimal("180000")
-    assert f"Target saved: Revenue for {MONTH} is €180,000.00." in response.get_data(as_text=True)
+    assert "Target saved: Revenue for October 2026 is €180,000.00." in response.get_data(as_text=True)
 
 
 def _terms_value(page: str, name: str) -> str:
