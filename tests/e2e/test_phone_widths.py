@@ -60,3 +60,25 @@ def test_the_new_lead_page_marks_only_itself(browser: object, live_server: str) 
         assert current.get_attribute("href") == "/leads/new"
     finally:
         context.close()
+
+
+def test_the_scorecards_status_shows_whole_on_a_phone(browser: object, live_server: str) -> None:
+    """The status is the scorecard's point: on a phone no status cell may lie outside its
+    card's visible box (as it did when the table scrolled inside the card)."""
+    context = browser.new_context(viewport=PHONE, locale="es-ES")  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        log_in(page, live_server, "demo-manager")
+        page.goto(f"{live_server}/")
+        outside = page.eval_on_selector_all(
+            "table.scorecard td[class^=status-]",
+            """cells => cells.filter(cell => {
+                const box = cell.getBoundingClientRect();
+                const card = cell.closest('.panel').getBoundingClientRect();
+                return box.width === 0 || box.right > card.right || box.left < card.left;
+            }).map(cell => cell.textContent)""",
+        )
+        assert page.locator("table.scorecard td[class^=status-]").count() >= 8
+        assert outside == []
+    finally:
+        context.close()

@@ -112,10 +112,11 @@ def test_page_offers_both_explained_with_targets_and_grades(
     page = auditor.get(f"/audit/as-of?at={ASKED}&lead_id={story}").get_data(as_text=True)  # default: happened
     assert 'id="asof-explained"' in page and "whenever they were recorded" in page
     assert "Targets in force for February 2026" in page
-    assert '<td class="status-on_track">On track</td>' in page
+    assert '<td class="status-on_track" data-label="Status">On track</td>' in page
     assert "Lead at version 2 of 2" in page
     page = auditor.get(f"/audit/as-of?at={ASKED}&lead_id={story}&by=recorded").get_data(as_text=True)
-    assert "What the system knew then" in page and '<td class="status-missed">Missed</td>' in page
+    assert "What the system knew then" in page
+    assert '<td class="status-missed" data-label="Status">Missed</td>' in page
     assert "had not been recorded yet" in page
     assert auditor.get(f"/audit/as-of?at={ASKED}&by=sometime").status_code == 422
 

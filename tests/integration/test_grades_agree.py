@@ -36,7 +36,7 @@ def _history(services: Services) -> None:
 
 def _dashboard_statuses(client: FlaskClient, month: str) -> dict[str, str]:
     html = client.get(f"/?month={month}").get_data(as_text=True)
-    rows = re.findall(r'<tr>\s*<td>([^<]+)</td>.*?<td class="status-(\w+)">', html, re.S)
+    rows = re.findall(r'<tr>\s*<td>([^<]+)</td>.*?<td class="status-(\w+)"[^>]*>', html, re.S)
     assert rows, html[:500]
     return dict(rows)
 

@@ -33,7 +33,9 @@ def _rows(client: FlaskClient, query: str) -> dict[str, tuple[str, str]]:
     """Metric -> (target shown, status class) of the dashboard's scorecard tables."""
     html = client.get(f"/?month=2026-11{query}").get_data(as_text=True)
     found = re.findall(
-        r'<tr>\s*<td>([^<]+)</td>\s*<td class="num">([^<]*)</td>.*?<td class="status-(\w+)">', html, re.S
+        r'<tr>\s*<td>([^<]+)</td>\s*<td class="num"[^>]*>([^<]*)</td>.*?<td class="status-(\w+)"[^>]*>',
+        html,
+        re.S,
     )
     assert found, html[:400]
     return {metric: (target, status) for metric, target, status in found}
