@@ -26,8 +26,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 # How many decimals a figure of each unit shows on the pages (smarketing.formatting):
-# a ratio as a percentage with one decimal, hours and days with one, money with two.
-SHOWN_DECIMALS = {"ratio": 3, "hours": 1, "days": 1, "eur": 2, "money": 2}
+# a ratio as a percentage with one decimal, hours and days with one, money with two, a
+# count none when whole and one when not (an average such as attempts per MQL).
+SHOWN_DECIMALS = {"ratio": 3, "hours": 1, "days": 1, "eur": 2, "money": 2, "count": 1}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def rounded(value: object, unit: str) -> object:
     """A figure rounded as the pages show it (unchanged when not a number)."""
     places = SHOWN_DECIMALS.get(unit)
     if places is None or not isinstance(value, int | float | Decimal) or isinstance(value, bool):
+        return value
+    if unit == "count" and Decimal(str(value)) == Decimal(str(value)).to_integral():
         return value
     return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 

@@ -39,6 +39,29 @@ def test_spanish_spreadsheet_convention(web_app: Flask, services: Services, logi
     assert all(len(row["captured_at"]) == 19 and "T" not in row["captured_at"] for row in leads)
 
 
+def test_an_average_count_is_rounded_as_the_dashboard_shows_it(
+    web_app: Flask, services: Services, login: LoginFn
+) -> None:
+    """Attempts per MQL (1, 1 and 2 attempts: 1.333…) read 1,3 as on the dashboard, not a raw float."""
+    for n, attempts in enumerate((1, 1, 2)):
+        lead_id = services.app.capture_lead(
+            name=f"Lead {n}", email=f"lead{n}@example.com", source="events", occurred_at=MARCH
+        )
+        services.app.change_stage(lead_id, to_stage="MQL", occurred_at=MARCH)
+        for _ in range(attempts):
+            services.app.log_contact_attempt(lead_id, channel="phone", outcome="no_answer", occurred_at=MARCH)
+    services.projector.catch_up()
+    spanish = login(web_app.test_client(), "manager", lang="es")
+    figures = {
+        row["metric"]: row["value"]
+        for row in exported_rows(spanish.get("/export/scorecard.csv?month=2025-03").data)
+    }
+    assert figures["attempts_per_mql"] == "1,3" and figures["mqls"] == "3"
+    assert "1,3" in spanish.get("/?month=2025-03").get_data(as_text=True)
+    raw = spanish.get("/export/scorecard.csv?month=2025-03&format=raw").get_data(as_text=True)
+    assert "\r\nattempts_per_mql,1.3333333333333333\r\n" in raw
+
+
 def test_english_spreadsheet_convention(web_app: Flask, services: Services, login: LoginFn) -> None:
     _one_win_in_three(services)
     english = login(web_app.test_client(), "manager", lang="en")
