@@ -5,7 +5,6 @@ anything else that wants them. Words for people live in the template, so the
 "what to discuss" items are kinds plus numbers, translated when rendered.
 """
 
-import importlib
 from collections import Counter
 from datetime import date
 from itertools import pairwise
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
+from projections import scorecard_view
 from projections.lead_summary import lead_summary
 from projections.schema import from_db
 from projections.scorecard import sla_facts
@@ -100,16 +100,12 @@ def deals(conn: Connection, month: str) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def scorecard(conn: Connection, month: str, today: date, calendar: Any = None) -> dict[str, Any] | None:
-    """The SLA scorecard with targets, when that read side exists in this build; graded on
-    the agreement's ``calendar`` as the dashboard grades it (every hour counts if None)."""
-    try:
-        view = importlib.import_module("projections.scorecard_view")
-    except ModuleNotFoundError:
-        return None
+def scorecard(conn: Connection, month: str, today: date, calendar: Any = None) -> dict[str, Any]:
+    """The SLA scorecard with targets, graded on the agreement's ``calendar`` as the
+    dashboard grades it (every hour counts if None)."""
     if calendar is None:
-        return view.scorecard(conn, month, today=today)
-    return view.scorecard(conn, month, today=today, calendar=calendar)
+        return scorecard_view.scorecard(conn, month, today=today)
+    return scorecard_view.scorecard(conn, month, today=today, calendar=calendar)
 
 
 def _breach_count(breaches: Any) -> int:
