@@ -1,6 +1,6 @@
 """htmx conventions kept in one place: header names and the fragment-or-page choice."""
 
-from flask import Response, render_template, request
+from flask import Flask, Response, render_template, request
 
 HX_REQUEST = "HX-Request"
 HX_TARGET = "HX-Target"
@@ -26,3 +26,16 @@ def page_or_fragment(
     response.vary.add(HX_REQUEST)
     response.vary.add(HX_TARGET)
     return response
+
+
+def _vary_on_htmx(response: Response) -> Response:
+    """Pages answer a fragment or a whole page depending on htmx's headers, so a shared
+    cache (a proxy, the browser's back button) must key on them too."""
+    if response.mimetype == "text/html":
+        response.vary.add(HX_REQUEST)
+        response.vary.add(HX_TARGET)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_vary_on_htmx)
