@@ -13,7 +13,7 @@ first value does not (``previous_value`` is then None).
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -24,7 +24,15 @@ from domain.actor import current_actor
 from domain.agreement_terms import clean_terms
 from domain.errors import N_, DomainError, InvalidInput
 from domain.money import DEFAULT_BASE_CURRENCY, clean_rate, clean_valid_from
-from domain.validation import MAX_AMOUNT, SHORT_MAX, TEXT_MAX, clean_currency, clean_occurred_at, clean_text
+from domain.validation import (
+    MAX_AMOUNT,
+    SHORT_MAX,
+    TEXT_MAX,
+    clean_currency,
+    clean_occurred_at,
+    clean_text,
+    utc_now,
+)
 
 MARKETING = "marketing"
 SALES = "sales"
@@ -83,10 +91,6 @@ _AGREEMENT_ID = uuid5(NAMESPACE_URL, "smarketing:agreement")
 
 def agreement_id() -> UUID:
     return _AGREEMENT_ID  # one agreement per store: a fixed id, hashed once
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def parse_month(month: object) -> tuple[int, int]:

@@ -9,7 +9,7 @@ encrypted per lead and erased without touching a stage, a time or an amount.
 """
 
 from dataclasses import field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,13 +31,10 @@ from domain.validation import (
     clean_email,
     clean_occurred_at,
     clean_text,
+    utc_now,
 )
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Stage, Team
 from domain.vocabulary import sourced_by as source_team
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Lead(Aggregate):

@@ -8,7 +8,7 @@ itself an event on the meeting that created it.
 
 import re
 from dataclasses import field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actor import current_actor
 from domain.errors import N_, InvalidInput
-from domain.validation import SHORT_MAX, TEXT_MAX, clean_occurred_at, clean_text
+from domain.validation import SHORT_MAX, TEXT_MAX, clean_occurred_at, clean_text, utc_now
 
 WEEKLY = "weekly"
 MONTHLY = "monthly"
@@ -40,10 +40,6 @@ def clean_period(kind: str, period: object) -> str:
 
 def meeting_id(kind: str, period: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"smarketing:meeting:{kind}:{period}")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Meeting(Aggregate):

@@ -88,6 +88,11 @@ def clean_currency(value: object) -> str:
     return currency
 
 
+def utc_now() -> datetime:
+    """The aggregates' clock: what "now" is when a command gives no business time."""
+    return datetime.now(UTC)
+
+
 def clean_occurred_at(value: datetime | None, now: datetime) -> datetime:
     """Business time: defaults to now; may be in the past (imports), never the future."""
     if value is None:

@@ -7,7 +7,7 @@ page can show "who changed the MQL criteria, when, from what, and why".
 """
 
 from dataclasses import field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.actor import current_actor
 from domain.errors import N_, InvalidInput
 from domain.sources import BUILT_IN, LANGUAGES, normalise
-from domain.validation import SHORT_MAX, TEXT_MAX, clean_occurred_at, clean_text
+from domain.validation import SHORT_MAX, TEXT_MAX, clean_occurred_at, clean_text, utc_now
 from domain.vocabulary import Stage, Team
 
 # The stages whose entry the teams defined in words.
@@ -26,10 +26,6 @@ PERSONA_FIELDS = ("description", "pains", "signals")
 
 def vocabulary_id() -> UUID:
     return uuid5(NAMESPACE_URL, "smarketing:vocabulary")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Vocabulary(Aggregate):
