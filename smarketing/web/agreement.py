@@ -1,15 +1,16 @@
 """The SLA agreement page: targets in force for any month, setting and revising
 them, the agreement's history, and the reverse-funnel planning helper.
 
-More agreement pages (vocabulary, terms, attention, ready for MQL) add their
-routes to this blueprint in ``agreement_pages``; ``init_app`` wires both.
+More agreement pages (vocabulary, terms, attention, ready for MQL; money) add their
+routes to the same blueprint (``agreement_blueprint``) in ``agreement_pages`` and
+``money_pages``; ``init_app`` registers it with all of them.
 """
 
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask import Flask, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -31,12 +32,15 @@ from projections.targets import sla_targets, slice_targets_in_force, target_hist
 from smarketing.extensions import services
 from smarketing.formatting import measure
 from smarketing.labels import label, period_name
-from smarketing.web import forms
+from smarketing.web import (
+    agreement_pages,  # noqa: F401 - adds its routes to bp
+    forms,
+    money_pages,  # noqa: F401 - adds its routes to bp
+)
+from smarketing.web.agreement_blueprint import bp
 from smarketing.web.dashboard import _month
 from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST
-
-bp = Blueprint("agreement", __name__, url_prefix="/agreement")
 
 PLAN_MONTHS = 3
 
@@ -219,10 +223,6 @@ def plan() -> Response | tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     from smarketing import scoring_cli
-    from smarketing.web import (
-        agreement_pages,  # noqa: F401 - adds its routes to bp
-        money_pages,  # noqa: F401 - adds its routes to bp
-    )
 
     app.register_blueprint(bp)
     scoring_cli.init_app(app)

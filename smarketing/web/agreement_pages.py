@@ -27,7 +27,7 @@ from smarketing.extensions import services
 from smarketing.sla_terms import sla_in_force
 from smarketing.source_words import SOURCE_KINDS, SOURCE_PARTS
 from smarketing.web import forms
-from smarketing.web.agreement import bp
+from smarketing.web.agreement_blueprint import bp
 from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
 

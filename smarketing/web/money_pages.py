@@ -13,7 +13,7 @@ from domain.errors import InvalidInput
 from projections.money_terms import money_book, money_history
 from smarketing.extensions import services
 from smarketing.web import forms
-from smarketing.web.agreement import bp
+from smarketing.web.agreement_blueprint import bp
 from smarketing.web.amount_input import parse_amount
 from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
