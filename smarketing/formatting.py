@@ -7,12 +7,25 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import get_currency_symbol
-from flask_babel import format_currency, format_decimal, format_percent, get_locale, ngettext
+from flask_babel import format_currency, format_decimal, format_percent, get_locale, get_translations
 from flask_babel import gettext as _
 
 from domain.agreement import METRICS
 from domain.money import Money, MoneyFigure
 from projections.scorecard_view import ACTUAL_KEY
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """flask-babel's ngettext, with the count in the reader's notation ("7.158 MQLs",
+    not "7158 MQLs"): the catalog's ``%(num)d`` stays, its number is formatted here.
+    The templates' ``ngettext`` is this one too (``smarketing.web.i18n``)."""
+    return plural_text(singular, plural, num) % variables
+
+
+def plural_text(singular: str, plural: str, num: int) -> str:
+    """The translated form for ``num`` with ``%(num)d`` already written as a count."""
+    text = get_translations().ungettext(singular, plural, num)
+    return text.replace("%(num)d", format_decimal(num, "#,##0"))
 
 
 def money(amount: Any, currency: str) -> str:

@@ -14,6 +14,7 @@ from flask_babel import (
     format_percent,
     format_timedelta,
     get_locale,
+    get_translations,
 )
 from werkzeug.wrappers import Response
 
@@ -23,6 +24,7 @@ from smarketing.formatting import (
     measure,
     money,
     percent_pattern,
+    plural_text,
     stored_money,
     target_value,
 )
@@ -100,6 +102,14 @@ def init_app(app: Flask) -> None:
         timezone_selector=lambda: app.extensions["smarketing"].settings.timezone,
     )
     app.register_blueprint(bp)
+    # Counts in plural messages in the reader's notation, as every other figure.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: get_translations().ugettext(s),
+        ngettext=plural_text,
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["measure"] = measure

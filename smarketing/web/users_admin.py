@@ -3,12 +3,12 @@ reset a password. Every change lands in the append-only ``user_audit`` table."""
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from domain.errors import InvalidInput
 from smarketing import users as user_store
 from smarketing.extensions import services
+from smarketing.formatting import ngettext
 from smarketing.web import forms
 from smarketing.web.errors import translated
 

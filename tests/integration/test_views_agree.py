@@ -106,8 +106,8 @@ def _views_agree(
         }, month
         # The funnel panel of the dashboard and the cohort funnel: the same counts.
         dashboard = client.get(f"/?month={month}").get_data(as_text=True)
-        rows = re.findall(r'<tr><td>([^<]+)</td><td class="num">(\d+)</td>', dashboard)
-        assert [int(n) for _stage, n in rows] == [s["count"] for s in cohort["stages"]], month
+        rows = re.findall(r'<tr><td>([^<]+)</td><td class="num">([\d,]+)</td>', dashboard)
+        assert [n for _stage, n in rows] == [f"{s['count']:,}" for s in cohort["stages"]], month
         shown = _cell(dashboard, r"<td>MQLs delivered</td>\s*<td[^>]*>.*?</td>\s*<td[^>]*><strong>([^<]*)<")
         assert shown == f"{actuals['mqls']:,}", month
         # The scorecard export.
@@ -116,8 +116,8 @@ def _views_agree(
         assert [int(figures[k]) for k in COUNT.values()] == [actuals[k] for k in COUNT.values()], month
         # The monthly meeting of the next month reviews this one.
         page = client.get(f"/meetings/monthly?month={_next(month)}").get_data(as_text=True)
-        assert int(_cell(page, r"<td>New SQLs</td><td[^>]*>(\d+)<")) == actuals["sqls"], month
-        assert int(_cell(page, r"<td>New MQLs</td><td[^>]*>(\d+)<")) == actuals["mqls"], month
+        assert _cell(page, r"<td>New SQLs</td><td[^>]*>([\d,]+)<") == f"{actuals['sqls']:,}", month
+        assert _cell(page, r"<td>New MQLs</td><td[^>]*>([\d,]+)<") == f"{actuals['mqls']:,}", month
         # The monthly report: its figures and the HTML its PDF is rendered from.
         report = monthly_figures(services, month, today=now.astimezone(tz).date())
         assert {k: report.actuals[k] for k in (*COUNT.values(), "leads", "lost")} == {
