@@ -63,15 +63,15 @@ class MeetingsProjection(Projection):
                     .where(meeting_items.c.meeting_id == meeting, meeting_items.c.number == e.number)
                     .values(done_at=to_db(e.occurred_at), done_by=e.actor, done_note=e.note)
                 )
-            else:
+            elif isinstance(e, Meeting.ActionItemAdded | Meeting.DecisionRecorded):
                 action = isinstance(e, Meeting.ActionItemAdded)
                 row = {
                     "position": position,
                     "meeting_id": meeting,
                     "item": "action" if action else "decision",
-                    "number": e.number if action else None,
+                    "number": e.number if isinstance(e, Meeting.ActionItemAdded) else None,
                     "text": e.text,
-                    "owner": e.owner if action else "",
+                    "owner": e.owner if isinstance(e, Meeting.ActionItemAdded) else "",
                     "actor": e.actor,
                     "recorded_at": to_db(e.occurred_at),
                 }

@@ -162,7 +162,9 @@ def scrub_sqlite(engine: Engine) -> None:
         return
     raw = engine.raw_connection()  # outside any transaction: the checkpoint needs it
     try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
     finally:
         raw.close()
 
