@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Select, and_, func, or_, select
+from sqlalchemy import Connection, DateTime, Select, and_, or_, select
 
 from domain.business_hours import ALWAYS, Calendar, latest_start
 from domain.validation import EARLIEST, HORIZON
@@ -207,10 +207,6 @@ def _lead_row(row: Any) -> dict[str, Any]:
 def get_summary(conn: Connection, lead_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(lead_summary).where(lead_summary.c.lead_id == lead_id)).first()
     return None if row is None else _lead_row(row)
-
-
-def count_leads(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(lead_summary)).scalar_one())
 
 
 def distinct_values(conn: Connection, name: str) -> list[str]:

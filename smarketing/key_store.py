@@ -18,7 +18,6 @@ retention, and deletion that leaves nothing behind:
 """
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -167,16 +166,3 @@ def scrub_sqlite(engine: Engine) -> None:
         cursor.close()
     finally:
         raw.close()
-
-
-def stored_lead_ids(engine: Engine, lead_ids: Iterable[str]) -> set[str]:
-    """Which of these leads still have a key here."""
-    wanted = sorted(set(lead_ids))
-    found: set[str] = set()
-    with engine.connect() as conn:
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            found |= set(
-                conn.execute(select(lead_keys.c.lead_id).where(lead_keys.c.lead_id.in_(chunk))).scalars()
-            )
-    return found
