@@ -49,6 +49,7 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The SQLite half of the unit and integration tests at each of CLOCKS.

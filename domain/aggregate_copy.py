@@ -36,9 +36,9 @@ def _copy(value: Any, memo: dict[int, Any]) -> Any:
     # A dict or list of immutable values (a lead's personal data, its empty pending
     # events) needs only a new container; the generic deepcopy walks it item by item.
     if type(value) is dict and all(type(x) in _IMMUTABLE for x in (*value, *value.values())):
-        memo[id(value)] = copied = dict(value)
-        return copied
+        memo[id(value)] = new_dict = dict(value)
+        return new_dict
     if type(value) is list and all(type(x) in _IMMUTABLE for x in value):
-        memo[id(value)] = copied = list(value)
-        return copied
+        memo[id(value)] = new_list = list(value)
+        return new_list
     return deepcopy(value, memo)

@@ -297,7 +297,13 @@ class SLAAgreement(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX),
         )
 
-    @event("TermsSet")
+    class TermsSet(Event):
+        section: str
+        values: dict[str, Any]
+        previous_values: dict[str, Any] | None
+        reason: str
+
+    @event(TermsSet)
     def _terms_set(
         self,
         occurred_at: datetime,
@@ -328,7 +334,12 @@ class SLAAgreement(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX),
         )
 
-    @event("BaseCurrencySet")
+    class BaseCurrencySet(Event):
+        currency: str
+        previous: str
+        reason: str
+
+    @event(BaseCurrencySet)
     def _base_currency_set(self, occurred_at: datetime, currency: str, previous: str, reason: str) -> None:
         self._base_currency = currency
 
@@ -354,7 +365,14 @@ class SLAAgreement(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX),
         )
 
-    @event("ExchangeRateSet")
+    class ExchangeRateSet(Event):
+        currency: str
+        base: str
+        rate: Decimal
+        valid_from: str
+        reason: str
+
+    @event(ExchangeRateSet)
     def _exchange_rate_set(
         self, occurred_at: datetime, currency: str, base: str, rate: Decimal, valid_from: str, reason: str
     ) -> None:

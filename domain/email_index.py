@@ -23,7 +23,16 @@ class LeadEmailIndex(Aggregate):
     class Event(Aggregate.Event):
         class_version = 1
 
-    @event("Registered")
+    class Registered(Event, Aggregate.Created):
+        lead_id: UUID
+
+    class Released(Event):
+        pass
+
+    class Reassigned(Event):
+        lead_id: UUID
+
+    @event(Registered)
     def __init__(self, id: UUID, lead_id: UUID) -> None:  # noqa: A002 - library's name
         self.lead_id: UUID | None = lead_id
 
@@ -36,7 +45,7 @@ class LeadEmailIndex(Aggregate):
         if self.is_taken:
             self._released()
 
-    @event("Released")
+    @event(Released)
     def _released(self) -> None:
         self.lead_id = None
 
@@ -45,7 +54,7 @@ class LeadEmailIndex(Aggregate):
             raise DuplicateEmail(N_("A lead with this e-mail already exists."))
         self._reassigned(lead_id=lead_id)
 
-    @event("Reassigned")
+    @event(Reassigned)
     def _reassigned(self, lead_id: UUID) -> None:
         self.lead_id = lead_id
 

@@ -160,7 +160,12 @@ class Lead(Aggregate):
             personal=self._personal_note("details", details),
         )
 
-    @event("InteractionRecorded")
+    class InteractionRecorded(Event):
+        kind: str
+        channel: str
+        personal: dict[str, str]
+
+    @event(InteractionRecorded)
     def _interaction_recorded(
         self, occurred_at: datetime, kind: str, channel: str, personal: dict[str, str]
     ) -> None:
@@ -181,7 +186,12 @@ class Lead(Aggregate):
             personal=self._personal_note("note", note),
         )
 
-    @event("ContactAttempted")
+    class ContactAttempted(Event):
+        channel: str
+        outcome: str
+        personal: dict[str, str]
+
+    @event(ContactAttempted)
     def _contact_attempted(
         self, occurred_at: datetime, channel: str, outcome: str, personal: dict[str, str]
     ) -> None:
@@ -202,7 +212,12 @@ class Lead(Aggregate):
             previous_owner=self.owner,
         )
 
-    @event("OwnerAssigned")
+    class OwnerAssigned(Event):
+        owner: str
+        team: str
+        previous_owner: str
+
+    @event(OwnerAssigned)
     def _owner_assigned(self, occurred_at: datetime, owner: str, team: str, previous_owner: str) -> None:
         self.owner = owner
         self.team = team
@@ -401,7 +416,10 @@ class Lead(Aggregate):
         reason = clean_text(reason, "reason", max_len=TEXT_MAX, required=True)
         self._personal_data_erased(occurred_at=self._business_time(occurred_at), reason=reason)
 
-    @event("PersonalDataErased")
+    class PersonalDataErased(Event):
+        reason: str
+
+    @event(PersonalDataErased)
     def _personal_data_erased(self, occurred_at: datetime, reason: str) -> None:
         # Not a business activity: last_activity_at and the stage stay as they were.
         self.personal = dict.fromkeys(self.personal, "")

@@ -90,11 +90,19 @@ class Meeting(Aggregate):
         if action:
             self._action_added(occurred_at=at, number=len(self.actions) + 1, text=action, owner=owner)
 
-    @event("DecisionRecorded")
+    class DecisionRecorded(Event):
+        text: str
+
+    @event(DecisionRecorded)
     def _decision_recorded(self, occurred_at: datetime, text: str) -> None:
         self.decisions.append(text)
 
-    @event("ActionItemAdded")
+    class ActionItemAdded(Event):
+        number: int
+        text: str
+        owner: str
+
+    @event(ActionItemAdded)
     def _action_added(self, occurred_at: datetime, number: int, text: str, owner: str) -> None:
         self.actions[number] = {"text": text, "owner": owner, "done": False}
 
@@ -110,6 +118,10 @@ class Meeting(Aggregate):
             note=clean_text(note, "note", max_len=TEXT_MAX),
         )
 
-    @event("ActionItemDone")
+    class ActionItemDone(Event):
+        number: int
+        note: str
+
+    @event(ActionItemDone)
     def _action_done(self, occurred_at: datetime, number: int, note: str) -> None:
         self.actions[number]["done"] = True

@@ -84,9 +84,9 @@ class SourceResolver:
         campaigns: Iterable[str] = (),
     ) -> None:
         self.words: dict[str, SourceWords] = dict(BUILT_IN)
-        for key, words in (accepted or {}).items():
+        for key, given in (accepted or {}).items():
             self.words[key] = SourceWords(
-                words.get("es", key), words.get("en", key), words.get("sourced_by", Team.MARKETING.value)
+                given.get("es", key), given.get("en", key), given.get("sourced_by", Team.MARKETING.value)
             )
         self.merged = dict(merged or {})
         self._index: dict[str, str] = {}

@@ -7,6 +7,7 @@ characters (PostgreSQL refuses both), bounded lengths, well-formed e-mails.
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from functools import cache
 
 from domain.errors import N_, InvalidInput
@@ -50,7 +51,7 @@ def clean_email(value: object, *, required: bool = True) -> str:
     return email
 
 
-def clean_choice(value: object, field: str, choices: type) -> str:
+def clean_choice(value: object, field: str, choices: type[Enum]) -> str:
     # The common case first: an exact member value needs none of clean_text's checks.
     if type(value) is str and value in _values(choices):
         return value
@@ -62,7 +63,7 @@ def clean_choice(value: object, field: str, choices: type) -> str:
 
 
 @cache
-def _values(choices: type) -> frozenset[str]:
+def _values(choices: type[Enum]) -> frozenset[str]:
     # Enums are fixed at import time, so their values are read once per class.
     return frozenset(c.value for c in choices)
 

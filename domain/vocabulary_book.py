@@ -65,7 +65,13 @@ class Vocabulary(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX),
         )
 
-    @event("PersonaSaved")
+    class PersonaSaved(Event):
+        name: str
+        values: dict[str, str]
+        previous_values: dict[str, str] | None
+        reason: str
+
+    @event(PersonaSaved)
     def _persona_saved(
         self,
         occurred_at: datetime,
@@ -87,7 +93,12 @@ class Vocabulary(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX, required=True),
         )
 
-    @event("PersonaRemoved")
+    class PersonaRemoved(Event):
+        name: str
+        previous_values: dict[str, str]
+        reason: str
+
+    @event(PersonaRemoved)
     def _persona_removed(
         self, occurred_at: datetime, name: str, previous_values: dict[str, str], reason: str
     ) -> None:
@@ -114,7 +125,13 @@ class Vocabulary(Aggregate):
             reason=reason,
         )
 
-    @event("CriteriaSet")
+    class CriteriaSet(Event):
+        stage: str
+        text: str
+        previous_text: str | None
+        reason: str
+
+    @event(CriteriaSet)
     def _criteria_set(
         self, occurred_at: datetime, stage: str, text: str, previous_text: str | None, reason: str
     ) -> None:
@@ -156,7 +173,13 @@ class Vocabulary(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX),
         )
 
-    @event("SourceAccepted")
+    class SourceAccepted(Event):
+        key: str
+        labels: dict[str, str]
+        sourced_by: str
+        reason: str
+
+    @event(SourceAccepted)
     def _source_accepted(
         self, occurred_at: datetime, key: str, labels: dict[str, str], sourced_by: str, reason: str
     ) -> None:
@@ -185,7 +208,12 @@ class Vocabulary(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX),
         )
 
-    @event("SourceMerged")
+    class SourceMerged(Event):
+        key: str
+        into: str
+        reason: str
+
+    @event(SourceMerged)
     def _source_merged(self, occurred_at: datetime, key: str, into: str, reason: str) -> None:
         self.merged[key] = into
 
@@ -212,7 +240,13 @@ class Vocabulary(Aggregate):
             reason=clean_text(reason, "reason", max_len=TEXT_MAX),
         )
 
-    @event("CampaignLabelled")
+    class CampaignLabelled(Event):
+        name: str
+        labels: dict[str, str]
+        previous_labels: dict[str, str] | None
+        reason: str
+
+    @event(CampaignLabelled)
     def _campaign_labelled(
         self,
         occurred_at: datetime,

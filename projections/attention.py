@@ -8,10 +8,9 @@ disqualified), counted from the moment it last entered MQL:
 - under-contacted: ``attempts_window_days`` have passed since it entered MQL
   and fewer than ``attempts_per_mql`` attempts were made within that window.
 
-``needs_attention`` is the definition written out in full, read from every MQL
-and its attempts; the pages read the same lists a page at a time from the
-follow_up read model (``projections.attention_query``), and the tests hold the
-two equal.
+The pages read these lists a page at a time from the follow_up read model
+(``projections.attention_query``); the tests hold them equal to the definition
+written out in full (tests/integration/attention_reference.py).
 
 ``follow_up_breaches`` is the scorecard's count for a month: MQLs entered in
 the month whose first contact came after the deadline, or that have none and
@@ -20,76 +19,12 @@ breaches yet.
 """
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from domain.business_hours import ALWAYS, Calendar, deadline, latest_start
-from domain.vocabulary import Stage
-from projections.lead_summary import lead_summary
-from projections.rows import chunks
-from projections.schema import from_db, to_db
-from projections.scorecard import sla_facts
+from projections.schema import to_db
 from projections.scorecard_query import MqlEntries
-
-
-def _attempts(conn: Connection, lead_ids: list[str]) -> dict[str, list[datetime]]:
-    found: dict[str, list[datetime]] = {lead_id: [] for lead_id in lead_ids}
-    for chunk in chunks(lead_ids):
-        for lead_id, at in conn.execute(
-            select(sla_facts.c.lead_id, sla_facts.c.occurred_at).where(
-                sla_facts.c.kind == "contact_attempt", sla_facts.c.lead_id.in_(chunk)
-            )
-        ):
-            found[lead_id].append(from_db(at))
-    return found
-
-
-def needs_attention(
-    conn: Connection,
-    now: datetime,
-    *,
-    follow_up_hours: float,
-    attempts_per_mql: int,
-    window_days: float,
-    calendar: Calendar = ALWAYS,
-) -> list[dict[str, Any]]:
-    """One entry per owner (unassigned first): ``{"owner", "overdue", "under_contacted"}``."""
-    rows = conn.execute(
-        select(
-            lead_summary.c.lead_id,
-            lead_summary.c.name,
-            lead_summary.c.company,
-            lead_summary.c.owner,
-            lead_summary.c.mql_at,
-        ).where(lead_summary.c.stage == Stage.MQL.value, lead_summary.c.mql_at.is_not(None))
-    ).all()
-    attempts = _attempts(conn, [r.lead_id for r in rows])
-    window = timedelta(days=window_days)
-    owners: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        entered = from_db(r.mql_at)
-        since = sorted(at for at in attempts[r.lead_id] if at >= entered)
-        lead = {"lead_id": r.lead_id, "name": r.name, "company": r.company, "mql_at": entered}
-        due = deadline(entered, follow_up_hours, calendar)
-        group = owners.setdefault(r.owner, {"owner": r.owner, "overdue": [], "under_contacted": []})
-        if not since and now > due:
-            group["overdue"].append(lead | {"due": due})
-        within = [at for at in since if at - entered <= window]
-        if now >= entered + window and len(within) < attempts_per_mql:
-            group["under_contacted"].append(lead | {"attempts": len(within)})
-    result = [g for g in owners.values() if g["overdue"] or g["under_contacted"]]
-    for group in result:
-        group["overdue"].sort(key=lambda lead: lead["mql_at"])
-        group["under_contacted"].sort(key=lambda lead: lead["mql_at"])
-    return sorted(result, key=lambda g: (g["owner"] != "", g["owner"]))
-
-
-def count_attention(groups: list[dict[str, Any]]) -> dict[str, int]:
-    return {
-        "overdue": sum(len(g["overdue"]) for g in groups),
-        "under_contacted": sum(len(g["under_contacted"]) for g in groups),
-    }
 
 
 def follow_up_breaches(

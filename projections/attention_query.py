@@ -13,6 +13,7 @@ their names:
 Rows come oldest entry first; a page continues after a (mql_at, lead_id) cursor.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,7 +65,7 @@ def _matching(where: list[Any]) -> Select[Any]:
     return select(follow_up_mqls.c.lead_id, follow_up_mqls.c.mql_at, follow_up_mqls.c.owner).where(*where)
 
 
-def _names(conn: Connection, rows: list[Any]) -> dict[str, tuple[str, str]]:
+def _names(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str, str]]:
     """Name and company of the shown rows' leads: one primary-key read of the wide table."""
     ids = [row.lead_id for row in rows]
     if not ids:
@@ -87,7 +88,7 @@ def _attempts_in_window(terms: FollowUpTerms) -> Any:
 
 
 def _leads(
-    rows: list[Any], kind: str, terms: FollowUpTerms, names: dict[str, tuple[str, str]]
+    rows: Sequence[Any], kind: str, terms: FollowUpTerms, names: dict[str, tuple[str, str]]
 ) -> list[dict[str, Any]]:
     """The shown rows with their names (and attempts in the window), in the rows' order."""
     leads = []
@@ -109,11 +110,11 @@ def _windowed(conn: Connection, where: list[Any], per_owner: int) -> list[Any]:
     For the overdue list: its few rows (no attempt yet) come straight from the
     uncontacted index, so ranking them all costs nothing."""
     matching = _matching(where).subquery()
-    by_owner = {"partition_by": matching.c.owner}
+    owner, order = matching.c.owner, (matching.c.mql_at, matching.c.lead_id)
     ranked = select(
         matching,
-        func.row_number().over(**by_owner, order_by=(matching.c.mql_at, matching.c.lead_id)).label("rank"),
-        func.count().over(**by_owner).label("size"),
+        func.row_number().over(partition_by=owner, order_by=order).label("rank"),
+        func.count().over(partition_by=owner).label("size"),
     ).subquery()
     return list(
         conn.execute(
@@ -140,6 +141,7 @@ def _under_contacted(
     within = terms.window_days * 86400
     entered = mqls.mql_at <= window_over
     by_owner = select(mqls.owner, func.count()).group_by(mqls.owner)
+    sizes: dict[str, int]
     if conn.dialect.name == "postgresql":
         sizes = dict(conn.execute(by_owner.where(*where)).all())
     else:  # SQLite probes a list subquery per entered MQL: 18 ms

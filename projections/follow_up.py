@@ -1,9 +1,9 @@
 """Follow-up state of the leads now in stage MQL, for counts by index range.
 
-``attention.needs_attention`` lists the MQLs that need a move by reading every
-MQL and its attempts (seconds at 100k leads); the dashboard needs only the two
-counts. The hours, the calendar, the attempts and the window are terms that
-change with the month, so nothing here is precomputed against them; instead
+The full definition of the follow-up rules (tests/integration/attention_reference.py)
+lists the MQLs that need a move by reading every MQL and its attempts (seconds at 100k
+leads); the dashboard needs only the two counts. The hours, the calendar, the attempts
+and the window are terms that change with the month, so nothing here is precomputed against them; instead
 each MQL keeps its entry time and each attempt since then its rank and its
 delay after entry, which turn both rules into range conditions:
 
@@ -199,7 +199,8 @@ def count_follow_up(
     window_days: float,
     calendar: Calendar = ALWAYS,
 ) -> dict[str, int]:
-    """``{"overdue", "under_contacted"}`` as ``attention.count_attention`` counts them."""
+    """``{"overdue", "under_contacted"}`` as the full definition counts them
+    (tests/integration/attention_reference.py)."""
     cutoff = to_db(latest_start(now, follow_up_hours, calendar))
     overdue = conn.execute(
         select(func.count()).where(

@@ -87,6 +87,7 @@ class FunnelProjection(Projection):
         rows.load(batch.stored)
         stage_times: list[dict[str, Any]] = []
         months: dict[str, int] = {}  # cohort month -> position of its latest change
+        row: dict[str, Any] | None  # a new lead's row, or a known one's (None: never captured)
         for position, key, event, at in batch.without_interactions:
             if isinstance(event, Lead.Captured):
                 row = self._captured(key, event, at)

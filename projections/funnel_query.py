@@ -46,7 +46,7 @@ def funnel(conn: Connection, month: str | None = None, **filters: str) -> dict[s
         .one()
         ._mapping
     )
-    stages = []
+    stages: list[dict[str, Any]] = []
     previous = None
     for stage in FUNNEL:
         count = int(counts[stage.value])

@@ -104,6 +104,7 @@ class LeadSummaryProjection(Projection):
         # search_text changes only here; lead_search (SQLite's trigram index) follows it.
         captured: dict[str, tuple[int, str]] = {}
         erased: dict[str, str] = {}
+        row: dict[str, Any] | None  # a new lead's row, or a known one's (None: never captured)
         for position, key, event, at in batch.items:
             if isinstance(event, Lead.Captured):
                 row = self._captured(key, event, at)

@@ -15,11 +15,12 @@ Two query shapes keep a page of the list from reading every lead at 100k leads:
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Select, and_, func, or_, select
+from sqlalchemy import Connection, DateTime, Select, and_, or_, select
 
 from domain.business_hours import ALWAYS, Calendar, latest_start
 from domain.validation import EARLIEST, HORIZON
@@ -92,7 +93,7 @@ def list_leads(
         clauses += _overdue(conn, now, follow_up_hours, calendar)
     after = _after(query, column, descending)
     order = _order(lead_summary.c, column.name, descending)
-    rows = None
+    rows: Sequence[Any] | None = None
     # PostgreSQL has statistics (ANALYZE) and plans these well itself (~1 ms); SQLite has none.
     if equal and not clauses and query.sort in WINDOWED_SORTS and conn.dialect.name == "sqlite":
         rows = _in_window(conn, equal, after, (column.name, descending), query.limit + 1)
@@ -116,6 +117,8 @@ def _after(query: LeadQuery, column: Any, descending: bool) -> list[Any]:
     if not isinstance(lead_id, str) or not isinstance(value, str | None):  # as _cursor writes them
         raise ValueError("not a page cursor")
     if isinstance(column.type, DateTime):
+        if value is None:  # _cursor writes these columns' times, never null: an edited link
+            raise ValueError("not a page cursor")
         value = datetime.fromisoformat(value)
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)  # stored times may be naive UTC
         if not EARLIEST <= aware <= datetime.now(UTC) + HORIZON:
@@ -204,10 +207,6 @@ def _lead_row(row: Any) -> dict[str, Any]:
 def get_summary(conn: Connection, lead_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(lead_summary).where(lead_summary.c.lead_id == lead_id)).first()
     return None if row is None else _lead_row(row)
-
-
-def count_leads(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(lead_summary)).scalar_one())
 
 
 def distinct_values(conn: Connection, name: str) -> list[str]:

@@ -1,7 +1,6 @@
 """Read model of the joint meetings: every decision and action item, with
 whether (and when, by whom) each action item was marked done."""
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -63,15 +62,15 @@ class MeetingsProjection(Projection):
                     .where(meeting_items.c.meeting_id == meeting, meeting_items.c.number == e.number)
                     .values(done_at=to_db(e.occurred_at), done_by=e.actor, done_note=e.note)
                 )
-            else:
+            elif isinstance(e, Meeting.ActionItemAdded | Meeting.DecisionRecorded):
                 action = isinstance(e, Meeting.ActionItemAdded)
                 row = {
                     "position": position,
                     "meeting_id": meeting,
                     "item": "action" if action else "decision",
-                    "number": e.number if action else None,
+                    "number": e.number if isinstance(e, Meeting.ActionItemAdded) else None,
                     "text": e.text,
-                    "owner": e.owner if action else "",
+                    "owner": e.owner if isinstance(e, Meeting.ActionItemAdded) else "",
                     "actor": e.actor,
                     "recorded_at": to_db(e.occurred_at),
                 }
@@ -106,8 +105,3 @@ def open_actions(conn: Connection, except_meeting: str = "") -> list[dict[str, A
         meeting_items.c.meeting_id != except_meeting,
     )
     return [_row(r) for r in conn.execute(statement.order_by(meeting_items.c.position))]
-
-
-def done_since(conn: Connection, since: datetime) -> list[dict[str, Any]]:
-    statement = _select().where(meeting_items.c.done_at >= to_db(since))
-    return [_row(r) for r in conn.execute(statement.order_by(meeting_items.c.done_at))]

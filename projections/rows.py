@@ -29,7 +29,7 @@ class RowsByLead:
         self.asked: set[str] = set()  # leads that may have a stored row (flush deletes it)
 
     def load(self, lead_ids: Iterable[str]) -> None:
-        """Read the stored rows of these leads (pass ``stored_keys(events)``); any
+        """Read the stored rows of these leads (pass ``lead_batch(events).stored``); any
         other lead put here is taken as new, and flush only inserts its row."""
         wanted = sorted(set(lead_ids) - self.asked)
         self.asked.update(wanted)
@@ -59,18 +59,6 @@ class RowsByLead:
 _id_number: Any = attrgetter("originator_id.int")
 
 
-def stored_keys(events: list[tuple[int, Any]]) -> set[str]:
-    """The leads of these events that may have rows stored already.
-
-    A lead's events are logged in version order and every per-lead row comes from
-    one of them, so a lead whose first event (version 1) is in the batch has no
-    stored rows yet: its look-up can be skipped. In a replay that is almost every
-    lead (a lead's history is mostly within one batch), and the look-ups were a
-    fifth of the time of the projections keyed by lead.
-    """
-    return lead_batch(events).stored
-
-
 LeadItem = tuple[int, str, Any, datetime]  # (position, lead key, event, occurred_at as stored)
 
 
@@ -95,6 +83,9 @@ class LeadBatch:
                     new.add(key)
         self.items = items
         self.keys = set(keys.values())
+        # A lead's rows all come from its events, logged in version order: one first
+        # seen in this batch (version 1) has none stored yet, so its look-up is skipped
+        # (in a replay almost every lead; the look-ups were a fifth of the time).
         self.stored = self.keys - new
 
     @cached_property

@@ -6,6 +6,7 @@ months are bucketed in the team's time zone, fixed when a projection is built.
 """
 
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table
@@ -20,6 +21,13 @@ tracking = Table(
 )
 
 
+# A time in is a time out, None stays None: callers with a known time get a datetime back.
+@overload
+def to_db(value: datetime) -> datetime: ...
+@overload
+def to_db(value: None) -> None: ...
+@overload
+def to_db(value: datetime | None) -> datetime | None: ...
 def to_db(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -28,6 +36,12 @@ def to_db(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+@overload
+def from_db(value: datetime) -> datetime: ...
+@overload
+def from_db(value: None) -> None: ...
+@overload
+def from_db(value: datetime | None) -> datetime | None: ...
 def from_db(value: datetime | None) -> datetime | None:
     if value is None:
         return None

@@ -196,8 +196,8 @@ class ScorecardFollowUpProjection(Projection):
             if row["lead_id"] not in stored:
                 attempts[row["lead_id"]].append((row["occurred_at"], row["version"]))
         for chunk in chunks([lead_id for lead_id in lead_ids if lead_id in stored]):
-            for row in conn.execute(select(sfu_entries).where(sfu_entries.c.lead_id.in_(chunk))):
-                entries[row.lead_id].append(dict(row._mapping))
+            for stored_row in conn.execute(select(sfu_entries).where(sfu_entries.c.lead_id.in_(chunk))):
+                entries[stored_row.lead_id].append(dict(stored_row._mapping))
             a = sfu_attempts.c
             for lead_id, version, at in conn.execute(
                 select(a.lead_id, a.version, a.occurred_at).where(a.lead_id.in_(chunk))
@@ -207,7 +207,7 @@ class ScorecardFollowUpProjection(Projection):
             conn.execute(delete(sfu_entries).where(sfu_entries.c.lead_id.in_(chunk)))
         rows, delays = [], []
         for lead_id in lead_ids:
-            firsts = {}  # month -> the lead's earliest entry in it
+            firsts: dict[str, int] = {}  # month -> the lead's earliest entry in it
             for entry in sorted(entries[lead_id], key=lambda e: (e["entered_at"], e["version"])):
                 firsts.setdefault(entry["month"], entry["version"])
             for entry in entries[lead_id]:

@@ -20,7 +20,7 @@ Definitions (the same words both teams signed up to; also in the README):
 - lead->customer (sales): deals won in the month / MQLs delivered in the month.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,7 +105,7 @@ def _money(
         .group_by(sla_facts.c.currency, marketing)
     ).all()
 
-    def figures(rows: list[Any]) -> tuple[MoneyFigure, MoneyFigure]:
+    def figures(rows: Sequence[Any]) -> tuple[MoneyFigure, MoneyFigure]:
         known: dict[str, Known] = {}
         for currency, _, _, count, cents in rows:
             before = known.get(currency or "EUR", Known(0, 0))
@@ -243,7 +243,7 @@ class MqlEntries:
             *self.chosen, entry.c.first_attempt_at.is_not(None)
         )
         # Both columns are set on these rows (first_attempt_at IS NOT NULL above).
-        return [(from_db(a), from_db(b)) for a, b in conn.execute(statement)]  # type: ignore[misc]
+        return [(from_db(a), from_db(b)) for a, b in conn.execute(statement)]
 
     def _month_attempts(self, conn: Connection, seconds: float) -> int:
         statement = select(func.count()).where(

@@ -35,7 +35,9 @@ lead_timeline = Table(
     Column("data", Text, nullable=False),
 )
 
-_BOOKKEEPING = (
+# Every event's own fields (the library's and the who/when of every event class): kept
+# in their own columns, so the timeline's data and the audit's field lists leave them out.
+BOOKKEEPING = (
     "originator_id",
     "originator_version",
     "timestamp",
@@ -56,7 +58,7 @@ def event_fields(event: Any) -> dict[str, Any]:
     """The event's own fields, business and personal (a C copy, then the few
     bookkeeping keys out: run for every event of a rebuild)."""
     fields = vars(event).copy()
-    for key in _BOOKKEEPING:
+    for key in BOOKKEEPING:
         fields.pop(key, None)
     return fields
 

@@ -149,13 +149,15 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
             return
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
-            interval = self.snapshotting_intervals.get(type(aggregate))
-            if aggregate is None or interval is None or event.originator_version % interval:
+            if aggregate is None:
                 continue
-            if aggregate.version == event.originator_version:
-                snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or event.originator_version % interval:
+                continue
+            snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+            if snapshot_class is not None and aggregate.version == event.originator_version:
                 self.snapshots.put([snapshot_class.take(aggregate)])
-            else:
+            else:  # the library's path (and its error when no snapshot class is set)
                 self.take_snapshot(event.originator_id, event.originator_version)
 
     # --- commands -------------------------------------------------------
@@ -281,7 +283,7 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         except AggregateNotFoundError:
             pass
         try:
-            legacy = self.repository.get(legacy_email_index_id(email))
+            legacy: LeadEmailIndex = self.repository.get(legacy_email_index_id(email))
         except AggregateNotFoundError:
             return None
         return legacy if legacy.is_taken else None
@@ -294,7 +296,7 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
     def _load(self, lead_id: str | UUID, version: int | None = None) -> Lead:
         uuid = parse_lead_id(lead_id)
         try:
-            lead = self.repository.get(uuid, version=version)
+            lead: object = self.repository.get(uuid, version=version)
         except AggregateNotFoundError:
             raise LeadNotFound(N_("No lead with id %(id)s."), id=str(uuid)) from None
         if not isinstance(lead, Lead):

@@ -32,7 +32,7 @@ def _reusable(
     default: Callable[[Any], Any], *, key_separator: str, item_separator: str, sort_keys: bool
 ) -> Callable[[Any], str] | None:
     """A C encoder for ``ensure_ascii=False``, no indent, NaN allowed; None without ``_json``."""
-    make = json_encoder.c_make_encoder
+    make = getattr(json_encoder, "c_make_encoder", None)  # undeclared in typeshed; None without _json
     if make is None:
         return None
     encoder = make(

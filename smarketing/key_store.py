@@ -18,7 +18,6 @@ retention, and deletion that leaves nothing behind:
 """
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -162,19 +161,8 @@ def scrub_sqlite(engine: Engine) -> None:
         return
     raw = engine.raw_connection()  # outside any transaction: the checkpoint needs it
     try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
     finally:
         raw.close()
-
-
-def stored_lead_ids(engine: Engine, lead_ids: Iterable[str]) -> set[str]:
-    """Which of these leads still have a key here."""
-    wanted = sorted(set(lead_ids))
-    found: set[str] = set()
-    with engine.connect() as conn:
-        for i in range(0, len(wanted), _CHUNK):
-            chunk = wanted[i : i + _CHUNK]
-            found |= set(
-                conn.execute(select(lead_keys.c.lead_id).where(lead_keys.c.lead_id.in_(chunk))).scalars()
-            )
-    return found

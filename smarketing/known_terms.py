@@ -5,8 +5,9 @@ Why: every interaction recorded on a lead in stage Lead must know the scoring ru
 (auto-promote or not), and reading the terms from the log was a query per command
 (a round trip on PostgreSQL, ~8 % of a command's CPU on SQLite). Any check that a
 cached copy is current is itself a query, except this one: the event log numbers
-its notifications without gaps in commit order (both recorders serialise inserts:
-SQLite's single writer, the PostgreSQL recorder's table lock). So when a save of
+its notifications in commit order (both recorders serialise inserts: SQLite's single
+writer, the PostgreSQL recorder's table lock), though not always without gaps (a
+PostgreSQL insert that rolls back leaves its sequence values unused). So when a save of
 ours got exactly the positions right after the ones the terms were known at, no
 other event (a change of terms among them) was written in between, and the terms
 known then are still the terms. Any gap (another process's write, a change of

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from domain import agreement as a
 from domain.agreement_terms import DEFAULTS, MEETINGS
 from domain.sources import BUILT_IN
+from smarketing.event_types import EVENT_LABELS
 
 STAGES = {
     "Lead": _l("Lead"),
@@ -245,19 +246,9 @@ ROLES = {
     "admin": _l("Administrator"),
 }
 
-# A lead's events by their stored type name (the audit replay's steps).
-EVENTS = {
-    "Captured": _l("Captured"),
-    "InteractionRecorded": _l("Interaction"),
-    "ContactAttempted": _l("Contact attempt"),
-    "OwnerAssigned": _l("Owner assigned"),
-    "StageChanged": _l("Stage changed"),
-    "MQLRejected": _l("MQL rejected by sales"),
-    "DealWon": _l("Deal won"),
-    "DealLost": _l("Deal lost"),
-    "DealAmountCorrected": _l("Amount corrected"),
-    "PersonalDataErased": _l("Personal data erased"),
-}
+# A lead's events by their stored type name (the audit replay's steps): declared with
+# the rest of each event's wording in smarketing.event_types.
+EVENTS = EVENT_LABELS
 
 # Lead fields whose values are keys of one of the tables below (the rest read as stored).
 FIELD_VALUES = {

@@ -60,6 +60,7 @@ class LastSeenRepository(Repository[UUID]):
         if not lock.acquire(blocking=not (fastforward_skipping or self.fastforward_skipping)):
             return self._reconstruct_aggregate(aggregate_id, None, projector_func)
         try:
+            aggregate: Any  # the cache's, then fast-forwarded by projector_func (None: not found)
             try:
                 aggregate = self.cache.get(aggregate_id)
             except KeyError:

@@ -17,12 +17,15 @@ def lead_vitals(conn: Connection, lead: dict[str, Any], now: datetime, sla: SLAI
     summary = get_summary(conn, lead["id"].replace("-", "")) or {}
     mql_at, first_contact = summary.get("mql_at"), summary.get("first_contact_at")
     due = deadline(mql_at, sla.follow_up_hours, sla.calendar) if mql_at else None
-    contacted = first_contact is not None and mql_at is not None and first_contact >= mql_at
+    first_follow_up = None
+    if first_contact is not None and mql_at is not None and first_contact >= mql_at:
+        first_follow_up = first_contact - mql_at
+    contacted = first_follow_up is not None
     return {
         "in_stage": max(now - lead["stage_entered_at"], timedelta(0)),
         "score": lead_score(conn, lead["id"].replace("-", ""), now, sla.scoring),
         "follow_up_hours": sla.follow_up_hours,
         "due": due,
         "overdue": due is not None and not contacted and now > due,
-        "first_follow_up": first_contact - mql_at if contacted else None,
+        "first_follow_up": first_follow_up,
     }

@@ -65,11 +65,6 @@ def open_private_bytes(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def write_private(path: Path, data: bytes) -> None:
-    with open_private_bytes(path) as out:
-        out.write(data)
-
-
 def open_private_text(path: Path) -> TextIO:
     """``path`` opened for writing text (UTF-8, no newline translation), mode 0600."""
     fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, MODE)

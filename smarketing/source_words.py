@@ -56,7 +56,7 @@ def new_sources(conn: Connection) -> list[dict[str, Any]]:
     ]
     if not waiting:
         return []
-    counts = dict(
+    counts: dict[str, int] = dict(
         conn.execute(
             select(lead_summary.c.source, func.count())
             .where(lead_summary.c.source.in_(waiting))

@@ -81,7 +81,7 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
                 # chain head read below is the latest and stays so until COMMIT.
                 conn.execute("BEGIN IMMEDIATE")
                 if len(rows) == 1:
-                    notification_ids = [conn.execute(self.insert_events_statement, rows[0]).lastrowid]
+                    notification_ids = [_rowid(conn.execute(self.insert_events_statement, rows[0]))]
                 else:
                     notification_ids = self._insert_rows(conn, rows)
                 _chain(conn.cursor(), notification_ids, rows)
@@ -94,7 +94,7 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
                 raise library_error(error) from error
         finally:
             pool.put_connection(connection)
-        return notification_ids  # type: ignore[return-value]  # rowids: ints
+        return notification_ids
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -154,6 +154,13 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
             )
             for row in rows
         ]
+
+
+def _rowid(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just gave its row (the driver types it optional: not for an INSERT)."""
+    if cursor.lastrowid is None:
+        raise AssertionError("an INSERT into a rowid table sets lastrowid")
+    return cursor.lastrowid
 
 
 def _chain(

@@ -25,6 +25,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Mapper, Notification
 from sqlalchemy import Connection, insert, select
 
@@ -187,10 +188,15 @@ def verify(services: Services, anchor: Head | None = None) -> VerifyResult:
             return VerifyResult(False, proven, checked, seconds, at, template, params, seals_checked)
 
         while row is not None or c is not None:
-            position = row[0] if c is None or (row is not None and row[0] < c.position) else c.position
-            if not anchor_seen and position > anchor.position:  # type: ignore[union-attr]
-                return broken(anchor.position, ANCHOR_MISSING, position=anchor.position)  # type: ignore[union-attr]
+            if row is not None and (c is None or row[0] < c.position):
+                position = row[0]
+            else:
+                assert c is not None  # the loop runs while one of them is left
+                position = c.position
+            if anchor is not None and not anchor_seen and position > anchor.position:
+                return broken(anchor.position, ANCHOR_MISSING, position=anchor.position)
             if row is None or row[0] > position:
+                assert c is not None  # the position is the chain's, ahead of the events
                 return broken(position, DELETED, event=_name(c.originator_id, c.originator_version))
             if c is None or c.position > position:
                 return broken(position, UNLINKED, event=_name(row[1], row[2]))
@@ -210,8 +216,8 @@ def verify(services: Services, anchor: Head | None = None) -> VerifyResult:
                 anchor_seen = True
             previous, proven = linked, position
             row, c = next(events, None), next(chain, None)
-        if not anchor_seen:
-            return broken(anchor.position, ANCHOR_MISSING, position=anchor.position)  # type: ignore[union-attr]
+        if anchor is not None and not anchor_seen:
+            return broken(anchor.position, ANCHOR_MISSING, position=anchor.position)
     elapsed = time.perf_counter() - started
     head = Head(proven, previous.hex()) if proven else None
     return VerifyResult(True, proven, checked, elapsed, seals_checked=seals_checked, head=head)
@@ -222,7 +228,10 @@ def verify(services: Services, anchor: Head | None = None) -> VerifyResult:
 
 def recorded_at(services: Services, n: Notification) -> datetime:
     # The base mapper's decoding: no key look-ups just to read a timestamp.
-    return Mapper.to_domain_event(services.app.mapper, n).timestamp
+    event = Mapper.to_domain_event(services.app.mapper, n)
+    if not isinstance(event, DomainEvent):  # the log holds aggregate events only
+        raise TypeError(f"not a domain event: {n.topic}")
+    return event.timestamp
 
 
 def position_at(services: Services, at: datetime) -> int:

@@ -14,20 +14,11 @@ from domain.agreement import METRICS, SLAAgreement, agreement_id
 from domain.errors import N_, LeadNotFound
 from domain.lead import Lead
 from projections.plain import plain
+from projections.timeline import BOOKKEEPING
 from smarketing.application import parse_lead_id
 from smarketing.bootstrap import Services
 from smarketing.exporting import safe_cell
 from smarketing.log_chain import log_chain
-
-# Library bookkeeping, shown in their own columns rather than among the fields.
-_BOOKKEEPING = (
-    "originator_id",
-    "originator_version",
-    "timestamp",
-    "actor",
-    "occurred_at",
-    "originator_topic",
-)
 
 
 def _positions(services: Services, lead_hex: str) -> dict[int, int]:
@@ -54,7 +45,7 @@ def event_entry(event: Any, position: int | None = None) -> dict[str, Any]:
         "business": {
             k: plain(v)
             for k, v in sorted(values.items())
-            if k not in _BOOKKEEPING and k not in ("personal", "personal_erased")
+            if k not in BOOKKEEPING and k not in ("personal", "personal_erased")
         },
         "personal": {k: plain(v) for k, v in sorted(personal.items())},
         "personal_erased": bool(values.get("personal_erased")),

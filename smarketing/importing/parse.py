@@ -24,7 +24,7 @@ import io
 import os
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -249,12 +249,13 @@ def _csv_reason(error: csv.Error) -> Message:
 
 # RFC 4180 quoting, whatever the sniffer guessed from the first lines: a quote inside a
 # quoted cell is doubled, and nothing but a separator or a line end follows a closing quote.
-STRICT = {"strict": True, "doublequote": True}
+def _strict_reader(lines: Iterable[str], dialect: Any) -> Iterator[list[str]]:
+    return csv.reader(lines, dialect, strict=True, doublequote=True)
 
 
 def _records(lines: _Lines, dialect: Any) -> Iterator[tuple[list[str] | None, Message | None, str]]:
     """(cells, None, "") per record, or (None, reason, its first line) for a broken one."""
-    reader = csv.reader(lines, dialect, **STRICT)
+    reader = _strict_reader(lines, dialect)
     record = lines.record
     while True:
         record.clear()
@@ -264,7 +265,7 @@ def _records(lines: _Lines, dialect: Any) -> Iterator[tuple[list[str] | None, Me
             return
         except csv.Error as error:
             yield None, _csv_reason(error), lines.again_from_second_line()
-            reader = csv.reader(lines, dialect, **STRICT)  # a fresh start on the next line
+            reader = _strict_reader(lines, dialect)  # a fresh start on the next line
 
 
 def _sniff(stream: TextIO) -> Any:

@@ -231,7 +231,7 @@ def _already_done(lead: Lead, planned: PlannedRow) -> bool:
 
 
 def _apply(lead: Lead, planned: PlannedRow, plan: Plan) -> list[RowWarning]:
-    warnings = []
+    warnings: list[RowWarning] = []
     wins = any(s.action == "win" for s in planned.steps)
     for step in planned.steps:
         if step.at is not None and step.at < lead.captured_at and not warnings:  # once per row

@@ -79,11 +79,6 @@ def _remember(key: tuple[Any, ...], pdf: bytes) -> None:
             _cache.popitem(last=False)
 
 
-def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
-
-
 def check_lang(lang: str) -> str:
     if lang not in LANGUAGES:
         raise ReportError(

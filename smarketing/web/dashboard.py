@@ -2,6 +2,7 @@
 the panels in place."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
@@ -92,5 +93,5 @@ def _empty_month(
     latest = data_months.latest_month_with_data(conn, this_month) or data_months.latest_month_with_data(conn)
     if latest is None or latest == month:
         return {"latest": None, "url": None}
-    chosen = {k: v for k, v in filters.items() if v}
+    chosen: dict[str, Any] = {k: v for k, v in filters.items() if v}  # Any: url_for's _external...
     return {"latest": latest, "url": url_for("dashboard.index", month=latest, **chosen)}

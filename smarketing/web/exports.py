@@ -3,6 +3,7 @@ and one lead's complete history as JSON. CSV cells go through exporting.safe_cel
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Flask, Response, request, stream_with_context
 from flask_babel import get_locale
@@ -110,12 +111,12 @@ def funnel_csv() -> Response:
 def scorecard_csv() -> Response:
     svc = services()
     month = _month() or datetime.now(UTC).astimezone(svc.settings.tz).strftime("%Y-%m")
-    filters = {d: request.args.get(d, "")[:100] for d in SCORECARD_DIMENSIONS}
+    filters: dict[str, Any] = {d: request.args.get(d, "")[:100] for d in SCORECARD_DIMENSIONS}
     with svc.read_engine.connect() as conn:
         data = scorecard_actuals(conn, month, **filters)
     skip, style = {"month", "filters", "follow_up_delays_hours"}, reader_style()
     rows = [row for name, value in data.items() if name not in skip for row in _figure_rows(name, value)]
-    rows = [[name, _shown(style, value, FIGURE_UNITS.get(name, ""))] for name, value in rows]
+    rows = [[name, _shown(style, value, FIGURE_UNITS.get(str(name), ""))] for name, value in rows]
     return _csv(csv_text(["metric", "value"], rows, style=style), f"scorecard-{month}.csv")
 
 

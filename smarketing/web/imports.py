@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -156,7 +156,7 @@ def upload() -> ResponseReturnValue:
     return redirect(url_for("imports.mapping", upload=upload_id, preset=preset), code=303)
 
 
-def _save_capped(stream: BinaryIO, path: Path) -> None:
+def _save_capped(stream: IO[bytes], path: Path) -> None:
     """Copy the upload to disk a chunk at a time, stopping as soon as it passes the limit."""
     limit, size = max_file_bytes(), 0
     with open_private_bytes(path) as out:  # rows of personal data

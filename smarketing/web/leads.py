@@ -1,6 +1,7 @@
 """Leads: the list (live search, filters, sorting, infinite scroll) and the new-lead form."""
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -79,7 +80,7 @@ def new() -> str:
 @bp.post("/new")
 def create() -> BaseResponse | tuple[str, int]:
     svc = services()
-    values = {name: forms.text(request.form, name) for name in LEAD_FIELDS}
+    values: dict[str, Any] = {name: forms.text(request.form, name) for name in LEAD_FIELDS}
     try:
         with svc.read_engine.connect() as conn:
             known_campaigns = campaigns(conn)  # "Feria Digital" is written as the existing "feria-digital"

@@ -95,7 +95,7 @@ def record(kind: str) -> BaseResponse | tuple[str, int]:
         return _show(kind, 422, errors={"record": translated(error)}, form=fields)
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
-        return redirect(url_for(f"meetings.{kind}", **{ARG[kind]: period}), code=303)
+        return redirect(url_for(f"meetings.{kind}", **_period_arg(kind, period)), code=303)
     return _show(kind, message=_("Recorded."))
 
 
@@ -114,10 +114,15 @@ def done(kind: str, meeting_key: str, number: str) -> BaseResponse | tuple[str, 
     services().projector.catch_up()
     if not request.headers.get(HX_REQUEST):
         return redirect(
-            url_for(f"meetings.{kind}", **{ARG[kind]: forms.text(request.form, ARG[kind])}), code=303
+            url_for(f"meetings.{kind}", **_period_arg(kind, forms.text(request.form, ARG[kind]))), code=303
         )
     return _show(kind, message=_("Action item marked done."))
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+
+
+def _period_arg(kind: str, period: str) -> dict[str, Any]:
+    # Typed Any: url_for's own keyword arguments (_external...) are not strings.
+    return {ARG[kind]: period}

@@ -1,8 +1,12 @@
-"""Stored events and notification rows for the tests of our recorder subclasses."""
+"""Stored events and notification rows for the tests of our recorder subclasses, and
+stored read-model rows counted."""
 
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from sqlalchemy import Connection, func, select
+
+from projections.lead_summary import lead_summary
 
 
 def stored_events(originator: object, versions: range) -> list[StoredEvent]:
@@ -35,3 +39,8 @@ def assert_saves_interleave_with_the_library(ours: ApplicationRecorder, library:
         (6, b, 3, "t:T", b'{"v":3}'),
     ]
     return b
+
+
+def count_leads(conn: Connection) -> int:
+    """Leads in the lead_summary read model (the app itself never needs the total)."""
+    return int(conn.execute(select(func.count()).select_from(lead_summary)).scalar_one())

@@ -10,7 +10,6 @@ from sqlalchemy import select, text
 
 from domain.business_hours import ALWAYS
 from projections import attention_query
-from projections.attention import needs_attention
 from projections.attention_query import (
     LISTS,
     UNDER_CONTACTED,
@@ -24,6 +23,7 @@ from projections.ready_query import ready_page, warming_up
 from projections.scoring import lead_scores
 from smarketing.bootstrap import Services, init_schema
 from smarketing.sla_terms import sla_in_force
+from tests.integration.attention_reference import needs_attention
 from tests.integration.test_dashboard_counts import MADRID, START, _history
 from tests.integration.test_sla_followup import at, call, mql, new_lead
 

@@ -18,7 +18,7 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import select
 
-from projections import funnel_query, leads_query
+from projections import funnel_query
 from projections.schema import metadata
 from smarketing.backup import BackupError, read_manifest, restore_backup
 from smarketing.bootstrap import Services, bootstrap
@@ -26,6 +26,7 @@ from smarketing.extensions import KEY
 from smarketing.settings import Settings
 from smarketing.web.factory import create_app
 from tests.conftest import drop_postgres_database, postgres_database
+from tests.integration.stored_rows import count_leads
 
 LEADS_BEFORE = 30  # captured before the backup starts, so it has something to copy
 
@@ -102,7 +103,7 @@ def _read_models(services: Services) -> dict[str, list[tuple[Any, ...]]]:
 
 def _figures(services: Services) -> dict[str, Any]:
     with services.read_engine.connect() as conn:
-        return {"leads": leads_query.count_leads(conn), "funnel": funnel_query.funnel(conn)}
+        return {"leads": count_leads(conn), "funnel": funnel_query.funnel(conn)}
 
 
 def test_backup_while_writing_restores_a_whole_prefix_that_verifies(

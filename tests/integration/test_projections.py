@@ -4,9 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from projections import funnel_query, leads_query, scorecard_query
+from projections import funnel_query, scorecard_query
 from smarketing.bootstrap import Services
 from tests.integration.fixed_history import DANIEL, JAVIER, LUCIA, MARTA, build_history
+from tests.integration.stored_rows import count_leads
 
 
 @pytest.fixture
@@ -142,6 +143,6 @@ def test_scorecard_month_boundaries_and_filters(services: Services, history: dic
 def test_catch_up_is_idempotent(services: Services, history: dict[str, str]) -> None:
     assert services.projector.catch_up() == 0
     with services.read_engine.connect() as conn:
-        assert leads_query.count_leads(conn) == 7
+        assert count_leads(conn) == 7
         assert funnel_query.funnel(conn, "2026-10")["stages"][0]["count"] == 5
         assert scorecard_query.scorecard_actuals(conn, "2026-10")["leads"] == 5

@@ -11,7 +11,6 @@ from domain.errors import InvalidInput
 from domain.meeting import meeting_id
 from domain.scoring import RULE_ACTOR
 from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
-from projections.attention import count_attention, needs_attention
 from projections.leads_query import LeadQuery, list_leads
 from projections.meetings import items_of, open_actions
 from projections.scorecard_view import scorecard
@@ -20,6 +19,7 @@ from projections.targets import targets_for
 from smarketing.bootstrap import Services
 from smarketing.sla_terms import agreement_counts, overdue_terms, sla_in_force
 from smarketing.terms_commands import scored_interactions
+from tests.integration.attention_reference import count_attention, needs_attention
 from tests.office_hours import MADRID_OFFICE
 
 
