@@ -127,8 +127,54 @@ def run(interval: float) -> None:
 
 @projections_cli.command("status")
 def status() -> None:
-    for s in services().projector.status():
-        click.echo(f"{s.name:<14} position {s.position:>9}  log {s.log_position:>9}  lag {s.lag}")
+    """Each read model's position in the log, and any event it is stuck at."""
+    statuses = services().projector.status()
+    for s in statuses:
+        line = f"{s.name:<22} position {s.position:>9}  log {s.log_position:>9}  lag {s.lag}"
+        if s.stuck is not None:
+            line += f"  STUCK at {s.stuck.position} since {s.stuck.since:%Y-%m-%d %H:%M} UTC: {s.stuck.error}"
+        click.echo(line)
+    stuck = [s.name for s in statuses if s.stuck is not None]
+    if stuck:
+        click.echo(
+            f"{len(stuck)} stuck: fix the cause, then `flask projections retry NAME` (or `all`); "
+            "`flask projections skip NAME` leaves the event out of that read model for good."
+        )
+
+
+def _release(names: tuple[str, ...], *, skip: bool) -> None:
+    svc = services()
+    known = [p.name for p in svc.projector.projections]
+    chosen = known if names == ("all",) else list(names)
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise click.ClickException(f"No such projection: {', '.join(unknown)} (known: {', '.join(known)}).")
+    for name in chosen:
+        was = svc.projector.release(name, skip=skip)
+        if was is not None:
+            verb = "skipped" if skip else "retrying"
+            click.echo(f"{name}: {verb} the event at position {was.position}.")
+    applied = svc.projector.catch_up()
+    click.echo(f"Applied {applied} events.")
+    still = {name: stuck for name, stuck in svc.projector.stuck().items() if name in chosen}
+    for name, stuck in still.items():
+        click.echo(f"{name}: stuck again at position {stuck.position}: {stuck.error}", err=True)
+    if still:
+        sys.exit(1)
+
+
+@projections_cli.command("retry")
+@click.argument("names", nargs=-1, required=True)
+def retry(names: tuple[str, ...]) -> None:
+    """Let stuck projections try their event again (after a fix); NAME or `all`."""
+    _release(names, skip=False)
+
+
+@projections_cli.command("skip")
+@click.argument("names", nargs=-1, required=True)
+def skip(names: tuple[str, ...]) -> None:
+    """Leave a stuck projection's event out of it for good and go on; NAME or `all`."""
+    _release(names, skip=True)
 
 
 @lead_cli.command("show")

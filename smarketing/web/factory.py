@@ -18,7 +18,7 @@ from smarketing.importing.parse import max_file_bytes
 from smarketing.private_files import narrow, private_dir
 from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
-from smarketing.web import access, auth, errors, i18n, security
+from smarketing.web import access, auth, errors, faults, i18n, security
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UPLOAD_FORM_MARGIN = 64 * 1024  # multipart headers and the form's other fields
@@ -81,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Htmx(app)
     i18n.init_app(app)
     errors.init_app(app)
+    faults.init_app(app)  # after errors: a store fault is a 503, not a generic 500
     # Order matters: load the user and actor, then the access gate, then CSRF.
     auth.init_app(app)
     access.init_app(app)
