@@ -1,8 +1,11 @@
 """Flask CLI: set-up, demo data, projections and a lead's timeline in the terminal."""
 
+import functools
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -10,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from domain.errors import DomainError, InvalidInput
 from projections import leads_query
+from projections.quarantine import UNAVAILABLE
 from smarketing import parallel_rebuild
 from smarketing.backup_cli import backup_cli
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
@@ -198,6 +202,32 @@ def show(lead_id: str) -> None:
             f"{entry['version']:>3}  {entry['occurred_at']:%Y-%m-%d %H:%M}  {entry['actor']:<14} "
             f"{describe(entry['event_type'], entry['data'])}"
         )
+
+
+def guard_store_faults(group: click.Group) -> None:
+    """Every command under ``group``: a locked, read-only or unreachable store is a
+    message and exit 1, not a traceback (run it again once the store is free)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            guard_store_faults(command)
+        elif command.callback is not None and not getattr(command.callback, "_guarded", False):
+            command.callback = _guarded(command.callback)
+
+
+def _guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except UNAVAILABLE as error:
+            raise click.ClickException(
+                f"The database is busy or cannot be written to ({type(error).__name__}: {error}). "
+                "Nothing was half-done; run the command again in a moment "
+                "(SMARKETING_LOCK_TIMEOUT sets how long a lock is waited for)."
+            ) from None
+
+    run._guarded = True  # type: ignore[attr-defined]
+    return run
 
 
 def init_app(app: Flask) -> None:

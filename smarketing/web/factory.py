@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     reports_cli.init_app(app)
     _register_blueprints(app)
+    cli.guard_store_faults(app.cli)  # every command registered above, the features' too
     app.jinja_env.globals["extra_nav"] = lambda: [
         item for item in EXTRA_NAV if item["endpoint"] in app.view_functions
     ]

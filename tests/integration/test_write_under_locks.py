@@ -100,3 +100,14 @@ def test_a_busy_store_answers_503_in_spanish(services: Services, make_web_app, l
     assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
     assert "La base de datos está ocupada" in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_cli_command_on_a_busy_store_says_so_and_exits_1(services: Services, make_web_app) -> None:
+    if services.settings.is_postgres:
+        pytest.skip("on PostgreSQL the read models wait for a lock only with SMARKETING_LOCK_TIMEOUT set")
+    services.app.capture_lead(name="Ana", email="ana@example.com", source="webinar")
+    runner = make_web_app(LOCK_TIMEOUT=1).test_cli_runner()
+    with tracking_locked(services):
+        result = runner.invoke(args=["projections", "catch-up"])
+    assert result.exit_code == 1 and "The database is busy" in result.output
+    assert "Traceback" not in result.output
