@@ -48,10 +48,14 @@ def _scope() -> str:
 
 
 def _claim() -> Response | tuple[str, int] | None:
-    key = request.form.get(FIELD, "") if request.method == "POST" else ""
-    if not key or not current_user.is_authenticated or (request.endpoint or "").startswith(EXEMPT):
+    # The form is read last: the JSON API reads (and caps) its own bodies.
+    if request.method != "POST" or (request.endpoint or "").startswith(EXEMPT):
         return None
-    key = key[:100]
+    if not current_user.is_authenticated:
+        return None
+    key = request.form.get(FIELD, "")[:100]
+    if not key:
+        return None
     request_hash = hashlib.sha256(request.path.encode()).hexdigest()
     stored = integrations.claim_key(services().write_engine, _scope(), key, request_hash)
     if stored is None:
