@@ -118,6 +118,13 @@ def rebuild(jobs: int | None) -> None:
     elapsed = time.perf_counter() - started
     processes = f"{jobs} process" if jobs == 1 else f"{jobs} processes"
     click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s ({processes}).")
+    stuck = services().projector.stuck()
+    if stuck:
+        raise click.ClickException(
+            "Stuck at an event they could not take: "
+            + "; ".join(f"{name} at {s.position} ({s.error})" for name, s in stuck.items())
+            + ". Fix the cause, then `flask projections retry NAME`."
+        )
 
 
 @projections_cli.command("run")
