@@ -44,3 +44,9 @@ class DuplicateEmail(DomainError):
 
 class StaleLead(DomainError):
     """The lead changed since the form was loaded (optimistic concurrency)."""
+
+
+class LostRace(StaleLead):
+    """Another writer saved the lead between this command's read and its save: the
+    log refused the save. A command that does not depend on the lead's state may
+    simply be tried again (``smarketing.retrying``)."""

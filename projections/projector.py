@@ -4,11 +4,16 @@ them once, and hand each projection the events it has not seen yet.
 Pull, not the library's ``ProjectionRunner``: that needs PostgreSQL
 subscriptions, and the same loop must work on SQLite. Notification ids may have
 gaps (PostgreSQL after a conflict), so positions are compared, never counted.
+
+An event that cannot be decoded, or that a projection cannot apply, is
+quarantined (``projections.quarantine``): that projection stops just before it,
+keeps serving its last good state, and the others go on.
 """
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
@@ -16,6 +21,14 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 
 from projections import bulk_indexes
 from projections.gc_pause import gc_paused
+from projections.quarantine import (
+    NOT_THE_EVENTS_FAULT,
+    Stuck,
+    quarantine,
+    release,
+    stick,
+    stuck_projections,
+)
 from projections.schema import tracking
 from projections.tracking import (
     advance_position,
@@ -59,6 +72,7 @@ class ProjectionStatus:
     name: str
     position: int
     log_position: int
+    stuck: Stuck | None = None
 
     @property
     def lag(self) -> int:
@@ -112,8 +126,19 @@ class Projector:
         with self.read_engine.connect() as conn:
             return {name: int(position) for name, position in conn.execute(select(tracking))}
 
+    def stuck(self) -> dict[str, Stuck]:
+        """The projections held at an event they could not take, by name."""
+        with self.read_engine.connect() as conn:
+            return stuck_projections(conn)
+
+    def _active(self) -> list[Projection]:
+        stuck = self.stuck()
+        return [p for p in self.projections if p.name not in stuck]
+
     def catch_up(self, until: int | None = None) -> int:
-        """Process everything recorded so far (or up to ``until``); return events applied."""
+        """Process everything recorded so far (or up to ``until``); return events applied.
+
+        Stuck projections are passed by (``projections.quarantine``)."""
         rows = self._tracking_rows()
         # Indexes an interrupted replay left dropped come back first.
         self._restore_indexes([p for p in self.projections if bulk_indexes.marker(p.name) in rows])
@@ -153,17 +178,21 @@ class Projector:
     def _catch_up(self, until: int | None) -> int:
         applied = 0
         while True:
-            start = min(self.positions().values(), default=0)
+            active = self._active()
+            if not active:
+                return applied
+            positions = self.positions()
+            start = min(positions[p.name] for p in active)
             if until is not None and start >= until:
                 return applied
             # A batch's objects all live until its end: see projections.gc_pause.
             with gc_paused():
-                done = self._next_batch(start, until)
+                done = self._next_batch(start, until, active)
             if done is None:
                 return applied
             applied += done
 
-    def _next_batch(self, start: int, until: int | None) -> int | None:
+    def _next_batch(self, start: int, until: int | None, active: Sequence[Projection]) -> int | None:
         """Read, decode and apply the batch after ``start``; None when there is none."""
         notifications = self.recorder.select_notifications(
             start=start, limit=self.batch_size, stop=until, inclusive_of_start=False
@@ -174,27 +203,117 @@ class Projector:
         prefetch = getattr(self.mapper, "prefetch", None)
         if prefetch is not None:
             prefetch({n.originator_id for n in notifications})
-        to_domain_event = self.mapper.to_domain_event
-        batch = [(n.id, to_domain_event(n)) for n in notifications]
+        batch, undecodable = self._decode(notifications)
         stored = {n.id: n for n in notifications}
-        return sum(self._apply(projection, batch, stored) for projection in self.projections)
+        applied = sum(self._apply(projection, batch, stored) for projection in active) if batch else 0
+        if undecodable is not None:
+            # Every projection short of it stops there: none can apply what cannot be read.
+            for projection in active:
+                self._stick_if_short_of(projection, *undecodable)
+        return applied
+
+    def _decode(
+        self, notifications: Sequence[Notification]
+    ) -> tuple[list[Positioned], tuple[int, Exception] | None]:
+        """The batch's events up to the first that cannot be decoded, and that one's fault."""
+        to_domain_event = self.mapper.to_domain_event
+        try:
+            return [(n.id, to_domain_event(n)) for n in notifications], None
+        except NOT_THE_EVENTS_FAULT:
+            raise
+        except Exception:  # noqa: BLE001 - any fault of the event's bytes: find which one, below
+            pass
+        batch: list[Positioned] = []
+        for n in notifications:
+            try:
+                batch.append((n.id, to_domain_event(n)))
+            except NOT_THE_EVENTS_FAULT:
+                raise
+            except Exception as error:  # noqa: BLE001 - quarantined, not fatal
+                return batch, (n.id, error)
+        return batch, None  # pragma: no cover - it failed once, so it fails again
+
+    def _stick_if_short_of(self, projection: Projection, position: int, error: Exception) -> None:
+        with self.engine.begin() as conn:
+            if self._lock_unless_stuck(conn, projection) is None:
+                return
+            if lock_position(conn, projection.name) < position:
+                stick(conn, projection.name, position, error, _now())
+
+    @staticmethod
+    def _lock_unless_stuck(conn: Connection, projection: Projection) -> int | None:
+        """Lock the projection's tracking row; its position, or None when it is stuck."""
+        row = conn.execute(
+            select(tracking.c.position, quarantine.c.position.label("stuck_at"))
+            .outerjoin(quarantine, quarantine.c.projection == tracking.c.projection)
+            .where(tracking.c.projection == projection.name)
+            .with_for_update(of=tracking)
+        ).first()
+        if row is None:
+            raise LookupError(f"Projection {projection.name!r} has no tracking row: run `flask db init`.")
+        return None if row.stuck_at is not None else int(row.position)
 
     def _apply(
         self, projection: Projection, batch: list[Positioned], stored: Mapping[int, Notification]
     ) -> int:
+        try:
+            return self._apply_batch(projection, batch, stored)
+        except NOT_THE_EVENTS_FAULT:
+            raise
+        except Exception:  # noqa: BLE001 - rolled back: find the event at fault, one at a time
+            return self._apply_until_fault(projection, batch, stored)
+
+    def _todo(self, conn: Connection, projection: Projection, batch: list[Positioned]) -> list[Positioned]:
+        position = self._lock_unless_stuck(conn, projection)
+        if position is None:
+            return []
+        # Usually none of the batch is done yet: then hand it over without copying.
+        if batch[0][0] > position:
+            return batch
+        return [item for item in batch if item[0] > position]
+
+    def _process(
+        self,
+        conn: Connection,
+        projection: Projection,
+        todo: list[Positioned],
+        stored: Mapping[int, Notification],
+    ) -> None:
+        if projection.uses_stored:
+            projection.process_stored(conn, todo, stored)
+        else:
+            projection.process(conn, todo)
+
+    def _apply_until_fault(
+        self, projection: Projection, batch: list[Positioned], stored: Mapping[int, Notification]
+    ) -> int:
+        """Apply event by event, each in a savepoint, up to the first that fails: the
+        ones before it are kept, it is quarantined. Only after a batch failed, so the
+        usual path pays no savepoints."""
         with self.engine.begin() as conn:
-            position = lock_position(conn, projection.name)
+            done = 0
+            for item in self._todo(conn, projection, batch):
+                try:
+                    with conn.begin_nested():
+                        self._process(conn, projection, [item], stored)
+                except NOT_THE_EVENTS_FAULT:
+                    raise
+                except Exception as error:  # noqa: BLE001 - quarantined, not fatal
+                    stick(conn, projection.name, item[0], error, _now())
+                    break
+                advance_position(conn, projection.name, item[0])
+                done += 1
+        return done
+
+    def _apply_batch(
+        self, projection: Projection, batch: list[Positioned], stored: Mapping[int, Notification]
+    ) -> int:
+        with self.engine.begin() as conn:
+            todo = self._todo(conn, projection, batch)
             # Usually none of the batch is done yet: then hand it over without copying.
-            if batch[0][0] > position:
-                todo = batch
-            else:
-                todo = [item for item in batch if item[0] > position]
             if not todo:
                 return 0
-            if projection.uses_stored:
-                projection.process_stored(conn, todo, stored)
-            else:
-                projection.process(conn, todo)
+            self._process(conn, projection, todo, stored)
             advance_position(conn, projection.name, todo[-1][0])
         return len(todo)
 
@@ -211,6 +330,8 @@ class Projector:
                 for table in projection.tables:
                     conn.execute(delete(table))
                 reset_position(conn, projection.name)
+                # From 0 it meets its stuck event again: stuck again if it still fails.
+                conn.execute(delete(quarantine).where(quarantine.c.projection == projection.name))
 
     def only(self, names: Sequence[str]) -> "Projector":
         """The same projector for the named projections alone (one share of a parallel rebuild)."""
@@ -227,6 +348,26 @@ class Projector:
             bulk_from=self.bulk_from,
         )
 
+    def release(self, name: str, *, skip: bool = False) -> Stuck | None:
+        """Let a stuck projection go on: try its event again (after a fix), or ``skip``
+        it (its figures then never include that event). What it was stuck on, if anything."""
+        if name not in {p.name for p in self.projections}:
+            raise ValueError(f"no such projection: {name}")
+        with self.engine.begin() as conn:
+            lock_position(conn, name)
+            stuck = release(conn, name)
+            if stuck is not None and skip:
+                advance_position(conn, name, stuck.position)
+        return stuck
+
     def status(self) -> list[ProjectionStatus]:
         log_position = self.recorder.max_notification_id() or 0
-        return [ProjectionStatus(name, position, log_position) for name, position in self.positions().items()]
+        stuck = self.stuck()
+        return [
+            ProjectionStatus(name, position, log_position, stuck.get(name))
+            for name, position in self.positions().items()
+        ]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError, Mapper, Recording
 from eventsourcing.utils import strtobool
 
 from domain.email_index import LeadEmailIndex, email_external_key, email_index_id, legacy_email_index_id
-from domain.errors import N_, DomainError, DuplicateEmail, LeadNotFound, StaleLead
+from domain.errors import N_, DomainError, DuplicateEmail, LeadNotFound, LostRace, StaleLead
 from domain.lead import Lead
 from domain.validation import clean_email
 from domain.vocabulary import Stage
@@ -22,6 +22,7 @@ from smarketing.known_terms import KnownTerms
 from smarketing.last_seen import LastSeenRepository
 from smarketing.money_commands import MoneyCommands
 from smarketing.personal_data import PersonalDataMapper
+from smarketing.retrying import retry_lost_races
 from smarketing.terms_commands import TermsCommands
 
 
@@ -208,7 +209,9 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         return len(batch) // 2
 
     def record_interaction(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        saved = self._update_lead(lead_id, expected_version, lambda lead: lead.record_interaction(**fields))
+        # Not the promotion below: a retry of it would record the interaction twice.
+        record = lambda lead: lead.record_interaction(**fields)  # noqa: E731 - a command's change
+        saved = retry_lost_races(lambda: self._update_lead(lead_id, expected_version, record))
         if saved.stage != Stage.LEAD:
             # Only a Lead can be promoted by the scoring rule: no need to read the terms.
             return saved.version
@@ -218,7 +221,9 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         return saved.version + 1 if promoted else saved.version
 
     def log_contact_attempt(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return self._update(lead_id, expected_version, lambda lead: lead.attempt_contact(**fields))
+        return retry_lost_races(
+            lambda: self._update(lead_id, expected_version, lambda lead: lead.attempt_contact(**fields))
+        )
 
     def assign_owner(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
         return self._update(lead_id, expected_version, lambda lead: lead.assign_owner(**fields))
@@ -335,7 +340,7 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         try:
             return self._decide_and_save(lead, expected_version, change)
         except IntegrityError:
-            raise StaleLead(
+            raise LostRace(
                 N_(
                     "Someone else changed this lead at the same moment; nothing of yours was saved. "
                     "Reload and try again."

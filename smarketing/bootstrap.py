@@ -58,13 +58,14 @@ MMAP_BYTES = 4 << 30  # address space, not memory: the OS pages in what is read
 
 
 def _sqlite_engine(settings: Settings, *, immediate: bool, derived_only: bool = False) -> Engine:
-    engine = create_engine(settings.sqlalchemy_url(), connect_args={"timeout": 30})
+    engine = create_engine(settings.sqlalchemy_url(), connect_args={"timeout": settings.lock_wait})
+    busy_ms = round(settings.lock_wait * 1000)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA busy_timeout = 30000")
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
         dbapi_connection.execute("PRAGMA journal_mode = WAL")
         # Overwrite what an erasure blanks in the read models (names, reasons) instead of
         # leaving it in the page's free space; Debian's SQLite does by default, others not.
@@ -96,7 +97,11 @@ def _sqlite_engine(settings: Settings, *, immediate: bool, derived_only: bool = 
 def build_engines(settings: Settings) -> tuple[Engine, Engine]:
     """(write engine for keys, users and seals; read engine for pages and reports)."""
     if settings.is_postgres:
-        engine = create_engine(settings.sqlalchemy_url(), pool_pre_ping=True)
+        connect_args = {}
+        if settings.lock_timeout is not None:
+            # Set: a lock held too long (a migration, a stuck session) is a 503, not a hang.
+            connect_args["options"] = f"-c lock_timeout={round(settings.lock_timeout * 1000)}"
+        engine = create_engine(settings.sqlalchemy_url(), pool_pre_ping=True, connect_args=connect_args)
         return engine, engine
     return _sqlite_engine(settings, immediate=True), _sqlite_engine(settings, immediate=False)
 
@@ -143,7 +148,7 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
     assert isinstance(app.mapper, PersonalDataMapper)
     if create_tables:
         create_key_store(settings.key_store_url())
-    key_engine = key_store_engine(settings.key_store_url())
+    key_engine = key_store_engine(settings.key_store_url(), settings.lock_wait)
     app.mapper.use_keys(LeadKeys(key_engine, key_engine))
     app.use_index_secret(lambda: index_secret(key_engine))
     projector_engine = build_projector_engine(settings, write_engine)

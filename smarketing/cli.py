@@ -1,8 +1,11 @@
 """Flask CLI: set-up, demo data, projections and a lead's timeline in the terminal."""
 
+import functools
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -10,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from domain.errors import DomainError, InvalidInput
 from projections import leads_query
+from projections.quarantine import UNAVAILABLE
 from smarketing import parallel_rebuild
 from smarketing.backup_cli import backup_cli
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
@@ -114,6 +118,13 @@ def rebuild(jobs: int | None) -> None:
     elapsed = time.perf_counter() - started
     processes = f"{jobs} process" if jobs == 1 else f"{jobs} processes"
     click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s ({processes}).")
+    stuck = services().projector.stuck()
+    if stuck:
+        raise click.ClickException(
+            "Stuck at an event they could not take: "
+            + "; ".join(f"{name} at {s.position} ({s.error})" for name, s in stuck.items())
+            + ". Fix the cause, then `flask projections retry NAME`."
+        )
 
 
 @projections_cli.command("run")
@@ -127,8 +138,54 @@ def run(interval: float) -> None:
 
 @projections_cli.command("status")
 def status() -> None:
-    for s in services().projector.status():
-        click.echo(f"{s.name:<14} position {s.position:>9}  log {s.log_position:>9}  lag {s.lag}")
+    """Each read model's position in the log, and any event it is stuck at."""
+    statuses = services().projector.status()
+    for s in statuses:
+        line = f"{s.name:<22} position {s.position:>9}  log {s.log_position:>9}  lag {s.lag}"
+        if s.stuck is not None:
+            line += f"  STUCK at {s.stuck.position} since {s.stuck.since:%Y-%m-%d %H:%M} UTC: {s.stuck.error}"
+        click.echo(line)
+    stuck = [s.name for s in statuses if s.stuck is not None]
+    if stuck:
+        click.echo(
+            f"{len(stuck)} stuck: fix the cause, then `flask projections retry NAME` (or `all`); "
+            "`flask projections skip NAME` leaves the event out of that read model for good."
+        )
+
+
+def _release(names: tuple[str, ...], *, skip: bool) -> None:
+    svc = services()
+    known = [p.name for p in svc.projector.projections]
+    chosen = known if names == ("all",) else list(names)
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise click.ClickException(f"No such projection: {', '.join(unknown)} (known: {', '.join(known)}).")
+    for name in chosen:
+        was = svc.projector.release(name, skip=skip)
+        if was is not None:
+            verb = "skipped" if skip else "retrying"
+            click.echo(f"{name}: {verb} the event at position {was.position}.")
+    applied = svc.projector.catch_up()
+    click.echo(f"Applied {applied} events.")
+    still = {name: stuck for name, stuck in svc.projector.stuck().items() if name in chosen}
+    for name, stuck in still.items():
+        click.echo(f"{name}: stuck again at position {stuck.position}: {stuck.error}", err=True)
+    if still:
+        sys.exit(1)
+
+
+@projections_cli.command("retry")
+@click.argument("names", nargs=-1, required=True)
+def retry(names: tuple[str, ...]) -> None:
+    """Let stuck projections try their event again (after a fix); NAME or `all`."""
+    _release(names, skip=False)
+
+
+@projections_cli.command("skip")
+@click.argument("names", nargs=-1, required=True)
+def skip(names: tuple[str, ...]) -> None:
+    """Leave a stuck projection's event out of it for good and go on; NAME or `all`."""
+    _release(names, skip=True)
 
 
 @lead_cli.command("show")
@@ -152,6 +209,32 @@ def show(lead_id: str) -> None:
             f"{entry['version']:>3}  {entry['occurred_at']:%Y-%m-%d %H:%M}  {entry['actor']:<14} "
             f"{describe(entry['event_type'], entry['data'])}"
         )
+
+
+def guard_store_faults(group: click.Group) -> None:
+    """Every command under ``group``: a locked, read-only or unreachable store is a
+    message and exit 1, not a traceback (run it again once the store is free)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            guard_store_faults(command)
+        elif command.callback is not None and not getattr(command.callback, "_guarded", False):
+            command.callback = _guarded(command.callback)
+
+
+def _guarded(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except UNAVAILABLE as error:
+            raise click.ClickException(
+                f"The database is busy or cannot be written to ({type(error).__name__}: {error}). "
+                "Nothing was half-done; run the command again in a moment "
+                "(SMARKETING_LOCK_TIMEOUT sets how long a lock is waited for)."
+            ) from None
+
+    run._guarded = True  # type: ignore[attr-defined]
+    return run
 
 
 def init_app(app: Flask) -> None:

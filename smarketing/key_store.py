@@ -57,19 +57,20 @@ INDEX_SECRET = "email-index-hmac"
 _CHUNK = 500
 
 
-def key_store_engine(url: str) -> Engine:
-    """The key store's engine: SQLite with secure deletion, or PostgreSQL."""
+def key_store_engine(url: str, lock_timeout: float = 30.0) -> Engine:
+    """The key store's engine: SQLite with secure deletion, or PostgreSQL.
+    ``lock_timeout``: SQLite's busy timeout in seconds (SMARKETING_LOCK_TIMEOUT)."""
     if not url.startswith("sqlite"):
         return create_engine(_psycopg(url), pool_pre_ping=True, pool_size=1)
     path = Path(url.removeprefix("sqlite:///"))
     path.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     os.chmod(path, 0o600)  # keys: readable by the app's user only
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": lock_timeout})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.execute("PRAGMA busy_timeout = 30000")
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {round(lock_timeout * 1000)}")
         dbapi_connection.execute("PRAGMA secure_delete = ON")
         dbapi_connection.execute("PRAGMA journal_mode = DELETE")
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from projections.quarantine import UNAVAILABLE
 from smarketing.bootstrap import Services
 from smarketing.reports.replica import ReportReplica, open_replica
 
@@ -56,7 +57,14 @@ def run_projector(
     try:
         while not stop.is_set():
             started = time.perf_counter()
-            applied = services.projector.catch_up()
+            try:
+                applied = services.projector.catch_up()
+            except UNAVAILABLE as error:
+                # Locked or unreachable for now: try again next turn rather than exit
+                # (a fault of an event never gets here: it is quarantined).
+                report(f"projector: store unavailable, retrying: {error!r}")
+                stop.wait(interval)
+                continue
             total += applied
             if applied:
                 report(f"projector: applied {applied} events in {time.perf_counter() - started:.2f}s")

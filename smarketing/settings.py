@@ -12,6 +12,10 @@ from urllib.parse import unquote, urlparse, urlunparse
 from zoneinfo import ZoneInfo
 
 DEFAULT_TIMEZONE = "Europe/Madrid"
+# Seconds a statement waits for a lock held by another connection before the store
+# is reported busy (web: 503 with Retry-After; CLI: a message and exit 1). SQLite's
+# default is its writers' queue: long enough for a projector's batch commit.
+DEFAULT_LOCK_TIMEOUT = {"sqlite": 30.0, "postgres": 10.0}
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class Settings:
     key_store: str = ""
     # The erasure ledger (smarketing.audit.erasure); empty: see ``erasure_ledger_path``.
     erasure_ledger: str = ""
+    # SMARKETING_LOCK_TIMEOUT; None: DEFAULT_LOCK_TIMEOUT of the backend. On PostgreSQL
+    # the read models' connections wait without a bound unless it is set.
+    lock_timeout: float | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -33,6 +40,13 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def lock_wait(self) -> float:
+        """The lock timeout in seconds (SMARKETING_LOCK_TIMEOUT, else the backend's default)."""
+        if self.lock_timeout is not None:
+            return self.lock_timeout
+        return DEFAULT_LOCK_TIMEOUT["postgres" if self.is_postgres else "sqlite"]
 
     def sqlite_path(self) -> str:
         return self.database_url.removeprefix("sqlite:///")
@@ -50,7 +64,8 @@ class Settings:
             return env | {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": self.sqlite_path(),
-                "SQLITE_LOCK_TIMEOUT": "30",
+                # The library takes whole seconds (and reads 0 as its default of 5).
+                "SQLITE_LOCK_TIMEOUT": str(max(1, round(self.lock_wait))),
             }
         url = urlparse(self.database_url)
         return env | {
@@ -60,7 +75,7 @@ class Settings:
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": str(max(1, round(self.lock_wait))),
             # One connection kept open (two once the pool's very first request waited
             # for it to open), more while threads wait for one (up to 1 + the library's
             # overflow of 10), closed again after 10 idle minutes. Why not the
@@ -141,6 +156,7 @@ def load_settings(instance_path: str | Path, **overrides: str) -> Settings:
     report_replica = overrides.get("report_replica") or os.environ.get("SMARKETING_REPORT_REPLICA", "")
     key_store = overrides.get("key_store") or os.environ.get("SMARKETING_KEY_STORE_URL", "")
     ledger = overrides.get("erasure_ledger") or os.environ.get("SMARKETING_ERASURE_LEDGER", "")
+    lock_timeout = overrides.get("lock_timeout") or os.environ.get("SMARKETING_LOCK_TIMEOUT", "")
     if not ledger and database_url.startswith(("postgres://", "postgresql://")):
         ledger = str(Path(instance_path) / "erasure-ledger.jsonl")
     return Settings(
@@ -149,4 +165,5 @@ def load_settings(instance_path: str | Path, **overrides: str) -> Settings:
         report_replica=report_replica,
         key_store=key_store,
         erasure_ledger=ledger,
+        lock_timeout=float(lock_timeout) if lock_timeout else None,  # not a number: fail at start
     )

@@ -26,6 +26,7 @@ from domain.errors import N_
 from projections.agreement_docs import TERMS, current_docs
 from projections.funnel_query import funnel, funnel_breakdown
 from projections.projector import Projection, Projector
+from projections.quarantine import quarantine
 from projections.schema import metadata, tracking
 from projections.scorecard_query import scorecard_actuals
 from projections.scorecard_view import month_terms
@@ -118,7 +119,8 @@ def replay_engine(services: Services, until: int, projections: list[Projection] 
         replica_metadata.create_all(engine)
         projections = build_projections(services.settings)
     else:  # just their tables: creating all forty took longer than a small replay
-        for table in {tracking, *(table for projection in projections for table in projection.tables)}:
+        tables = {table for projection in projections for table in projection.tables}
+        for table in {tracking, quarantine, *tables}:
             table.create(engine)
     app = services.app
     projector = Projector(app.recorder, app.mapper, engine, projections)

@@ -54,6 +54,7 @@ from projections.funnel import FunnelProjection
 from projections.lead_summary import LeadSummaryProjection, lead_summary, search_text
 from projections.money_terms import MoneyTermsProjection
 from projections.projector import Positioned, Projection, Projector
+from projections.quarantine import quarantine
 from projections.schema import tracking
 from projections.scorecard import ScorecardProjection, sla_facts
 from projections.scorecard_follow_up import ScorecardFollowUpProjection
@@ -148,7 +149,7 @@ CODE_VERSION = code_version(
 
 
 def _tables(projections: list[Projection]) -> list[Table]:
-    return [tracking, replica_meta, *(table for p in projections for table in p.tables)]
+    return [tracking, quarantine, replica_meta, *(table for p in projections for table in p.tables)]
 
 
 # How long a replica connection waits for another process's lock.

@@ -69,6 +69,7 @@ READ: dict[str, str] = {
     "leads.check_email": "read",
     "leads.new": "lead.capture",
     "lead_page.show": "lead.find",
+    "lead_page.timeline": "lead.find",  # the timeline polling itself while figures update
     "agreement.money": "report.read",  # rates and base currency: managers record, auditors read
     "agreement.*": "read",
     "meetings.*": "read",

@@ -38,6 +38,7 @@ from smarketing.web import (
     money_pages,  # noqa: F401 - adds its routes to bp
 )
 from smarketing.web.agreement_blueprint import bp
+from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.dashboard import _month
 from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST
@@ -124,7 +125,7 @@ def set_target() -> BaseResponse | tuple[str, int]:
     except InvalidInput as error:
         context = _targets_context(_safe_month(month))
         return _render(422, **context, form=form, errors={error.field: field_message(error)})
-    services().projector.catch_up()
+    catch_up_after_write()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.index", month=form["month"]), code=303)
     message = _saved_message(form["month"], form["metric"])

@@ -28,6 +28,7 @@ from smarketing.sla_terms import sla_in_force
 from smarketing.source_words import SOURCE_KINDS, SOURCE_PARTS
 from smarketing.web import forms
 from smarketing.web.agreement_blueprint import bp
+from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
 
@@ -96,7 +97,7 @@ def vocabulary_write(part: str) -> BaseResponse | tuple[str, int]:
             source_words.write(app, part, fields)
     except InvalidInput as error:
         return _vocabulary(422, errors={part: translated(error)}, form={part: fields})
-    services().projector.catch_up()
+    catch_up_after_write()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.vocabulary"), code=303)
     return _vocabulary(message=_("Saved. The change is in the history below."))
@@ -164,7 +165,7 @@ def terms_write(section: str) -> BaseResponse | tuple[str, int]:
         services().app.set_terms(section, _section_from_form(section), forms.text(request.form, "reason"))
     except InvalidInput as error:
         return _terms(422, errors={section: translated(error)})
-    services().projector.catch_up()
+    catch_up_after_write()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.terms"), code=303)
     return _terms(message=_("Terms saved."))

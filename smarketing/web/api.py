@@ -21,6 +21,7 @@ from domain.errors import DomainError
 from smarketing import integrations
 from smarketing.extensions import Services, services
 from smarketing.source_words import campaigns
+from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import status_for
 from smarketing.web.openapi import OPENAPI
 
@@ -195,7 +196,7 @@ def create_lead() -> Response:
         svc = services()
         # The source as the vocabulary names it ("Eventos" -> events; unknown: a new source).
         lead_id = svc.app.capture_lead(**values, known_campaigns=campaigns_of(svc))
-        svc.projector.catch_up()
+        catch_up_after_write()
         location = url_for("api.create_interaction", lead_id=lead_id)
         lead = svc.app.get_lead(lead_id)
         return 201, {
@@ -215,7 +216,7 @@ def create_interaction(lead_id: str) -> Response:
     def record() -> tuple[int, dict[str, Any]]:
         svc = services()
         version = svc.app.record_interaction(lead_id[:100], **values)
-        svc.projector.catch_up()
+        catch_up_after_write()
         return 201, {"id": str(svc.app.get_lead(lead_id)["id"]), "version": version}
 
     return _idempotent(record)

@@ -18,7 +18,7 @@ from smarketing.importing.parse import max_file_bytes
 from smarketing.private_files import narrow, private_dir
 from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
-from smarketing.web import access, auth, errors, hx, i18n, security
+from smarketing.web import access, auth, catch_up, errors, faults, hx, i18n, idempotency, security
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UPLOAD_FORM_MARGIN = 64 * 1024  # multipart headers and the form's other fields
@@ -76,19 +76,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         report_replica=app.config.get("REPORT_REPLICA", ""),
         key_store=app.config.get("KEY_STORE_URL", ""),
         erasure_ledger=app.config.get("ERASURE_LEDGER", ""),
+        lock_timeout=str(app.config.get("LOCK_TIMEOUT", "")),
     )
     app.extensions[KEY] = bootstrap(settings)
     Htmx(app)
     hx.init_app(app)  # Vary on htmx's headers for every page
     i18n.init_app(app)
     errors.init_app(app)
+    faults.init_app(app)  # after errors: a store fault is a 503, not a generic 500
+    catch_up.init_app(app)
     # Order matters: load the user and actor, then the access gate, then CSRF.
     auth.init_app(app)
     access.init_app(app)
     security.init_app(app)
+    idempotency.init_app(app)  # after the access gate and CSRF: claims only what may run
     cli.init_app(app)
     reports_cli.init_app(app)
     _register_blueprints(app)
+    cli.guard_store_faults(app.cli)  # every command registered above, the features' too
     app.jinja_env.globals["extra_nav"] = lambda: [
         item for item in EXTRA_NAV if item["endpoint"] in app.view_functions
     ]

@@ -23,6 +23,7 @@ from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.access import can
 from smarketing.web.amount_input import parse_amount
+from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.hx import HX_REQUEST
 
 bp = Blueprint("lead_page", __name__, url_prefix="/leads")
@@ -63,6 +64,12 @@ def _context(lead_id: str) -> dict:
 @bp.get("/<lead_id>")
 def show(lead_id: str) -> str:
     return render_template("lead.html", **_context(lead_id))
+
+
+@bp.get("/<lead_id>/timeline")
+def timeline(lead_id: str) -> str:
+    """The timeline alone: it polls here while some events are not in it yet."""
+    return render_template("partials/lead_timeline.html", **_context(lead_id))
 
 
 def _form(name: str) -> str:
@@ -152,7 +159,7 @@ def act(lead_id: str, action: str) -> Response | str:
     command(
         lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **_fields()[action]()
     )
-    svc.projector.catch_up()  # read-your-writes: the timeline shows the new event now
+    catch_up_after_write()  # read-your-writes, bounded: the timeline shows the new event now
     context = _context(lead_id)
     context["message"] = _won_message(context["lead"]) if action == "won" else str(DONE[action])
     if request.headers.get(HX_REQUEST):

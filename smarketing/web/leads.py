@@ -16,6 +16,7 @@ from smarketing.extensions import services
 from smarketing.sla_terms import overdue_terms
 from smarketing.source_words import campaign_choices, campaigns, source_choices
 from smarketing.web import forms
+from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import field_message, translated
 from smarketing.web.hx import HX_REQUEST, page_or_fragment
 
@@ -94,7 +95,7 @@ def create() -> BaseResponse | tuple[str, int]:
     except DuplicateEmail as error:
         existing = svc.app.lead_id_for_email(values["email"])
         return _form_again(values, {"email": translated(error)}, 409, existing=existing)
-    svc.projector.catch_up()
+    catch_up_after_write()
     target = url_for("lead_page.show", lead_id=UUID(lead_id).hex)
     if request.headers.get(HX_REQUEST):
         response = Response(status=204)

@@ -18,6 +18,7 @@ from smarketing.extensions import services
 from smarketing.periods import month_arg, week_arg
 from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
+from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
 
@@ -93,7 +94,7 @@ def record(kind: str) -> BaseResponse | tuple[str, int]:
         services().app.record_meeting(kind, _period(kind, period), **fields)
     except InvalidInput as error:
         return _show(kind, 422, errors={"record": translated(error)}, form=fields)
-    services().projector.catch_up()
+    catch_up_after_write()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for(f"meetings.{kind}", **_period_arg(kind, period)), code=303)
     return _show(kind, message=_("Recorded."))
@@ -111,7 +112,7 @@ def done(kind: str, meeting_key: str, number: str) -> BaseResponse | tuple[str, 
         services().app.mark_action_done(meeting, item, forms.text(request.form, "note"))
     except InvalidInput as error:
         return _show(kind, 422, errors={"done": translated(error)})
-    services().projector.catch_up()
+    catch_up_after_write()
     if not request.headers.get(HX_REQUEST):
         return redirect(
             url_for(f"meetings.{kind}", **_period_arg(kind, forms.text(request.form, ARG[kind]))), code=303

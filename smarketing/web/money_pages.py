@@ -15,6 +15,7 @@ from smarketing.extensions import services
 from smarketing.web import forms
 from smarketing.web.agreement_blueprint import bp
 from smarketing.web.amount_input import parse_amount
+from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import translated
 from smarketing.web.hx import HX_REQUEST
 
@@ -47,7 +48,7 @@ def money_write(part: str) -> BaseResponse | tuple[str, int]:
             app.set_exchange_rate(fields["currency"], rate, fields["valid_from"], fields["reason"])
     except InvalidInput as error:
         return _money(422, errors={part: translated(error)}, form={part: fields})
-    services().projector.catch_up()
+    catch_up_after_write()
     if not request.headers.get(HX_REQUEST):
         return redirect(url_for("agreement.money"), code=303)
     return _money(message=_("Saved. The change is in the history below."))

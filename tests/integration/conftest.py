@@ -53,6 +53,9 @@ def make_web_app(services: Services) -> Iterator[Callable[..., Flask]]:
             "TESTING": True,
             "WTF_CSRF_ENABLED": False,
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            # Read-your-writes as before on a loaded test machine; the bound itself is
+            # tested with short waits (test_write_under_locks.py).
+            "CATCH_UP_WAIT": 60,
         }
         app = create_app(base | config)
         app.test_client_class = EnglishClient
@@ -61,6 +64,7 @@ def make_web_app(services: Services) -> Iterator[Callable[..., Flask]]:
 
     yield make
     for app in apps:
+        app.extensions["smarketing.catch_up"].close()
         app.extensions[KEY].close()
 
 

@@ -3,6 +3,7 @@ once at the end (projections.bulk_indexes): same rows as an incremental
 catch-up, and the indexes come back even when the replay is interrupted."""
 
 import itertools
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,14 +110,14 @@ def test_interrupted_replay_gets_its_indexes_back(
     def crashing(conn: Any, events: Any) -> None:
         calls.append(len(events))
         if len(calls) == 3:
-            raise RuntimeError("killed")
+            raise KeyboardInterrupt("killed")  # not an Exception: never quarantined, as a kill
         original(conn, events)
 
     monkeypatch.setattr(funnel, "process", crashing)
     # A killed process runs no clean-up: nothing restores the indexes on the way out.
     monkeypatch.setattr(services.projector, "_restore_indexes", lambda projections: None)
     services.projector.bulk_from = 1
-    with pytest.raises(RuntimeError, match="killed"):
+    with pytest.raises(KeyboardInterrupt, match="killed"):
         services.projector.rebuild()
     assert _all_secondary(services)["lead_summary"]
     assert bulk_indexes.marker("lead_summary") in _markers(services)
@@ -140,11 +141,12 @@ def test_an_error_during_the_replay_still_restores_the_indexes(
     scorecard = _projection(services, "scorecard")
 
     def failing(conn: Any, events: Any) -> None:
-        raise RuntimeError("bad event")
+        # A store fault propagates (a fault of the event is quarantined: test_quarantine.py).
+        raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(scorecard, "process", failing)
     services.projector.bulk_from = 1
-    with pytest.raises(RuntimeError, match="bad event"):
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
         services.projector.rebuild()
     assert not any(_all_secondary(services).values())
     assert not _markers(services)

@@ -101,3 +101,17 @@ def test_race_with_expected_version_is_still_refused(services: Services, second:
     lead = app1.get_lead(lead_id)
     assert (lead["version"], lead["owner"]) == (3, "lucia.romero")
     assert len(app1.lead_events(lead_id)) == 3
+
+
+def test_a_note_that_loses_the_race_is_saved_on_the_next_attempt(services: Services, second: Services):
+    """A contact attempt or an interaction depends on nothing the winner changed:
+    it is tried again (smarketing.retrying) and both land, in the order saved."""
+    app1, app2 = services.app, second.app
+    lead_id = _lead(services)
+    _race(app2, lambda: app1.assign_owner(lead_id, owner="lucia.romero", team="sales"))
+    assert app2.log_contact_attempt(lead_id, channel="phone", outcome="connected", note="Llamada") == 4
+    _race(app1, lambda: app2.assign_owner(lead_id, owner="javier.ortega", team="sales"))
+    assert app1.record_interaction(lead_id, kind="call", channel="phone", details="Otra") == 6
+    kinds = [type(e).__name__ for e in app1.lead_events(lead_id)]
+    first, then = ["Captured", "StageChanged", "OwnerAssigned"], ["OwnerAssigned", "InteractionRecorded"]
+    assert kinds == [*first, "ContactAttempted", *then]

@@ -18,15 +18,9 @@ from smarketing.audit.chain import UNLINKED, verify
 from smarketing.bootstrap import Services, init_schema
 from smarketing.log_chain import GENESIS, events_source, link, links, stored_rows
 from smarketing.sqlite_recorder import LeanSQLiteRecorder
+from tests.integration.forged import append_copy as _append
+from tests.integration.forged import sql as _sql
 from tests.integration.stored_rows import stored_events
-
-
-def _sql(services: Services, statement: str, **params: object) -> list:
-    table, id_column = events_source(services.app.recorder, services.write_engine.dialect.name)
-    statement = statement.replace("{id}", id_column).replace("stored_events", table)
-    with services.write_engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return result.all() if result.returns_rows else []
 
 
 def _history(services: Services, leads: int = 3, who: str = "ana") -> list[str]:
@@ -40,32 +34,6 @@ def _history(services: Services, leads: int = 3, who: str = "ana") -> list[str]:
 
 def _last(services: Services) -> int:
     return services.app.recorder.max_notification_id()
-
-
-def _append(services: Services, source_position: int, *, same_aggregate: bool = False) -> int:
-    """Append, with SQL, a copy of the event at ``source_position`` (as a forger would):
-    under a new aggregate id, or as its own aggregate's next version; its position."""
-    [(originator, topic, state)] = _sql(
-        services, "SELECT originator_id, topic, state FROM stored_events WHERE {id} = :n", n=source_position
-    )
-    version = 1
-    if same_aggregate:
-        version += _sql(
-            services,
-            "SELECT MAX(originator_version) FROM stored_events WHERE originator_id = :o",
-            o=originator,
-        )[0][0]
-    else:
-        originator = uuid4() if services.settings.is_postgres else uuid4().hex
-    _sql(
-        services,
-        "INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES (:o, :v, :t, :s)",
-        o=originator,
-        v=version,
-        t=topic,
-        s=bytes(state),
-    )
-    return _last(services)
 
 
 def _dump(services: Services) -> dict[str, list]:

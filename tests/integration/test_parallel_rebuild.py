@@ -2,6 +2,7 @@
 read models and positions a one-process rebuild leaves."""
 
 import itertools
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -89,12 +90,12 @@ def test_a_failed_rebuild_says_how_to_finish_and_catch_up_does(
     process = type(funnel).process
 
     def failing(self: object, conn: object, events: list[object]) -> None:
-        raise RuntimeError("disk full")
+        raise sqlite3.OperationalError("disk full")  # a store fault: a fault of an event is quarantined
 
     monkeypatch.setattr(type(funnel), "process", failing)
     result = flask_app.test_cli_runner().invoke(args=["projections", "rebuild", "--jobs", "1"])
     assert result.exit_code == 1
-    assert "Rebuild stopped: RuntimeError('disk full')" in result.output
+    assert "Rebuild stopped: OperationalError('disk full')" in result.output
     assert "flask projections catch-up" in result.output
     monkeypatch.setattr(type(funnel), "process", process)
     services.projector.catch_up()

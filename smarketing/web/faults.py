@@ -1,0 +1,82 @@
+"""What the web says when the store or the read models are at fault, decided once:
+
+- a read model stuck at an event it could not take (``projections.quarantine``) is
+  named in a banner for the people who read figures (managers, auditors, admins);
+- a locked, read-only or unreachable store answers 503 with ``Retry-After`` and a
+  message in the reader's language, never a traceback: nothing was stored, or what
+  was stored stays stored (the idempotency key makes the retry safe).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask, Response, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from projections.quarantine import UNAVAILABLE, Stuck
+from smarketing.extensions import services
+from smarketing.web.access import can
+from smarketing.web.hx import HX_REQUEST
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class StuckFigures:
+    """Read models stuck at one position (an undecodable event sticks them all there)."""
+
+    names: list[str]
+    position: int
+    since: datetime
+
+    @property
+    def message(self) -> str:
+        return _(
+            "The figures of %(names)s are stuck at log position %(position)s since %(since)s; "
+            "an administrator can run “flask projections status”.",
+            names=", ".join(self.names),
+            position=self.position,
+            since=format_datetime(self.since, "short"),
+        )
+
+
+def group_stuck(stuck: dict[str, Stuck]) -> list[StuckFigures]:
+    by_position: dict[int, list[Stuck]] = {}
+    for item in stuck.values():
+        by_position.setdefault(item.position, []).append(item)
+    return [
+        StuckFigures(sorted(s.projection for s in items), position, min(s.since for s in items))
+        for position, items in sorted(by_position.items())
+    ]
+
+
+def stuck_figures() -> list[StuckFigures]:
+    """For the banner: only readers of figures see it, and a store fault hides it."""
+    if not (can("report.read") or can("users.admin")):
+        return []
+    try:
+        return group_stuck(services().projector.stuck())
+    except UNAVAILABLE:
+        return []  # the page itself says so, if it needs the store
+
+
+def unavailable_answer(error: Exception) -> Response:
+    log.warning("store unavailable: %r", error)
+    message = _(
+        "The database is busy or cannot be written to right now, so this could not be done. "
+        "Nothing is lost: wait a few seconds and try again."
+    )
+    template = "partials/error.html" if request.headers.get(HX_REQUEST) else "error.html"
+    response = Response(render_template(template, message=message, status=503), status=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["stuck_figures"] = stuck_figures
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, unavailable_answer)
