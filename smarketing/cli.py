@@ -93,6 +93,7 @@ def catch_up() -> None:
     started = time.perf_counter()
     applied = services().projector.catch_up()
     click.echo(f"Applied {applied} events in {time.perf_counter() - started:.2f}s.")
+    _fail_if_stuck()
 
 
 @projections_cli.command("rebuild")
@@ -118,6 +119,11 @@ def rebuild(jobs: int | None) -> None:
     elapsed = time.perf_counter() - started
     processes = f"{jobs} process" if jobs == 1 else f"{jobs} processes"
     click.echo(f"Rebuilt from {applied} event applications in {elapsed:.2f}s ({processes}).")
+    _fail_if_stuck()
+
+
+def _fail_if_stuck() -> None:
+    """Exit 1 when a read model is stuck: a catch-up that could not finish is not a success."""
     stuck = services().projector.stuck()
     if stuck:
         raise click.ClickException(

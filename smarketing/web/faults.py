@@ -32,24 +32,29 @@ class StuckFigures:
     names: list[str]
     position: int
     since: datetime
+    total: int  # read models in all
 
     @property
     def message(self) -> str:
+        # Counted, not named: "score_state, scorecard_follow_up" means nothing to a manager
+        # (the names are in the banner's title and in `flask projections status`).
         return _(
-            "The figures of %(names)s are stuck at log position %(position)s since %(since)s; "
-            "an administrator can run “flask projections status”.",
-            names=", ".join(self.names),
+            "Some figures are not up to date: %(count)s of %(total)s views are stuck at log position "
+            "%(position)s since %(since)s and show what came before it; an administrator can run "
+            "“flask projections status”.",
+            count=len(self.names),
+            total=self.total,
             position=self.position,
             since=format_datetime(self.since, "short"),
         )
 
 
-def group_stuck(stuck: dict[str, Stuck]) -> list[StuckFigures]:
+def group_stuck(stuck: dict[str, Stuck], total: int) -> list[StuckFigures]:
     by_position: dict[int, list[Stuck]] = {}
     for item in stuck.values():
         by_position.setdefault(item.position, []).append(item)
     return [
-        StuckFigures(sorted(s.projection for s in items), position, min(s.since for s in items))
+        StuckFigures(sorted(s.projection for s in items), position, min(s.since for s in items), total)
         for position, items in sorted(by_position.items())
     ]
 
@@ -59,7 +64,8 @@ def stuck_figures() -> list[StuckFigures]:
     if not (can("report.read") or can("users.admin")):
         return []
     try:
-        return group_stuck(services().projector.stuck())
+        projector = services().projector
+        return group_stuck(projector.stuck(), len(projector.projections))
     except UNAVAILABLE:
         return []  # the page itself says so, if it needs the store
 

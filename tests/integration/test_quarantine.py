@@ -60,6 +60,10 @@ def test_an_undecodable_event_sticks_the_read_models_and_no_write(
     assert status.output.count("STUCK") == len(stuck)
     verify = runner.invoke(args=["audit", "verify"])
     assert verify.exit_code == 1 and f"position {forged}" in verify.output
+    caught_up = runner.invoke(args=["projections", "catch-up"])
+    assert caught_up.exit_code == 1 and f"lead_summary at {forged}" in caught_up.output
+    count = len(services.projector.projections)
+    assert f"{count} of {count} views are stuck" in page  # counted, not named
 
     # Skipping it (the event is a forgery): every read model goes on to the end.
     skipped = runner.invoke(args=["projections", "skip", "all"])
