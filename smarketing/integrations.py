@@ -235,7 +235,33 @@ def claim_key(engine: Engine, integration: str, key: str, request_hash: str) -> 
                 api_idempotency.c.integration == integration, api_idempotency.c.key == key
             )
         ).one()
+    abandoned = row.status is None and now() - row.created_at > ABANDONED_CLAIM
+    if abandoned and _take_over(engine, row, request_hash):
+        return None
     return Stored(row.request_hash, row.status, row.body)
+
+
+# A claim still without an answer after this long belongs to a request that ended
+# without storing or releasing it (its worker killed, the store busy at the last step):
+# far past any request's own limits (gunicorn's timeout, SMARKETING_LOCK_TIMEOUT). Taking
+# it over is what a reload of the page would do anyway; refusing it for good would not.
+ABANDONED_CLAIM = timedelta(minutes=5)
+
+
+def _take_over(engine: Engine, row: Any, request_hash: str) -> bool:
+    """Claim an abandoned key for this request; False when another request took it first."""
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(api_idempotency)
+            .where(
+                api_idempotency.c.integration == row.integration,
+                api_idempotency.c.key == row.key,
+                api_idempotency.c.status.is_(None),
+                api_idempotency.c.created_at == row.created_at,
+            )
+            .values(request_hash=request_hash, created_at=now())
+        )
+    return taken.rowcount == 1
 
 
 def store_response(engine: Engine, integration: str, key: str, status: int, body: str) -> None:

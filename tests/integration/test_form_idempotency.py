@@ -3,10 +3,13 @@ double submit, or a retry after a lost answer, stores one event and gets the
 first answer again; a refused form leaves its key free (both backends)."""
 
 import re
+from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy import update
 
 from smarketing.bootstrap import Services
+from smarketing.integrations import ABANDONED_CLAIM, api_idempotency, claim_key, now
 
 HX = {"HX-Request": "true"}
 
@@ -66,3 +69,25 @@ def test_a_refused_form_leaves_its_key_free(services: Services, web_app: Flask, 
     assert manager.post("/leads/new", data=lead).status_code == 422
     fixed = manager.post("/leads/new", data=lead | {"email": "eva@example.com"})
     assert fixed.status_code == 303
+
+
+def test_a_claim_left_without_an_answer_is_taken_over_after_a_while(
+    services: Services, web_app: Flask, login
+) -> None:
+    """A request that claimed its key and died before answering (a killed worker, a busy
+    store at the last step) leaves the key pending: refused with 409 at first, as a
+    request still running would be, then taken over once the claim is long abandoned."""
+    lead = services.app.capture_lead(name="Ana", email="ana@example.com", source="webinar")
+    manager = login(web_app.test_client(), "manager")
+    key = _key(manager.get(f"/leads/{lead}").get_data(as_text=True), "interaction")
+    claim_key(services.write_engine, "form:test-manager", key, "a lost request")  # claimed, never answered
+    note = {"kind": "call", "channel": "phone", "details": "Llamada", "idempotency_key": key}
+    assert manager.post(f"/leads/{lead}/interaction", data=note, headers=HX).status_code == 409
+    assert _notes(services, lead) == 0
+    with services.write_engine.begin() as conn:
+        long_ago = now() - ABANDONED_CLAIM - timedelta(seconds=1)
+        conn.execute(update(api_idempotency).values(created_at=long_ago))
+    retried = manager.post(f"/leads/{lead}/interaction", data=note, headers=HX)
+    assert retried.status_code == 200 and _notes(services, lead) == 1
+    again = manager.post(f"/leads/{lead}/interaction", data=note, headers=HX)
+    assert again.data == retried.data and _notes(services, lead) == 1  # and now it answers as the first
