@@ -34,26 +34,12 @@ from projections.source_merges import merges_until
 from smarketing.audit.chain import seal_for
 from smarketing.bootstrap import Services, build_projections
 from smarketing.reports import month_digest, sections
+from smarketing.reports.errors import ReportError, ReportNotReady, refuse_if_stuck
 from smarketing.reports.month_digest import replica_metadata
 from smarketing.reports.replica import ReplicaBehind, open_replica, report_projections
 
 UTC_ZONE = ZoneInfo("UTC")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class ReportError(ValueError):
-    """A report was asked for something it cannot produce; the message is for people.
-
-    Like the domain's errors, a catalog template and its parameters: ``str()`` is the
-    English text, the web page translates ``template``."""
-
-    def __init__(self, template: str, **params: Any) -> None:
-        self.template, self.params = template, params
-        super().__init__(template % params if params else template)
-
-
-class ReportNotReady(ReportError):
-    """The report replica is still being built (see ``budget``); ask again later."""
 
 
 @dataclass
@@ -127,6 +113,7 @@ def replay_engine(services: Services, until: int, projections: list[Projection] 
     projector.create_tracking_rows()
     if until > 0:
         projector.catch_up(until=until)
+        refuse_if_stuck(projector)
     return engine
 
 

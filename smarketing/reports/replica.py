@@ -63,6 +63,7 @@ from projections.tracking import read_position
 from smarketing.log_chain import link as chain_link
 from smarketing.private_files import private_sqlite
 from smarketing.reports.code_version import code_version
+from smarketing.reports.errors import refuse_if_stuck
 from smarketing.reports.month_digest import MonthDigestProjection, replica_metadata
 from smarketing.settings import Settings
 
@@ -252,6 +253,7 @@ class ReportReplica:
         in time; the next call resumes). True when nothing is left to apply."""
         if budget is None:
             self.projector.catch_up(until=until)
+            refuse_if_stuck(self.projector)
             return True
         deadline = time.monotonic() + budget
         target = until if until is not None else self.latest()
@@ -262,6 +264,7 @@ class ReportReplica:
             if time.monotonic() >= deadline:
                 return False
             self.projector.catch_up(until=min(target, done + STEP))
+            refuse_if_stuck(self.projector)
 
     def position(self) -> int:
         """How far every projection of the replica has got (the slowest one)."""

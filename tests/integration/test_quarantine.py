@@ -9,6 +9,7 @@ from flask import Flask
 from projections.projector import Projection
 from smarketing.bootstrap import Services
 from tests.integration.forged import append_copy, sql
+from tests.integration.test_report import small_history
 
 HX = {"HX-Request": "true"}
 
@@ -124,3 +125,18 @@ def test_a_projection_that_cannot_apply_an_event_is_stuck_alone(services: Servic
     assert services.projector.stuck() == {}
     assert services.projector.positions()["lead_summary"] == _end(services)
     assert runner.invoke(args=["projections", "retry", "nonesuch"]).exit_code != 0
+
+
+def test_no_report_is_replayed_past_an_unreadable_event(services: Services, web_app: Flask, login) -> None:
+    """A replay stuck at an event would give figures that stop there under a later
+    position: the PDF is refused, naming the position (CLI and web, Spanish too)."""
+    small_history(services)  # March 2025
+    services.projector.catch_up()
+    forged = append_copy(services, 1, same_aggregate=True)
+    runner = web_app.test_cli_runner()
+    cli = runner.invoke(args=["report", "monthly", "2025-03", "--output", "/dev/null"])
+    assert cli.exit_code != 0 and f"cannot be read at position {forged}" in cli.output
+    auditor = login(web_app.test_client(), "auditor", "es")
+    page = auditor.get("/reports/monthly.pdf?month=2025-03")
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert f"evento ilegible en la posición {forged}" in page.get_data(as_text=True)
