@@ -70,7 +70,7 @@ T = TypeVar("T")
 # Catch-up and read again when another process moved some projections between
 # our catch-up and our read; after this many tries the caller replays instead.
 ATTEMPTS = 10
-# Events per step of a catch-up with a time budget (a few seconds each at ~0.25 ms an event).
+# Events per step of a catch-up with a time budget (a few seconds each, well within the budget).
 STEP = 20_000
 
 replica_meta = Table(
