@@ -129,12 +129,13 @@ def _under_contacted(
     """As ``_windowed`` for the under-contacted list, without ranking its thousands of rows.
 
     The windowed pass probed the "enough" set for every entered MQL and sorted the
-    matches per owner (47 ms of a 73 ms page at 1.2M events on SQLite). Instead:
+    matches per owner (most of the page's time on SQLite). Instead:
     size = entered MQLs per owner (a covering index range) minus those with a
     qualifying N-th attempt (a range of the rank index joined by primary key), as
     ``count_follow_up`` counts; rank N is unique per lead, so each is subtracted once
-    (13 ms on SQLite). PostgreSQL hashes the "enough" set once and counts the list's
-    ``where`` grouped by owner (9 ms there; the two counts take 16 ms).
+    (a fraction of the windowed pass on SQLite). PostgreSQL hashes the "enough" set
+    once and counts the list's ``where`` grouped by owner (quicker there than the two
+    counts).
     Then each owner's first rows by a LIMITed read of the owner index in list order."""
     mqls, tries = follow_up_mqls.c, follow_up_attempts.c
     window_over = to_db(now - timedelta(days=terms.window_days))
@@ -144,7 +145,7 @@ def _under_contacted(
     sizes: dict[str, int]
     if conn.dialect.name == "postgresql":
         sizes = dict(conn.execute(by_owner.where(*where)).all())
-    else:  # SQLite probes a list subquery per entered MQL: 18 ms
+    else:  # SQLite would probe a list subquery per entered MQL: the two counts are quicker
         sizes = dict(conn.execute(by_owner.where(entered)).all())
         enough = conn.execute(
             by_owner.select_from(

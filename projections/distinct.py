@@ -1,7 +1,8 @@
 """DISTINCT values of an indexed column by a loose index scan.
 
-Why: ``SELECT DISTINCT owner FROM lead_summary`` reads every index entry (100k
-leads: ~15-40 ms on either backend, and the lead list asks for three columns).
+Why: ``SELECT DISTINCT owner FROM lead_summary`` reads every index entry, on
+either backend, in time that grows with the leads (and the lead list asks for
+three columns).
 The recursive CTE below jumps from one value to the next through the index
 instead: one index probe per distinct value (a dozen owners, a few sources),
 on SQLite and PostgreSQL alike.

@@ -1,7 +1,7 @@
 """SQLite only: an FTS5 trigram index over ``lead_summary.search_text``.
 
 ``LIKE '%q%'`` walks the captured_at index and stops after a page of matches,
-so a rare or absent term reads all 100k rows (84 ms at 100k leads). The
+so a rare or absent term reads every row of the table. The
 ``trigram`` tokenizer (SQLite ≥ 3.34) answers substring queries of ≥ 3
 characters from an index; PostgreSQL has its pg_trgm GIN index instead
 (``smarketing.bootstrap``).
@@ -115,8 +115,8 @@ def matching(conn: Connection, term: str) -> list[str] | None:
 
     LIKE walks the captured_at index and stops after a page of matches, which is
     quick for a common term (one row in 20 matches "garc") and slow only for rare
-    ones; the index is the reverse: a term in every row ("@example") took 330 ms
-    as an IN-list of 100k ids. So ask the index for at most CAP + 1 ids and keep
+    ones; the index is the reverse: a term in every row ("@example") came back as
+    an IN-list of 100k ids, slower than LIKE. So ask the index for at most CAP + 1 ids and keep
     LIKE when it has more. Both ways give exactly LIKE's rows.
     """
     if len(term) < MIN_CHARS or not exists(conn):

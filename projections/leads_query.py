@@ -94,7 +94,7 @@ def list_leads(
     after = _after(query, column, descending)
     order = _order(lead_summary.c, column.name, descending)
     rows: Sequence[Any] | None = None
-    # PostgreSQL has statistics (ANALYZE) and plans these well itself (~1 ms); SQLite has none.
+    # PostgreSQL has statistics (ANALYZE) and plans these well itself; SQLite has none.
     if equal and not clauses and query.sort in WINDOWED_SORTS and conn.dialect.name == "sqlite":
         rows = _in_window(conn, equal, after, (column.name, descending), query.limit + 1)
     if rows is None:
@@ -177,7 +177,7 @@ def _overdue(
     overdue = [UNCONTACTED_MQL, lead_summary.c.mql_at < deadline]
     if conn.dialect.name != "postgresql":
         # SQLite plans the list through ix_lead_summary_mql_contact (stage, mql_at,
-        # last_contact_at) and sorts the few it keeps: ~1.5 ms on the 1M store as it is.
+        # last_contact_at) and sorts the few it keeps: quick enough on the 1M store as it is.
         return overdue
     ids = (
         conn.execute(select(lead_summary.c.lead_id).where(*overdue).limit(OVERDUE_LIST_MAX + 1))

@@ -89,10 +89,10 @@ class Projector:
         # Per batch the cost is fixed (one transaction and commit per projection, a
         # lookup of each touched lead's rows), and a commit writes every page the
         # batch dirtied — on SQLite most of every lead-keyed primary-key index, as
-        # lead ids are random: 50k events amortise it (4-6 % less CPU than 20k at
-        # 200k events on SQLite, no worse on PostgreSQL; docs/PERFORMANCE.md,
-        # "Projections"). Memory: ~50k decoded events at a time (+20 MB peak RSS
-        # against 20k); only a long catch-up (a rebuild, a lagging worker) fills it.
+        # lead ids are random: 50k events amortise it (less CPU than 20k on SQLite,
+        # no worse on PostgreSQL; docs/PERFORMANCE.md, "Projections"). Memory: ~50k
+        # decoded events at a time (more peak RSS than 20k); only a long catch-up
+        # (a rebuild, a lagging worker) fills it.
         batch_size: int = 50_000,
         read_engine: Engine | None = None,
         # From this many events to replay into empty tables, their secondary indexes

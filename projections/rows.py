@@ -55,7 +55,7 @@ class RowsByLead:
 
 
 # The number inside a lead id: a slot read, where ``.hex`` is a Python property
-# formatting it (0.6 µs, once per event of a rebuild).
+# formatting it anew once per event of a rebuild.
 _id_number: Any = attrgetter("originator_id.int")
 
 
@@ -136,8 +136,8 @@ def _plan(conn: Connection, table: Table) -> _Plan:
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """``conn.execute(insert(table), rows)``, cheaper on SQLite for full rows.
 
-    Why: SQLAlchemy builds and type-processes each row's parameters in Python
-    (~5 µs a row), a large share of a catch-up writing 1M+ rows. On SQLite the
+    Why: SQLAlchemy builds and type-processes each row's parameters in Python,
+    a large share of a catch-up writing 1M+ rows. On SQLite the
     statement is compiled once per table and the same bind processors (e.g.
     DateTime to its string form) are applied here, so stored values are
     identical. Rows missing a column take the general path, so Python-side
@@ -207,8 +207,8 @@ def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> No
     """PostgreSQL: ``COPY table FROM STDIN`` on the connection's own transaction.
 
     Why: SQLAlchemy's multi-VALUES inserts render and process every row in
-    Python, and were most of a PostgreSQL rebuild's time (the log chain alone,
-    100 µs a row). None of the read-model column types has a bind processor on
+    Python, and were most of a PostgreSQL rebuild's time (the log chain's rows
+    above all). None of the read-model column types has a bind processor on
     PostgreSQL, so psycopg adapts the very values SQLAlchemy would pass it.
     """
     names = [column.name for column in table.columns]

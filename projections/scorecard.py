@@ -53,8 +53,8 @@ sla_facts = Table(
     Column("campaign", String(100), nullable=False),
     Column("owner", String(100), nullable=False),
     # Covering for the scorecard's counts: count(DISTINCT lead_id) per (month, kind)
-    # read the table row of every fact (~8 ms a month at 100k leads, 4 months a
-    # dashboard); revenue sums need sourced_by and the amount. Replaces a
+    # read the table row of every fact (and a dashboard asks for 4 months);
+    # revenue sums need sourced_by and the amount. Replaces a
     # (month, kind) index, which stores made before keep, unused.
     Index("ix_sla_facts_month_kind_lead", "month", "kind", "lead_id"),
     Index("ix_sla_facts_month_kind_amount", "month", "kind", "sourced_by", "amount_cents"),

@@ -114,7 +114,7 @@ sfu_delays = Table(
     Column("first_in_month", Integer, nullable=False),
     Index("ix_sfu_delays_month", "month", "first_in_month", "delay_seconds"),
     # Covering for a filtered month (the delays of the entries chosen, by entry): without
-    # it PostgreSQL hashed a sequential scan of every delay row (19 ms a month, 4 a page).
+    # it PostgreSQL hashed a sequential scan of every delay row (per month, 4 a page).
     Index("ix_sfu_delays_entry", "lead_id", "entry_version", "delay_seconds"),
 )
 

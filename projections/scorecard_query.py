@@ -63,8 +63,8 @@ def _attribution(table: Any, filters: dict[str, str], conn: Connection | None) -
 def _facts(conn: Connection, where: list[Any]) -> dict[str, int]:
     """The month's fact counts and revenue in one statement of scalar subqueries:
     each an index-only range of the covering (month, kind, lead_id) or amount
-    index (≤ 0.4 ms); one GROUP BY over all kinds needed a temporary B-tree for
-    the distinct counts (3 ms), and a statement per figure cost more in round
+    index; one GROUP BY over all kinds needed a temporary B-tree for the
+    distinct counts (several times slower), and a statement per figure cost more in round
     trips than in SQLite (the dashboard asks for four months)."""
 
     def count(kind: str, distinct: bool = False) -> Any:
@@ -171,7 +171,7 @@ def first_entries(where: Callable[[Any], list[Any]]) -> tuple[Any, list[Any]]:
     """
     entry, earlier = sfu_entries.alias("entry"), sfu_entries.alias("earlier")
     # "≤ and (< or version <)" rather than an OR of two orderings: with the OR,
-    # SQLite probed the month index per row (8.8 s a scorecard at 100k leads)
+    # SQLite probed the month index per row (seconds a scorecard at 100k leads)
     # instead of the lead's few entries (ix_sfu_entries_lead).
     sooner = and_(
         earlier.c.entered_at <= entry.c.entered_at,
@@ -222,7 +222,7 @@ class MqlEntries:
             found = conn.execute(select(column).where(*self.chosen)).scalars().all()
             return len(found), [d for d in found if d is not None], self._month_attempts(conn, window_seconds)
         # Filters or a window: one statement, so the choice of each lead's earliest entry
-        # (an anti-join, ~1 ms to plan on PostgreSQL) is made once, not once per figure.
+        # (an anti-join, costly to plan on PostgreSQL) is made once, not once per figure.
         entry = self.entry
         attempts = (
             select(func.count())

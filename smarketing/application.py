@@ -198,7 +198,7 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         projections.gc_pause): the batch's events, stored events and recordings all
         survive the young collections, so a save of 1,000 leads set off a full
         collection of the whole heap every other batch, with nothing to free
-        (4-5 µs of CPU per saved event on average, a fifth of an import's save).
+        (a fifth of an import's save).
         """
         batch: list[Any] = []
         with gc_paused():

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from projections import lead_search
 from projections.agreement_docs import AgreementDocsProjection
@@ -32,6 +32,7 @@ from smarketing.personal_data import LeadKeys, PersonalDataMapper
 from smarketing.pg_recorder import OneTripPostgresRecorder
 from smarketing.private_files import private_sqlite
 from smarketing.settings import Settings
+from smarketing.sqlite_engine import sqlite_engine
 from smarketing.sqlite_recorder import LeanSQLiteRecorder
 
 
@@ -58,40 +59,21 @@ MMAP_BYTES = 4 << 30  # address space, not memory: the OS pages in what is read
 
 
 def _sqlite_engine(settings: Settings, *, immediate: bool, derived_only: bool = False) -> Engine:
-    engine = create_engine(settings.sqlalchemy_url(), connect_args={"timeout": settings.lock_wait})
-    busy_ms = round(settings.lock_wait * 1000)
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        # Let SQLAlchemy, not the driver, decide when transactions begin.
-        dbapi_connection.isolation_level = None
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        dbapi_connection.execute("PRAGMA journal_mode = WAL")
-        # Overwrite what an erasure blanks in the read models (names, reasons) instead of
-        # leaving it in the page's free space; Debian's SQLite does by default, others not.
-        dbapi_connection.execute("PRAGMA secure_delete = ON")
-        # Reads through a memory map of the file (SQLite never writes through it): the
-        # pages live once in the OS cache for every connection and process instead of
-        # each connection's 2 MiB cache, so random look-ups into the big read-model
-        # tables (a page's rows joined by lead id) stop re-reading the same pages.
-        dbapi_connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-        if derived_only:
-            # No fsync per commit, only at checkpoints. In WAL mode a commit still
-            # survives a crash of any process; only an OS crash or power loss can
-            # roll back the latest commits, and then whole transactions with their
-            # tracking positions, so the projector simply redoes them (the read
-            # models are derived from the log). Never for keys, users or the log.
-            dbapi_connection.execute("PRAGMA synchronous = NORMAL")
-            # 64 MiB page cache (default 2 MiB): a batch touches index pages all over
-            # the big read-model tables; this keeps them in memory between batches.
-            dbapi_connection.execute("PRAGMA cache_size = -65536")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):  # type: ignore[no-untyped-def]
-        # Projectors take the write lock up front, so two never interleave.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
+    """The event store's and read models' SQLite engine. Projectors take the write lock up
+    front (``immediate``), so two never interleave. ``derived_only`` (the projector,
+    which writes only read models derived from the log): no fsync per commit, and a
+    64 MiB page cache, as a batch touches index pages all over the big read-model tables.
+    Every connection reads through a memory map: random look-ups into those tables (a
+    page's rows joined by lead id) stop re-reading the same pages."""
+    return sqlite_engine(
+        settings.sqlalchemy_url(),
+        busy_seconds=settings.lock_wait,
+        journal_mode="WAL",
+        begin="BEGIN IMMEDIATE" if immediate else "BEGIN",
+        synchronous_normal=derived_only,
+        cache_size_kib=65536 if derived_only else None,
+        mmap_bytes=MMAP_BYTES,
+    )
 
 
 def build_engines(settings: Settings) -> tuple[Engine, Engine]:

@@ -3,7 +3,7 @@
 
 Why: ``JSONEncoder.encode`` goes through ``iterencode``, which builds a new C encoder
 (and a ``floatstr`` closure and a circular-reference ``markers`` dict) on every call:
-about 2 µs per stored event on this machine, a fifth of its encoding, repaid on every
+a fifth of a stored event's encoding, repaid on every
 event of an import. Here the C encoder (``json.encoder.c_make_encoder``, the one
 ``iterencode`` builds) is made once with the same settings and the same ``default``
 hook, so every value is written by the same code as before and the output is byte for

@@ -1,8 +1,8 @@
 """Per-lead keys in bulk: one transaction creates the keys of every new lead in a
 saved batch, and one query fetches the keys of a batch of notifications.
 
-Why: ``LeadKeys.get_or_create`` is one transaction per new lead (16.5 of 21.3 s
-per 10k imported rows) and ``LeadKeys.get`` one SELECT per lead not in the small
+Why: ``LeadKeys.get_or_create`` is one transaction per new lead (most of an
+import's time) and ``LeadKeys.get`` one SELECT per lead not in the small
 shared cache, so decoding 1M events of 100k leads did ~100k single SELECTs.
 
 Pinned keys: the keys a batch needs are held per thread beside the shared LRU

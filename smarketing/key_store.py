@@ -29,12 +29,13 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
-    event,
     inspect,
     select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+
+from smarketing.sqlite_engine import sqlite_engine
 
 keys_metadata = MetaData()
 
@@ -66,15 +67,9 @@ def key_store_engine(url: str, lock_timeout: float = 30.0) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     os.chmod(path, 0o600)  # keys: readable by the app's user only
-    engine = create_engine(url, connect_args={"timeout": lock_timeout})
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {round(lock_timeout * 1000)}")
-        dbapi_connection.execute("PRAGMA secure_delete = ON")
-        dbapi_connection.execute("PRAGMA journal_mode = DELETE")
-
-    return engine
+    # A rollback journal, not WAL: a deleted key leaves no copy in a side file. The
+    # driver's own transaction handling is kept.
+    return sqlite_engine(url, busy_seconds=lock_timeout, journal_mode="DELETE", begin=None)
 
 
 def _psycopg(url: str) -> str:

@@ -3,7 +3,7 @@ nothing but this process's own saves was written since.
 
 Why: every interaction recorded on a lead in stage Lead must know the scoring rule
 (auto-promote or not), and reading the terms from the log was a query per command
-(a round trip on PostgreSQL, ~8 % of a command's CPU on SQLite). Any check that a
+(a round trip on PostgreSQL, a noticeable share of a command's CPU on SQLite). Any check that a
 cached copy is current is itself a query, except this one: the event log numbers
 its notifications in commit order (both recorders serialise inserts: SQLite's single
 writer, the PostgreSQL recorder's table lock), though not always without gaps (a

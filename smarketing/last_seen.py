@@ -2,7 +2,7 @@
 the log and without copying it.
 
 Why: every command used to fast-forward its lead from the log before deciding (one
-read, a round trip on PostgreSQL, ~60 µs of CPU on SQLite), although the lead in the
+read, a round trip on PostgreSQL, some CPU on SQLite), although the lead in the
 aggregate cache is nearly always current (this process saved or loaded it last). A
 command may decide on that lead because the save is conditional: the log's unique
 ``(originator_id, originator_version)`` key refuses a version another process took
@@ -10,7 +10,7 @@ since, and the command then decides again on the log's state
 (``SmarketingApplication._update_lead``). Reads for display keep ``get`` (fast-forward).
 
 A command *takes* the lead out of the cache instead of deep-copying it (the copy and the
-library's per-aggregate lock bookkeeping were 10-15 µs of a cached command): while it
+library's per-aggregate lock bookkeeping were a real share of a cached command): while it
 decides, no other thread can reach that object, and only a saved lead (or one a refusal
 left unchanged) goes back in, so a decision that is refused or fails is dropped with its
 object. For that to hold, nothing may hold a reference to a cached object outside a

@@ -1,16 +1,16 @@
 """A full rebuild shared between processes: the read models are emptied once, then
 each process replays the whole log into its share of them.
 
-Why: a rebuild is one core reading, decoding and applying 1M+ events (~2 minutes at
-1.2M events on the 2-core bench machine), and the projections are independent of one
+Why: a rebuild is one core reading, decoding and applying 1M+ events (minutes on
+the 2-core bench machine), and the projections are independent of one
 another while they apply events (each reads only its own tables then; queries across
 read models happen at read time). Every projection keeps its own tracked position, so
 a share that fails or is interrupted resumes on the next catch-up like any projector.
 
 Each process reads and decodes the log for itself: the win is the projections' own
-work running side by side. On PostgreSQL the shares write concurrently (1.2M events:
-122 s in one process, 86 s in two); on SQLite their transactions take turns on the
-single write lock (117 s against 110 s), so one process stays the default there.
+work running side by side. On PostgreSQL the shares write concurrently (two
+processes clearly beat one); on SQLite their transactions take turns on the
+single write lock (barely a gain), so one process stays the default there.
 """
 
 import multiprocessing

@@ -81,8 +81,8 @@ class Settings:
             # overflow of 10), closed again after 10 idle minutes. Why not the
             # library's 5: its pool hands connections out in turn, so a process saving
             # one command at a time used each of five server backends every fifth time,
-            # each gone cold: 40-50 µs more per command here (~7 %), measured by
-            # bench/command_profile.py --backend postgres.
+            # each gone cold, which made every command slower, as
+            # bench/command_profile.py --backend postgres measures.
             "POSTGRES_POOL_SIZE": os.environ.get("POSTGRES_POOL_SIZE", "1"),
         }
 

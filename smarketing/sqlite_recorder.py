@@ -106,7 +106,7 @@ class LeanSQLiteRecorder(SQLiteApplicationRecorder):
 
     def _insert_rows(self, conn: sqlite3.Connection, rows: list[tuple[str, int, str, bytes]]) -> list[int]:
         """Insert the rows in the open transaction; their rowids (notification ids) in order."""
-        # A batch: one executemany (measured on the app's table: 13 µs a row, 16 by execute).
+        # A batch: one executemany (cheaper a row than execute, measured on the app's table).
         # Its rowids are consecutive: the table has no AUTOINCREMENT, so each new row gets
         # the largest rowid + 1, and this transaction holds the write lock from its first
         # INSERT, so no other row comes between. SQLite picks a random free rowid only

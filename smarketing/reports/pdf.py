@@ -12,7 +12,7 @@ from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
-import weasyprint  # warm import: loading it takes ~1 s, which the first download should not pay
+import weasyprint  # warm import: loading it is slow, and the first download should not pay for it
 from flask import current_app, render_template
 from flask_babel import (
     force_locale,

@@ -25,7 +25,6 @@ are never read half-way through another process's batch.
 """
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,9 +40,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    create_engine,
     delete,
-    event,
     insert,
     select,
     update,
@@ -66,12 +63,13 @@ from smarketing.reports.code_version import code_version
 from smarketing.reports.errors import refuse_if_stuck
 from smarketing.reports.month_digest import MonthDigestProjection, replica_metadata
 from smarketing.settings import Settings
+from smarketing.sqlite_engine import sqlite_engine
 
 T = TypeVar("T")
 # Catch-up and read again when another process moved some projections between
 # our catch-up and our read; after this many tries the caller replays instead.
 ATTEMPTS = 10
-# Events per step of a catch-up with a time budget (a few seconds each at ~0.25 ms an event).
+# Events per step of a catch-up with a time budget (a few seconds each, well within the budget).
 STEP = 20_000
 
 replica_meta = Table(
@@ -157,44 +155,21 @@ def _tables(projections: list[Projection]) -> list[Table]:
 BUSY_SECONDS = 60
 
 
-def _use_wal(dbapi_connection: sqlite3.Connection) -> None:
-    """Switch a new replica file to WAL. Switching needs the file to itself, and SQLite
-    answers "database is locked" at once, without its busy handler, to a connection
-    that asks while another is creating the file or switching it (a web request
-    opening the replica while the projector process builds it): ask again for as
-    long as the busy timeout. A file already in WAL needs no switch, so no lock."""
-    deadline = time.monotonic() + BUSY_SECONDS
-    while True:
-        try:
-            if dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                dbapi_connection.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
-
-
 def _engine(path: Path, *, immediate: bool) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_SECONDS})
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.isolation_level = None  # SQLAlchemy's begin() below starts transactions
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
-        _use_wal(dbapi_connection)  # readers see snapshots, never wait
-        # A derived cache: a commit may be lost on power failure (never on a
-        # process crash in WAL mode), and then its positions with it, so it is redone.
-        dbapi_connection.execute("PRAGMA synchronous = NORMAL")
-        dbapi_connection.execute("PRAGMA secure_delete = ON")  # an erased name is zeroed, not left
-        dbapi_connection.execute("PRAGMA cache_size = -65536")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):  # type: ignore[no-untyped-def]
-        # Writers take the lock up front (the projector's per-batch exclusion).
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
+    """The replica's engine: WAL so readers see snapshots and never wait (switched with
+    patience: a web request may open the file while the projector process builds it);
+    writers take the lock up front (the projector's per-batch exclusion). A derived
+    cache: a commit may be lost on power failure (never on a process crash in WAL mode),
+    and then its positions with it, so it is redone; hence no fsync per commit."""
+    return sqlite_engine(
+        f"sqlite:///{path}",
+        busy_seconds=BUSY_SECONDS,
+        journal_mode="WAL",
+        wait_for_wal_switch=True,
+        begin="BEGIN IMMEDIATE" if immediate else "BEGIN",
+        synchronous_normal=True,
+        cache_size_kib=65536,
+    )
 
 
 class ReportReplica:

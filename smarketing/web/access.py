@@ -54,6 +54,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from smarketing.web.hx import HX_REQUEST
+from smarketing.web.lead_actions import LEAD_ACTIONS
 
 PUBLIC = "public"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,14 +92,8 @@ WRITE: dict[str, str] = {
     "auth.logout": PUBLIC,
     "i18n.choose_language": PUBLIC,
     "leads.create": "lead.capture",
-    "lead_page.act:interaction": "lead.interaction",
-    "lead_page.act:attempt": "lead.attempt",
-    "lead_page.act:owner": "lead.owner",
-    "lead_page.act:stage": "lead.stage",
-    "lead_page.act:reject": "lead.reject",
-    "lead_page.act:won": "lead.close",
-    "lead_page.act:lost": "lead.close",
-    "lead_page.act:amount": "lead.amount.own",
+    # The lead page's actions, one route: each declares its permission (lead_actions).
+    **{f"lead_page.act:{name}": action.permission for name, action in LEAD_ACTIONS.items()},
     "lead_page.erase": "lead.erase",
     "agreement.*": "agreement.write",
     "meetings.*": "meeting.write",
@@ -175,6 +170,11 @@ def can_move_to(stage: str) -> bool:
     return can(permission_for("lead_page.act", "POST", {"action": "stage"}, {"to_stage": stage}) or "")
 
 
+def may_act(action: str) -> bool:
+    """Template helper: may the user run the lead action ``action`` (lead_actions)?"""
+    return can(LEAD_ACTIONS[action].permission)
+
+
 def landing_endpoint(role: str | None) -> str:
     """Where to go after logging in: the Users page for admins, else the dashboard."""
     if role_may(role, "users.admin"):
@@ -218,5 +218,5 @@ def enforce() -> ResponseReturnValue | None:
 
 def init_app(app: Flask) -> None:
     app.before_request(enforce)
-    app.jinja_env.globals.update(can=can, can_visit=can_visit)
+    app.jinja_env.globals.update(can=can, can_visit=can_visit, may_act=may_act)
     app.jinja_env.tests["can_move_to"] = can_move_to

@@ -1,14 +1,11 @@
 """One lead: header, action forms and timeline; actions post with htmx and swap
 back the header, the actions (new version, new legal moves) and the timeline."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import format_currency
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from domain.errors import N_, InvalidInput
@@ -22,9 +19,9 @@ from smarketing.lead_vitals import lead_vitals
 from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.access import can
-from smarketing.web.amount_input import parse_amount
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.hx import HX_REQUEST
+from smarketing.web.lead_actions import LEAD_ACTIONS
 
 bp = Blueprint("lead_page", __name__, url_prefix="/leads")
 
@@ -72,76 +69,10 @@ def timeline(lead_id: str) -> str:
     return render_template("partials/lead_timeline.html", **_context(lead_id))
 
 
-def _form(name: str) -> str:
-    return forms.text(request.form, name)
-
-
-def _amount() -> Decimal | str:
-    amount = forms.number(request.form, "amount")
-    return "" if amount is None else amount  # empty: the domain says it is required
-
-
-def _fields() -> dict[str, Callable[[], dict]]:
-    tz = services().settings.tz
-    when = lambda: forms.business_time(request.form, tz)  # noqa: E731 - read lazily, inside the try
-    return {
-        "interaction": lambda: {
-            "kind": _form("kind"),
-            "channel": _form("channel"),
-            "details": _form("details"),
-            "occurred_at": when(),
-        },
-        "attempt": lambda: {
-            "channel": _form("channel"),
-            "outcome": _form("outcome"),
-            "note": _form("note"),
-            "occurred_at": when(),
-        },
-        "owner": lambda: {"owner": _form("owner"), "team": _form("team"), "occurred_at": when()},
-        "stage": lambda: {"to_stage": _form("to_stage"), "reason": _form("reason"), "occurred_at": when()},
-        "reject": lambda: {"reason": _form("reason"), "occurred_at": when()},
-        "won": lambda: {
-            "amount": _amount(),
-            "currency": _form("currency") or "EUR",
-            "reason": _form("reason"),
-            "occurred_at": when(),
-        },
-        "lost": lambda: {"reason": _form("reason"), "occurred_at": when()},
-        "amount": lambda: {
-            "amount": parse_amount(_form("amount")),
-            "currency": _form("currency"),
-            "reason": _form("reason"),
-        },
-    }
-
-
-COMMANDS = {
-    "interaction": "record_interaction",
-    "attempt": "log_contact_attempt",
-    "owner": "assign_owner",
-    "stage": "change_stage",
-    "reject": "reject_mql",
-    "won": "mark_won",
-    "lost": "mark_lost",
-    "amount": "correct_amount",
-}
-
-DONE = {
-    "interaction": _l("Interaction recorded."),
-    "attempt": _l("Contact attempt logged."),
-    "owner": _l("Owner assigned."),
-    "stage": _l("Stage changed."),
-    "reject": _l("MQL rejected back to marketing."),
-    "won": _l("Deal marked as won."),
-    "lost": _l("Deal marked as lost."),
-    "amount": _l("Amount corrected."),
-}
-
-
 def _won_message(lead: dict) -> str:
     """The confirmation shows the amount as stored, in the reader's notation (12.000,00 €)."""
     if lead.get("won_amount") is None:
-        return str(DONE["won"])
+        return str(LEAD_ACTIONS["won"].done)
     return _(
         "Deal marked as won: %(amount)s.",
         amount=format_currency(lead["won_amount"], lead.get("currency") or "EUR"),
@@ -150,18 +81,23 @@ def _won_message(lead: dict) -> str:
 
 @bp.post("/<lead_id>/<action>")
 def act(lead_id: str, action: str) -> Response | str:
-    if action not in COMMANDS:
+    """Any of the lead's actions (``smarketing.web.lead_actions``); ``access`` has
+    already checked the action's permission."""
+    declared = LEAD_ACTIONS.get(action)
+    if declared is None:
         abort(404)
     svc = services()
     if action == "amount" and not may_correct_amount(svc.app.get_lead(lead_id)["owner"]):
         abort(403)
-    command = getattr(svc.app, COMMANDS[action])
+    command = getattr(svc.app, declared.command)
     command(
-        lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **_fields()[action]()
+        lead_id,
+        expected_version=forms.optional_int(request.form, "expected_version"),
+        **declared.fields(svc.settings.tz),
     )
     catch_up_after_write()  # read-your-writes, bounded: the timeline shows the new event now
     context = _context(lead_id)
-    context["message"] = _won_message(context["lead"]) if action == "won" else str(DONE[action])
+    context["message"] = _won_message(context["lead"]) if action == "won" else str(declared.done)
     if request.headers.get(HX_REQUEST):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)

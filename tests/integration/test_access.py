@@ -11,7 +11,7 @@ from flask import Flask
 from smarketing import users
 from smarketing.bootstrap import Services
 from smarketing.web import access
-from smarketing.web.lead_page import COMMANDS
+from smarketing.web.lead_actions import LEAD_ACTIONS
 
 ROLES = ("marketing", "sales", "manager", "auditor", "admin")
 _EMAILS = itertools.count()
@@ -122,7 +122,7 @@ def write_keys(app: Flask) -> set[str]:
         if not (rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}:
             continue
         if rule.endpoint == "lead_page.act":
-            keys |= {f"lead_page.act:{action}" for action in COMMANDS}
+            keys |= {f"lead_page.act:{action}" for action in LEAD_ACTIONS}
         else:
             keys.add(rule.endpoint)
     return keys
@@ -131,7 +131,7 @@ def write_keys(app: Flask) -> set[str]:
 def test_every_route_is_in_the_table(web_app: Flask) -> None:
     for rule in web_app.url_map.iter_rules():
         for method in (rule.methods or set()) - {"OPTIONS"}:  # OPTIONS: Flask answers, no view runs
-            actions = COMMANDS if rule.endpoint == "lead_page.act" else [None]
+            actions = LEAD_ACTIONS if rule.endpoint == "lead_page.act" else [None]
             for action in actions:
                 args = {"action": action} if action else {}
                 assert access.permission_for(rule.endpoint, method, args), (rule.endpoint, method, action)
