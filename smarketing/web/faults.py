@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from projections.quarantine import UNAVAILABLE, Stuck
 from smarketing.extensions import services
 from smarketing.web.access import can
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import HX_REQUEST, HX_RESWAP, HX_RETARGET
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,10 @@ def unavailable_answer(error: Exception) -> Response:
     template = "partials/error.html" if request.headers.get(HX_REQUEST) else "error.html"
     response = Response(render_template(template, message=message, status=503), status=503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if request.headers.get(HX_REQUEST):
+        # Not into the form's place: what the person typed stays, to send again.
+        response.headers[HX_RETARGET] = "#store-faults"
+        response.headers[HX_RESWAP] = "innerHTML show:top"
     return response
 
 

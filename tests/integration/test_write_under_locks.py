@@ -100,6 +100,14 @@ def test_a_busy_store_answers_503_in_spanish(services: Services, make_web_app, l
     assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
     assert "La base de datos está ocupada" in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+    # From htmx: swapped (base.html's responseHandling lets a 503 through) above the page's
+    # content, not in the form's place, so what was typed stays to send again.
+    with tracking_locked(services):
+        fragment = spanish.post(f"/leads/{lead}/interaction", data=NOTE, headers={"HX-Request": "true"})
+    assert fragment.status_code == 503 and fragment.headers["HX-Retarget"] == "#store-faults"
+    assert "La base de datos está ocupada" in fragment.get_data(as_text=True)
+    page = spanish.get(f"/leads/{lead}").get_data(as_text=True)
+    assert '<div id="store-faults"' in page and '{"code":"503","swap":true,"error":false}' in page
 
 
 def test_a_cli_command_on_a_busy_store_says_so_and_exits_1(services: Services, make_web_app) -> None:
