@@ -45,8 +45,8 @@ def _agenda(client: FlaskClient, query: str, kind: str = "weekly") -> tuple[str,
     html = client.get(f"/meetings/{kind}{query}").get_data(as_text=True)
     graded = re.search(r'id="graded-month">Targets graded for [^<]*<a href="/\?month=(\d{4}-\d{2})"', html)
     assert graded, html[:500]
-    items = re.findall(r": ([^:<]+) \((\d{4}-\d{2})\) — <span class=\"status-(\w+)\">", html)
-    return graded[1], {metric: (month, status) for metric, month, status in items}
+    items = re.findall(r': ([^:<]+) \([^)]+\) — <span class="status-(\w+)" data-month="(\d{4}-\d{2})">', html)
+    return graded[1], {metric: (month, status) for metric, status, month in items}
 
 
 def _agree(client: FlaskClient, query: str, kind: str = "weekly") -> tuple[str, dict[str, tuple[str, str]]]:
