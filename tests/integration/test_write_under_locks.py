@@ -89,9 +89,9 @@ def test_a_note_answers_while_the_read_models_are_locked(services: Services, mak
     assert "Llamada con el cliente" in timeline and "load delay" not in timeline
 
 
+# SQLite's write lock covers the whole store; PostgreSQL's lock test is above.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_busy_store_answers_503_in_spanish(services: Services, make_web_app, login) -> None:
-    if services.settings.is_postgres:
-        pytest.skip("SQLite's write lock covers the whole store; PostgreSQL's lock test is above")
     app = make_web_app(LOCK_TIMEOUT=1)
     lead = services.app.capture_lead(name="Ana", email="ana@example.com", source="webinar")
     spanish = login(app.test_client(), "manager", "es")
@@ -110,9 +110,9 @@ def test_a_busy_store_answers_503_in_spanish(services: Services, make_web_app, l
     assert '<div id="store-faults"' in page and '{"code":"503","swap":true,"error":false}' in page
 
 
+# On PostgreSQL the read models wait for a lock only with SMARKETING_LOCK_TIMEOUT set.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_cli_command_on_a_busy_store_says_so_and_exits_1(services: Services, make_web_app) -> None:
-    if services.settings.is_postgres:
-        pytest.skip("on PostgreSQL the read models wait for a lock only with SMARKETING_LOCK_TIMEOUT set")
     services.app.capture_lead(name="Ana", email="ana@example.com", source="webinar")
     runner = make_web_app(LOCK_TIMEOUT=1).test_cli_runner()
     with tracking_locked(services):
