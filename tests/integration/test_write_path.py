@@ -33,10 +33,10 @@ def test_the_cache_holds_the_lead_as_saved(services: Services) -> None:
     assert app.get_lead(lead_id) == _fresh(services, lead_id)
 
 
-def test_a_failed_save_leaves_the_cache_alone(services: Services, second: Services) -> None:
+def _lose_the_next_race(services: Services, second: Services, lead_id: str) -> None:
+    """``second``'s next command on the lead loads it (its copy is made old first) and,
+    right after that read, ``services`` moves the lead to MQL: the save loses the race."""
     app1, app2 = services.app, second.app
-    lead_id = _lead(services)
-    assert app2.get_lead(lead_id)["version"] == 1
     app1.record_interaction(lead_id, kind="call", details="first")
     original = app2._load
 
@@ -47,6 +47,13 @@ def test_a_failed_save_leaves_the_cache_alone(services: Services, second: Servic
         return lead
 
     app2._load = load_then_lose_the_race  # type: ignore[method-assign]
+
+
+def test_a_failed_save_leaves_the_cache_alone(services: Services, second: Services) -> None:
+    app1, app2 = services.app, second.app
+    lead_id = _lead(services)
+    assert app2.get_lead(lead_id)["version"] == 1
+    _lose_the_next_race(services, second, lead_id)
     # A command that depends on the lead's state is not retried (notes and contact
     # attempts are: smarketing.retrying): the lost race is the caller's to decide again.
     with pytest.raises(StaleLead):
@@ -59,16 +66,7 @@ def test_a_contact_attempt_that_loses_a_race_is_retried_once(services: Services,
     app1, app2 = services.app, second.app
     lead_id = _lead(services)
     assert app2.get_lead(lead_id)["version"] == 1
-    app1.record_interaction(lead_id, kind="call", details="first")  # app2's copy is now old: it loads
-    original = app2._load
-
-    def load_then_lose_the_race(lead_id: str, version: int | None = None) -> Lead:
-        lead = original(lead_id, version)
-        app2._load = original  # type: ignore[method-assign]
-        app1.change_stage(lead_id, to_stage="MQL")
-        return lead
-
-    app2._load = load_then_lose_the_race  # type: ignore[method-assign]
+    _lose_the_next_race(services, second, lead_id)
     assert app2.log_contact_attempt(lead_id, channel="phone", outcome="connected") == 4
     assert app2.get_lead(lead_id) == app1.get_lead(lead_id) == _fresh(services, lead_id)
     assert app2.get_lead(lead_id)["attempts"] == 1 and app2.get_lead(lead_id)["stage"] == "MQL"
