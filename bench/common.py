@@ -44,7 +44,7 @@ def scratch_database(backend: str) -> Iterator[str]:
         try:
             yield f"sqlite:///{path}"
         finally:
-            for leftover in OUT.glob(f"{name}.sqlite3*"):
+            for leftover in OUT.glob(f"{name}.*"):  # the store, its read models, keys, ledger
                 leftover.unlink()
         return
     with _admin() as conn:

@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlparse, urlunparse
 import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
+from smarketing.bootstrap import init_schema
 from smarketing.key_store import create_key_database
 from smarketing.settings import Settings
 
@@ -174,8 +175,14 @@ def restore_backup(settings: Settings, source: Path, *, replace: bool = False) -
             _restore_postgres(settings, manifest, folder, replace)
         else:
             _restore_sqlite(settings, manifest, folder, replace)
-    # The report's cache was built from the log as it was; it rebuilds from the restored one.
+    # The report's cache and (SQLite) the read models were built from the log as it was;
+    # they rebuild from the restored one.
     settings.report_replica_path().unlink(missing_ok=True)
+    if not settings.is_postgres:
+        read_models = settings.read_models_path()
+        for suffix in ("", "-wal", "-shm"):
+            read_models.with_name(read_models.name + suffix).unlink(missing_ok=True)
+        init_schema(settings)
     return manifest
 
 

@@ -24,10 +24,16 @@ from projections.scoring import ScoringProjection
 from projections.targets import TargetsProjection
 from projections.timeline import TimelineProjection
 from projections.tracking import ensure_position_row, lock_position, reset_position
-from smarketing import integrations, users  # integrations: its API tables join the schema
+from smarketing import integrations, users
 from smarketing.application import SmarketingApplication
 from smarketing.chain_migration import chain_existing_events
-from smarketing.key_store import create_key_store, index_secret, key_store_engine, move_keys_out_of
+from smarketing.key_store import (
+    create_key_store,
+    index_secret,
+    key_store_engine,
+    move_keys_out_of,
+    scrub_sqlite,
+)
 from smarketing.personal_data import LeadKeys, PersonalDataMapper
 from smarketing.pg_recorder import OneTripPostgresRecorder
 from smarketing.private_files import private_sqlite
@@ -58,26 +64,39 @@ def build_projections(settings: Settings) -> list[Projection]:
 MMAP_BYTES = 4 << 30  # address space, not memory: the OS pages in what is read
 
 
-def _sqlite_engine(settings: Settings, *, immediate: bool, derived_only: bool = False) -> Engine:
-    """The event store's and read models' SQLite engine. Projectors take the write lock up
-    front (``immediate``), so two never interleave. ``derived_only`` (the projector,
-    which writes only read models derived from the log): no fsync per commit, and a
-    64 MiB page cache, as a batch touches index pages all over the big read-model tables.
-    Every connection reads through a memory map: random look-ups into those tables (a
-    page's rows joined by lead id) stop re-reading the same pages."""
+def _sqlite_engine(
+    path: Path,
+    settings: Settings,
+    *,
+    immediate: bool,
+    derived_only: bool = False,
+    attach: dict[str, str] | None = None,
+) -> Engine:
+    """An SQLite engine on the event store's file or the read models' file. Writers
+    take the write lock up front (``immediate``), so two never interleave.
+    ``derived_only`` (the projector, which writes only read models derived from the
+    log): no fsync per commit, and a 64 MiB page cache, as a batch touches index pages
+    all over the big read-model tables. Every connection reads through a memory map:
+    random look-ups into those tables (a page's rows joined by lead id) stop re-reading
+    the same pages."""
     return sqlite_engine(
-        settings.sqlalchemy_url(),
+        f"sqlite:///{path}",
         busy_seconds=settings.lock_wait,
         journal_mode="WAL",
         begin="BEGIN IMMEDIATE" if immediate else "BEGIN",
+        wait_for_wal_switch=True,
         synchronous_normal=derived_only,
         cache_size_kib=65536 if derived_only else None,
         mmap_bytes=MMAP_BYTES,
+        attach=attach,
     )
 
 
 def build_engines(settings: Settings) -> tuple[Engine, Engine]:
-    """(write engine for keys, users and seals; read engine for pages and reports)."""
+    """(write engine for users, sessions, integrations and seals; read engine for pages
+    and reports). On SQLite the writer holds the event store's file only, and the
+    reader opens the read models' file with the event store's attached, so a page's
+    query reads read models and users together."""
     if settings.is_postgres:
         connect_args = {}
         if settings.lock_timeout is not None:
@@ -85,15 +104,20 @@ def build_engines(settings: Settings) -> tuple[Engine, Engine]:
             connect_args["options"] = f"-c lock_timeout={round(settings.lock_timeout * 1000)}"
         engine = create_engine(settings.sqlalchemy_url(), pool_pre_ping=True, connect_args=connect_args)
         return engine, engine
-    return _sqlite_engine(settings, immediate=True), _sqlite_engine(settings, immediate=False)
+    store = Path(settings.sqlite_path())
+    read_models = settings.read_models_path()
+    private_sqlite(read_models)
+    write_engine = _sqlite_engine(store, settings, immediate=True)
+    read_engine = _sqlite_engine(read_models, settings, immediate=False, attach={"log": str(store)})
+    return write_engine, read_engine
 
 
 def build_projector_engine(settings: Settings, write_engine: Engine) -> Engine:
-    """The projector's engine: it writes only read models derived from the log, so
-    on SQLite it may trade fsync per commit away (see ``derived_only``)."""
+    """The projector's engine: the read models and their tracking. On SQLite their own
+    file, which it may write without fsync per commit (see ``derived_only``)."""
     if settings.is_postgres:
         return write_engine
-    return _sqlite_engine(settings, immediate=True, derived_only=True)
+    return _sqlite_engine(settings.read_models_path(), settings, immediate=True, derived_only=True)
 
 
 @dataclass
@@ -140,25 +164,46 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
 
 
 def init_schema(settings: Settings) -> None:
-    """Create every table once, in a set-up step; workers then start without DDL."""
+    """Create every table once, in a set-up step; workers then start without DDL.
+
+    The read models go where the projector writes (SQLite: their own file); users,
+    sessions and integrations stay with the event store."""
     services = bootstrap(settings, create_tables=True)
+    read_models = services.projector.engine
     try:
         changed = _changed_projections(services)
-        metadata.create_all(services.write_engine)
-        integrations.upgrade_schema(services.write_engine)  # token scopes and expiry, added since
+        metadata.create_all(read_models)
         _replay(services, changed)
         # create_all skips tables that exist: add indexes introduced since (idempotent).
         for table in metadata.sorted_tables:
             for index in table.indexes:
-                index.create(services.write_engine, checkfirst=True)
-        _create_search_index(services.write_engine)
+                index.create(read_models, checkfirst=True)
+        _create_search_index(read_models)
+        services.projector.create_tracking_rows()
+        integrations.metadata.create_all(services.write_engine)
+        integrations.upgrade_schema(services.write_engine)  # token scopes and expiry, added since
         move_keys_out_of(services.write_engine, services.key_engine)  # from before the key store
         # Kept apart: rebuilds never touch users, their sessions or login attempts.
         users.metadata.create_all(services.write_engine)
-        services.projector.create_tracking_rows()
         chain_existing_events(services.write_engine, services.app.recorder)
+        if read_models is not services.write_engine:
+            drop_read_models_beside_the_log(services.write_engine)
     finally:
         services.close()
+
+
+def drop_read_models_beside_the_log(write_engine: Engine) -> None:
+    """SQLite stores made before the read models had their own file kept them in the
+    event store's: they are derived (rebuilt in their own file from the log), and they
+    hold names and e-mails an erasure must not leave behind, so they go
+    (``secure_delete`` blanks their pages)."""
+    derived = [table.name for table in metadata.sorted_tables] + [lead_search.lead_search.name]
+    with write_engine.begin() as conn:
+        present = set(inspect(conn).get_table_names())
+        for name in derived:
+            if name in present:
+                conn.execute(text(f'DROP TABLE "{name}"'))
+    scrub_sqlite(write_engine)
 
 
 def _changed_projections(services: Services) -> list[Projection]:
@@ -169,7 +214,7 @@ def _changed_projections(services: Services) -> list[Projection]:
     read model would fail, or stay incomplete, on an older store. A store with none
     of a projection's tables needs nothing: the next catch-up builds it from the log.
     """
-    inspector = inspect(services.write_engine)
+    inspector = inspect(services.projector.engine)
     changed = []
     for projection in services.projector.projections:
         stored = [table for table in projection.tables if inspector.has_table(table.name)]
@@ -189,7 +234,7 @@ def _replay(services: Services, projections: list[Projection]) -> None:
     recreating the tables and resetting the position makes the next catch-up
     rebuild just these."""
     for projection in projections:
-        with services.write_engine.begin() as conn:
+        with services.projector.engine.begin() as conn:
             ensure_position_row(conn, projection.name)
             lock_position(conn, projection.name)
             for table in projection.tables:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
@@ -35,7 +36,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import N_, DomainError
-from projections.schema import metadata
+
+# Its own MetaData: tokens and idempotency records are kept, not derived from the log,
+# so they live with the event store, apart from the read models.
+metadata = MetaData()
 
 integration_tokens = Table(
     "integration_tokens",

@@ -83,9 +83,7 @@ def create_key_database(url: str) -> None:
     server = create_engine(_psycopg(urlunparse(urlparse(url)._replace(path="/postgres"))))
     try:
         with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).first()
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
             if exists is None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:

@@ -86,6 +86,14 @@ class Settings:
             "POSTGRES_POOL_SIZE": os.environ.get("POSTGRES_POOL_SIZE", "1"),
         }
 
+    def read_models_path(self) -> Path:
+        """SQLite: the read models' own file beside the event store. Apart, a projector
+        holding its write lock (a long batch, a rebuild, a stuck session) never blocks
+        saving an event: SQLite locks a whole file, and a stored write must not wait on
+        figures derived from it. Not backed up: rebuilt from the log."""
+        store = Path(self.sqlite_path())
+        return store.with_name(store.stem + ".read-models.sqlite3")
+
     def report_replica_path(self) -> Path:
         """SMARKETING_REPORT_REPLICA, else beside the SQLite store, else (PostgreSQL)
         a file per database in the temp directory: one per host, which is enough
@@ -100,10 +108,10 @@ class Settings:
 
     def backed_up_sqlite_files(self) -> dict[str, Path]:
         """Every SQLite file whose data is not rebuilt from the log, by name, in the order
-        a backup copies them: the event store (with its read models and users) first, then
+        a backup copies them: the event store (with its users and integrations) first, then
         the key store when it is a SQLite file. A file added here is backed up and restored
-        by ``smarketing.backup``; the report replica is not, it is a cache rebuilt from the
-        log, nor is the erasure ledger, which a restore must never roll back."""
+        by ``smarketing.backup``; the read models and the report replica are not, they are
+        rebuilt from the log, nor is the erasure ledger, which a restore must never roll back."""
         files = {"events": Path(self.sqlite_path())}
         keys = urlparse(self.key_store_url())
         if keys.scheme.startswith("sqlite"):

@@ -24,6 +24,7 @@ def sqlite_engine(
     synchronous_normal: bool = False,
     cache_size_kib: int | None = None,
     mmap_bytes: int | None = None,
+    attach: dict[str, str] | None = None,
 ) -> Engine:
     """An SQLite engine whose every new connection is set up the same way.
 
@@ -45,6 +46,9 @@ def sqlite_engine(
     index pages a batch touches all over.
     ``mmap_bytes``: read through a memory map, so the pages live once in the OS cache
     for every connection and process.
+    ``attach``: other files by schema name, so one query reads tables of both (pages
+    join read models with users). Only for readers: ``BEGIN IMMEDIATE`` would take
+    the write lock of every attached file.
 
     Always ``secure_delete``: every file holds personal data or keys, and what an
     erasure blanks (names, reasons, a lead's key) is overwritten instead of left in the
@@ -70,6 +74,10 @@ def sqlite_engine(
             dbapi_connection.execute("PRAGMA synchronous = NORMAL")
         if cache_size_kib is not None:
             dbapi_connection.execute(f"PRAGMA cache_size = {-cache_size_kib}")
+        for schema, path in (attach or {}).items():
+            dbapi_connection.execute(f"ATTACH DATABASE ? AS {schema}", (path,))
+            if mmap_bytes is not None:
+                dbapi_connection.execute(f"PRAGMA {schema}.mmap_size = {mmap_bytes}")
 
     if begin is not None:
 

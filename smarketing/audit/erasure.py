@@ -116,3 +116,4 @@ def _after_erasure(svc: Services, lead_ids: list[str]) -> None:
     finally:
         replica.close()
     scrub_sqlite(svc.write_engine)
+    scrub_sqlite(svc.projector.engine)  # SQLite: the read models' own file

@@ -79,5 +79,13 @@ def catch_up_after_write() -> bool:
     return done
 
 
+def catch_up_in_background() -> None:
+    """Start a catch-up without waiting for it: a page polling for figures that lag
+    (the lead's timeline) gets them once a lock that outlasted the write's own
+    catch-up goes, even with no projector process and no further write."""
+    worker: BackgroundCatchUp = current_app.extensions[EXTENSION]
+    worker.start()
+
+
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = BackgroundCatchUp(lambda: app.extensions[KEY].projector)

@@ -19,7 +19,7 @@ from smarketing.lead_vitals import lead_vitals
 from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.access import can
-from smarketing.web.catch_up import catch_up_after_write
+from smarketing.web.catch_up import catch_up_after_write, catch_up_in_background
 from smarketing.web.hx import HX_REQUEST
 from smarketing.web.lead_actions import LEAD_ACTIONS
 
@@ -66,7 +66,10 @@ def show(lead_id: str) -> str:
 @bp.get("/<lead_id>/timeline")
 def timeline(lead_id: str) -> str:
     """The timeline alone: it polls here while some events are not in it yet."""
-    return render_template("partials/lead_timeline.html", **_context(lead_id))
+    context = _context(lead_id)
+    if context["timeline_behind"]:
+        catch_up_in_background()
+    return render_template("partials/lead_timeline.html", **context)
 
 
 def _won_message(lead: dict) -> str:
