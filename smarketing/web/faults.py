@@ -8,9 +8,12 @@
 """
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
+import sqlalchemy.exc as sa
 from flask import Flask, Response, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -70,12 +73,30 @@ def stuck_figures() -> list[StuckFigures]:
         return []  # the page itself says so, if it needs the store
 
 
-def unavailable_answer(error: Exception) -> Response:
-    log.warning("store unavailable: %r", error)
-    message = _(
-        "The database is busy or cannot be written to right now, so this could not be done. "
-        "Nothing is lost: wait a few seconds and try again."
+def schema_is_behind(error: BaseException) -> bool:
+    """The database lacks a table or column this version reads: a store set up by an
+    older version, or never set up, until `flask db init` runs."""
+    cause = getattr(error, "orig", None) or error
+    if isinstance(cause, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and str(cause).startswith(
+        ("no such table", "no such column")
     )
+
+
+def unavailable_answer(error: Exception) -> Response:
+    if schema_is_behind(error):
+        log.error("the database's schema is behind this version: %r", error)
+        message = _(
+            "The database is not set up for this version of Smarketing yet, so this could not be "
+            "done. Nothing is lost: an administrator must run “flask db init”."
+        )
+    else:
+        log.warning("store unavailable: %r", error)
+        message = _(
+            "The database is busy or cannot be written to right now, so this could not be done. "
+            "Nothing is lost: wait a few seconds and try again."
+        )
     template = "partials/error.html" if request.headers.get(HX_REQUEST) else "error.html"
     response = Response(render_template(template, message=message, status=503), status=503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -90,3 +111,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["stuck_figures"] = stuck_figures
     for kind in UNAVAILABLE:
         app.register_error_handler(kind, unavailable_answer)
+    app.register_error_handler(sa.ProgrammingError, _programming_error)
+
+
+def _programming_error(error: sa.ProgrammingError) -> Response:
+    """PostgreSQL reports a missing table as a programming error; any other is a bug."""
+    if schema_is_behind(error):
+        return unavailable_answer(error)
+    raise error
