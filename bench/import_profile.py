@@ -88,7 +88,7 @@ def profile(directory: Path, leads: int) -> None:
         stored = [app.mapper.to_stored_event(e) for e in lead_events]
         states = [encodable_state(e) for e in lead_events]
         texts = [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in s.items()} for s in states]
-        # The encoder the mapper itself uses (smarketing.event_encoding), as in a save.
+        # The encoder the mapper itself uses (smarketing.store.event_encoding), as in a save.
         encode = app.mapper._encode or app.mapper.transcoder.encode
         to_stored_event = app.mapper.to_stored_event
 

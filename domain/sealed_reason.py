@@ -1,6 +1,6 @@
 """Free-text reasons can name a person ("Zelda Quimbyworth signed"), so the lead events
 that carry one keep it in ``personal``, sealed with the lead's key and blank after an
-erasure, like a name or a note (smarketing.personal_data)."""
+erasure, like a name or a note (smarketing.store.personal_data)."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from typing import Any
 def reason_into_personal(state: dict[str, Any]) -> None:
     """Upcast an event stored with its reason in clear: the reason joins ``personal``.
 
-    Such a row still holds the text in clear; smarketing.personal_data reads it as
+    Such a row still holds the text in clear; smarketing.store.personal_data reads it as
     erased once the lead's key is gone (docs/SECURITY.md, "Erasure")."""
     state["personal"] = {"reason": state.pop("reason", "")}
 

@@ -1,28 +1,25 @@
-"""The service layer: an eventsourcing ``Application`` whose commands take and
-return plain values, and turn library errors into domain errors."""
+"""The service layer: the business commands, which take and return plain values and
+turn library errors into domain errors. How aggregates are loaded, cached and saved
+(and the switch that turns that machinery off) is ``smarketing.store``'s."""
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper, Recording
-from eventsourcing.utils import strtobool
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
 from domain.email_index import LeadEmailIndex, email_external_key, email_index_id, legacy_email_index_id
-from domain.errors import N_, DomainError, DuplicateEmail, LeadNotFound, LostRace, StaleLead
+from domain.errors import N_, DuplicateEmail, LeadNotFound, LostRace, StaleLead
 from domain.lead import Lead
 from domain.validation import clean_email
 from domain.vocabulary import Stage
 from projections.gc_pause import gc_paused
 from smarketing.agreement_commands import AgreementCommands
-from smarketing.key_batch import BatchingPersonalDataMapper
-from smarketing.known_terms import KnownTerms
-from smarketing.last_seen import LastSeenRepository
 from smarketing.money_commands import MoneyCommands
-from smarketing.personal_data import PersonalDataMapper
 from smarketing.retrying import retry_lost_races
+from smarketing.store.application import Saved, StoredApplication
+from smarketing.store.personal_data import PersonalDataMapper
 from smarketing.terms_commands import TermsCommands
 
 
@@ -35,42 +32,16 @@ def parse_lead_id(lead_id: str | UUID) -> UUID:
         raise LeadNotFound(N_("No lead with id %(id)s."), id=repr(str(lead_id)[:40])) from None
 
 
-class _CollectedEvents(ProcessingEvent[UUID]):
-    """``ProcessingEvent`` that collects from aggregates without the Protocol checks.
+class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, StoredApplication):
+    """The business commands; how their aggregates are loaded, cached and saved is
+    ``StoredApplication``'s (smarketing.store.application)."""
 
-    Why: on Python 3.11 ``isinstance`` against a runtime-checkable Protocol inspects
-    every member of the protocol on each call; the library's two checks per saved
-    aggregate cost more than encoding a lead's events. An ``Aggregate`` is never a
-    domain event and always collects its events, so it needs neither check;
-    anything else takes the library's path.
-    """
-
-    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
-        for obj in objs:
-            if isinstance(obj, Aggregate):
-                self.events.extend(obj.collect_events())
-                self.aggregates[obj.id] = obj
-            else:
-                super().collect_events(obj)
-        self.saved_kwargs.update(kwargs)
-
-
-class _Saved(NamedTuple):
-    """A lead as a command saved it, and where its events went in the log."""
-
-    version: int
-    stage: str
-    positions: list[int]
-
-
-class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, Application[UUID]):
     name = "Smarketing"
     # Long streams load from a snapshot plus a few events.
     snapshotting_intervals = {Lead: 50}  # noqa: RUF012 - the library's declared shape
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
-        self.known_terms = KnownTerms()
         self._index_secret = b""
         self._load_index_secret: Callable[[], bytes] | None = None
 
@@ -91,75 +62,6 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
     def email_key(self, email: str) -> str:
         """The external key of a lead imported without one (smarketing.importing)."""
         return email_external_key(email, self.index_secret)
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        # Seals each lead's personal data under its own key (smarketing.personal_data);
-        # bootstrap hands it the key store.
-        return self.factory.mapper(
-            transcoder=self.construct_transcoder(), mapper_class=BatchingPersonalDataMapper
-        )
-
-    def construct_repository(self) -> Repository[UUID]:
-        """The library's repository (9.5.6, same settings), able to hand out the lead
-        as last seen without reading the log (``smarketing.last_seen``).
-
-        One difference: a cache size of 0 turns the cache off, as the settings and the
-        operations notes say. The library reads its settings from ``os.environ`` too and
-        takes 0 as an unbounded cache, which a process would fill with every lead.
-        """
-        maxsize = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0)
-        return LastSeenRepository(
-            event_store=self.events,
-            snapshot_store=self.snapshots,
-            cache_maxsize=maxsize if maxsize > 0 else None,
-            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
-            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
-            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
-        )
-
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """The library's ``Application.save`` (9.5.6), step for step, with two changes."""
-        # 1. Create the keys of every new lead in the batch in one transaction before
-        # encoding, not one transaction per lead inside the mapper (smarketing.key_batch).
-        if isinstance(self.mapper, BatchingPersonalDataMapper):
-            self.mapper.prepare_keys(
-                e for o in objs if o is not None for e in getattr(o, "pending_events", [o])
-            )
-        return self._save_with_keys_at_hand(*objs, **kwargs)
-
-    def _save_with_keys_at_hand(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        # 2. Collect without the library's runtime Protocol checks (see _CollectedEvents).
-        processing_event = _CollectedEvents()
-        processing_event.collect_events(*objs, **kwargs)
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
-        self.notify(processing_event.events)  # deprecated hook; the library still calls it
-        return recordings
-
-    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
-        """The library's (9.5.6), but a snapshot at the version just saved is taken of the
-        aggregate in hand, not of one rebuilt for it by reading and decoding (and
-        unsealing) up to 50 events in the middle of the command that reached it.
-
-        The aggregate in hand is what the log holds at that version: its events were
-        decided on it and the save that recorded them succeeded. Any other version
-        (an event in the middle of a multi-event save) takes the library's path.
-        """
-        if not (self.snapshots and self.snapshotting_intervals):
-            return
-        for event in processing_event.events:
-            aggregate = processing_event.aggregates.get(event.originator_id)
-            if aggregate is None:
-                continue
-            interval = self.snapshotting_intervals.get(type(aggregate))
-            if interval is None or event.originator_version % interval:
-                continue
-            snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
-            if snapshot_class is not None and aggregate.version == event.originator_version:
-                self.snapshots.put([snapshot_class.take(aggregate)])
-            else:  # the library's path (and its error when no snapshot class is set)
-                self.take_snapshot(event.originator_id, event.originator_version)
 
     # --- commands -------------------------------------------------------
 
@@ -212,11 +114,11 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
         # Not the promotion below: a retry of it would record the interaction twice.
         record = lambda lead: lead.record_interaction(**fields)  # noqa: E731 - a command's change
         saved = retry_lost_races(lambda: self._update_lead(lead_id, expected_version, record))
-        if saved.stage != Stage.LEAD:
+        if saved.outcome != Stage.LEAD:
             # Only a Lead can be promoted by the scoring rule: no need to read the terms.
             return saved.version
         # In auto-promote mode the scoring rule may move the lead to MQL right away.
-        terms = self.known_terms.after_save(saved.positions, self.agreement_terms)
+        terms = self.terms_after(saved, self.agreement_terms)
         promoted = self.promote_if_scored(lead_id, terms=terms) is not None
         return saved.version + 1 if promoted else saved.version
 
@@ -313,32 +215,27 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
 
     def _update_lead(
         self, lead_id: str, expected_version: int | None, change: Callable[[Lead], None]
-    ) -> _Saved:
-        """Decide, save; the lead's version and stage as saved, and its events' log positions.
+    ) -> Saved[str]:
+        """Check the form's version, ``change`` the lead, save; the lead as saved (its
+        ``outcome``: its stage). A decision made on the lead as this process last saw it
+        is made again on the log's state if refused (``StoredApplication.decide_and_save``);
+        losing the race after that is the user's answer."""
 
-        First on the lead as this process last saw it, without reading the log
-        (``smarketing.last_seen``). If that decision is refused (by a rule, the form's
-        version, or the log's version key because another process wrote since), it
-        may have been made on old state, so it is dropped unsaved and made once more
-        on the lead read from the log; only a refusal then is the user's answer.
-        Other failures drop the taken lead too: the cache reads it again when needed.
-        """
-        uuid = parse_lead_id(lead_id)
-        lead = self._last_seen(uuid)
-        if lead is not None:
-            version = lead.version
-            try:
-                # _last_seen made sure the lead's key is at hand: no key to prepare.
-                return self._decide_and_save(lead, expected_version, change, keys_at_hand=True)
-            except (DomainError, IntegrityError):
-                # Perhaps decided on old state: decide again on the log's, below. A
-                # refusal before any event changed nothing, so that lead goes back to
-                # be fast-forwarded; a changed one is dropped with its object.
-                if lead.version == version:
-                    self._keep_in_cache(lead)
-        lead = self._load(uuid)
+        def decide(lead: Lead) -> str:
+            if expected_version is not None and lead.version != expected_version:
+                raise StaleLead(
+                    N_(
+                        "This lead was changed by someone else since you opened it "
+                        "(version %(version)s, your form had %(expected)s). Reload and try again."
+                    ),
+                    version=lead.version,
+                    expected=expected_version,
+                )
+            change(lead)
+            return lead.stage
+
         try:
-            return self._decide_and_save(lead, expected_version, change)
+            return self.decide_and_save(parse_lead_id(lead_id), Lead, decide, load=self._load)
         except IntegrityError:
             raise LostRace(
                 N_(
@@ -346,58 +243,3 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, App
                     "Reload and try again."
                 )
             ) from None
-
-    def _last_seen(self, uuid: UUID) -> Lead | None:
-        """The cached lead, taken out of the cache (``LastSeenRepository.take``), if
-        deciding on it can have no side effect; only a save puts it back.
-
-        Sealing must not need to create a key: if another process erased the lead
-        since, that would create a key for an erased lead before the save is refused.
-        """
-        mapper = self.mapper
-        if not isinstance(self.repository, LastSeenRepository) or not isinstance(
-            mapper, BatchingPersonalDataMapper
-        ):
-            return None
-        if not mapper.can_seal_without_a_query(uuid):
-            return None
-        lead = self.repository.take(uuid)
-        return lead if isinstance(lead, Lead) else None
-
-    def _decide_and_save(
-        self,
-        lead: Lead,
-        expected_version: int | None,
-        change: Callable[[Lead], None],
-        *,
-        keys_at_hand: bool = False,
-    ) -> _Saved:
-        if expected_version is not None and lead.version != expected_version:
-            raise StaleLead(
-                N_(
-                    "This lead was changed by someone else since you opened it "
-                    "(version %(version)s, your form had %(expected)s). Reload and try again."
-                ),
-                version=lead.version,
-                expected=expected_version,
-            )
-        change(lead)
-        recordings = self._save_with_keys_at_hand(lead) if keys_at_hand else self.save(lead)
-        # Read before the cache owns the lead.
-        saved = _Saved(lead.version, lead.stage, [r.notification.id for r in recordings])
-        self.known_terms.saw_saved(saved.positions)
-        self._keep_in_cache(lead)
-        return saved
-
-    def _keep_in_cache(self, lead: Lead) -> None:
-        """Put the lead a command took back in the aggregate cache: as just saved, or
-        as it was when a refusal changed nothing.
-
-        Otherwise the cache no longer holds it (a command takes it out), and the next
-        command on the lead reads and decodes (and decrypts, fetching the key) its
-        events. Gets still fast-forward from the log, so other processes' writes are
-        seen as before. Only for a lead this method's caller no longer touches: the
-        cache owns it from here.
-        """
-        if isinstance(self.repository, LastSeenRepository):
-            self.repository.keep(lead)

@@ -34,12 +34,12 @@ from smarketing.key_store import (
     move_keys_out_of,
     scrub_sqlite,
 )
-from smarketing.personal_data import LeadKeys, PersonalDataMapper
-from smarketing.pg_recorder import OneTripPostgresRecorder
 from smarketing.private_files import private_sqlite
 from smarketing.settings import Settings
-from smarketing.sqlite_engine import sqlite_engine
-from smarketing.sqlite_recorder import LeanSQLiteRecorder
+from smarketing.store.personal_data import LeadKeys, PersonalDataMapper
+from smarketing.store.pg_recorder import OneTripPostgresRecorder
+from smarketing.store.sqlite_engine import sqlite_engine
+from smarketing.store.sqlite_recorder import LeanSQLiteRecorder
 
 
 def build_projections(settings: Settings) -> list[Projection]:

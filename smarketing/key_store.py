@@ -1,4 +1,4 @@
-"""The key store: the per-lead keys (smarketing.personal_data) and the installation's
+"""The key store: the per-lead keys (smarketing.store.personal_data) and the installation's
 index secret, kept apart from the event database.
 
 Why apart: erasing a person is deleting one key, so the key must not outlive its
@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from smarketing.sqlite_engine import sqlite_engine
+from smarketing.store.sqlite_engine import sqlite_engine
 
 keys_metadata = MetaData()
 

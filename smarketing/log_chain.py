@@ -1,5 +1,5 @@
 """The log chain: a SHA-256 hash chain over every stored event, written by the
-recorders (``smarketing.sqlite_recorder``, ``smarketing.pg_recorder``) in the
+recorders (``smarketing.store.sqlite_recorder``, ``smarketing.store.pg_recorder``) in the
 same transaction as the event, so no event is ever in the log without its link.
 
 digest_n = sha256(digest_{n-1} || notification id || originator_id ||

@@ -55,7 +55,7 @@ class Settings:
         env = {"CREATE_TABLE": "y" if create_table else "n"}
         # Leads are kept in an in-process LRU. Gets fast-forward them from the log;
         # commands decide on them as last seen and decide again if the log refuses the
-        # save (smarketing/last_seen.py), so writes by other processes are never lost
+        # save (smarketing/store/last_seen.py), so writes by other processes are never lost
         # or missed. 0 turns it off (the library itself reads 0 as "unbounded").
         cache_size = os.environ.get("AGGREGATE_CACHE_MAXSIZE", "2000")
         if cache_size not in ("", "0"):

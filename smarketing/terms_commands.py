@@ -22,9 +22,9 @@ from domain.vocabulary import Stage
 from domain.vocabulary_book import Vocabulary, vocabulary_id
 
 if TYPE_CHECKING:
-    from eventsourcing.application import Application
+    from smarketing.store.application import StoredApplication
 
-    _Base = Application[UUID]
+    _Base = StoredApplication
 else:
     _Base = object
 
@@ -47,7 +47,7 @@ class TermsCommands(_Base):
         """The sections set so far, from the write model (always current)."""
         # Read only: no deep copy of the whole agreement (targets and all) from the
         # cache, which every recorded interaction would pay for; sections are copied.
-        agreement = self._peek(agreement_id())
+        agreement = self.peek(agreement_id())
         return {section: dict(values) for section, values in (getattr(agreement, "terms", {}) or {}).items()}
 
     # --- the shared vocabulary --------------------------------------------
@@ -95,7 +95,7 @@ class TermsCommands(_Base):
 
         ``campaigns``: those the leads already carry (the caller reads them), matched
         like sources so "Feria Digital" is written as the existing "feria-digital"."""
-        book = self._peek(vocabulary_id())
+        book = self.peek(vocabulary_id())
         accepted = getattr(book, "sources", {}) or {}
         merged = getattr(book, "merged", {}) or {}
         labelled = list(getattr(book, "campaigns", {}) or {})
@@ -152,29 +152,12 @@ class TermsCommands(_Base):
 
     # --- internals -------------------------------------------------------------
 
-    def _get(self, aggregate_id: UUID, *, copy: bool = True) -> Any:
-        """The aggregate or None; ``copy=False`` only for callers that never change it."""
+    def _get(self, aggregate_id: UUID) -> Any:
+        """The aggregate or None (for reading only, ``peek``)."""
         try:
-            return self.repository.get(aggregate_id, deepcopy_from_cache=copy)
+            return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-
-    def _peek(self, aggregate_id: UUID) -> Any:
-        """The aggregate or None, for reading only (so never deep-copied).
-
-        While it is not in the aggregate cache (and it never is while it does not
-        exist), ask the events table alone first: the library would also query the
-        snapshot table every time, and until a team sets its terms that was two
-        queries per recorded interaction for nothing.
-        """
-        cache = self.repository.cache
-        if cache is not None:
-            try:
-                cache.get(aggregate_id)
-            except KeyError:
-                if not list(self.repository.event_store.get(aggregate_id, limit=1)):
-                    return None
-        return self._get(aggregate_id, copy=False)
 
     def _change(self, aggregate_id: UUID, create: Callable[[], A], change: Callable[[A], None]) -> int:
         # One retry: the expected conflicts are two first writes racing to create

@@ -63,7 +63,7 @@ from smarketing.reports.code_version import code_version
 from smarketing.reports.errors import refuse_if_stuck
 from smarketing.reports.month_digest import MonthDigestProjection, replica_metadata
 from smarketing.settings import Settings
-from smarketing.sqlite_engine import sqlite_engine
+from smarketing.store.sqlite_engine import sqlite_engine
 
 T = TypeVar("T")
 # Catch-up and read again when another process moved some projections between
@@ -143,7 +143,7 @@ def report_projections(settings: Settings) -> list[Projection]:
 # personal-data mapper; the projections are those of ``report_projections``.
 CODE_VERSION = code_version(
     {type(p).__module__ for p in report_projections(Settings(database_url="sqlite://"))}
-    | {"smarketing.key_batch", "smarketing.personal_data", __name__}
+    | {"smarketing.store.key_batch", "smarketing.store.personal_data", __name__}
 )
 
 

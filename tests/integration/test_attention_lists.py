@@ -198,7 +198,8 @@ def test_db_init_rebuilds_a_read_model_whose_table_gained_a_column(services: Ser
     mql(services, a, "2024-06-01T09:00")
     services.projector.catch_up()
     position = services.projector.positions()["follow_up"]
-    with services.projector.engine.begin() as conn:  # the table as stores made before the owner column have it
+    # The table as stores made before the owner column have it.
+    with services.projector.engine.begin() as conn:
         follow_up_mqls.drop(conn)
         conn.execute(text("CREATE TABLE follow_up_mqls (lead_id VARCHAR(32) PRIMARY KEY, mql_at TIMESTAMP)"))
     init_schema(services.settings)

@@ -1,5 +1,5 @@
 """A command takes its lead out of the aggregate cache instead of copying it
-(smarketing.last_seen): only a saved lead, or one a refusal left unchanged, goes back;
+(smarketing.store.last_seen): only a saved lead, or one a refusal left unchanged, goes back;
 readers only ever see whole leads."""
 
 import contextlib
@@ -10,7 +10,7 @@ import pytest
 
 from domain.errors import IllegalTransition, StaleLead
 from smarketing.bootstrap import Services
-from smarketing.last_seen import LastSeenRepository
+from smarketing.store.last_seen import LastSeenRepository
 
 
 @pytest.fixture(autouse=True)

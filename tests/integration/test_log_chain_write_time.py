@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 from smarketing.audit.chain import UNLINKED, verify
 from smarketing.bootstrap import Services, init_schema
 from smarketing.log_chain import GENESIS, events_source, link, links, stored_rows
-from smarketing.sqlite_recorder import LeanSQLiteRecorder
+from smarketing.store.sqlite_recorder import LeanSQLiteRecorder
 from tests.integration.forged import append_copy as _append
 from tests.integration.forged import sql as _sql
 from tests.integration.stored_rows import stored_events

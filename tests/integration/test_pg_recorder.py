@@ -1,4 +1,4 @@
-"""The PostgreSQL recorder that saves in one round trip (smarketing.pg_recorder) keeps
+"""The PostgreSQL recorder that saves in one round trip (smarketing.store.pg_recorder) keeps
 every promise of the library's: same rows, the table lock, a refused duplicate
 leaves nothing behind and the connection usable."""
 
@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.pq import Trace
 
 from smarketing.bootstrap import Services
-from smarketing.pg_recorder import SMALL_SAVE, OneTripPostgresRecorder
+from smarketing.store.pg_recorder import SMALL_SAVE, OneTripPostgresRecorder
 from tests.integration.stored_rows import (
     assert_saves_interleave_with_the_library,
     notification_rows,

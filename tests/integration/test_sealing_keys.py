@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, event
 
 from domain.errors import InvalidInput
-from smarketing import key_batch
 from smarketing.bootstrap import Services
-from smarketing.key_batch import BatchingPersonalDataMapper
+from smarketing.store import key_batch
+from smarketing.store.key_batch import BatchingPersonalDataMapper
 
 
 def _mapper(services: Services) -> BatchingPersonalDataMapper:

@@ -1,4 +1,4 @@
-"""The lean SQLite recorder (smarketing.sqlite_recorder) keeps every promise of the
+"""The lean SQLite recorder (smarketing.store.sqlite_recorder) keeps every promise of the
 library's: same rows and notification ids, same durability, a refused duplicate
 leaves nothing behind, and it waits for another process's write lock."""
 
@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from smarketing.bootstrap import Services
-from smarketing.sqlite_recorder import LeanSQLiteRecorder
+from smarketing.store.sqlite_recorder import LeanSQLiteRecorder
 from tests.integration.stored_rows import (
     assert_saves_interleave_with_the_library,
     notification_rows,

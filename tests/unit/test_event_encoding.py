@@ -1,4 +1,4 @@
-"""The reused encoders (smarketing.event_encoding) and the mapper that uses them write
+"""The reused encoders (smarketing.store.event_encoding) and the mapper that uses them write
 exactly the bytes the library writes, for every kind of event and snapshot, so stores
 written before and after read the same."""
 
@@ -17,10 +17,10 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from domain.agreement import SLAAgreement
 from domain.agreement_terms import CALENDAR, DEFAULTS
 from domain.email_index import LeadEmailIndex
-from smarketing import event_encoding, personal_data
 from smarketing.application import SmarketingApplication
-from smarketing.event_encoding import sorted_dumps, state_encoder
-from smarketing.personal_data import PersonalDataMapper, _aad, _holder, is_sealed, seal
+from smarketing.store import event_encoding, personal_data
+from smarketing.store.event_encoding import sorted_dumps, state_encoder
+from smarketing.store.personal_data import PersonalDataMapper, _aad, _holder, is_sealed, seal
 from tests.unit.lead_builders import capture, full_history
 
 KEY = bytes(range(32))

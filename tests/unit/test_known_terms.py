@@ -1,6 +1,6 @@
 """KnownTerms answers from memory only while the log has no gap since the terms were read."""
 
-from smarketing.known_terms import KnownTerms
+from smarketing.store.known_terms import KnownTerms
 
 
 class Reads:

@@ -10,7 +10,7 @@ Pinned keys: the keys a batch needs are held per thread beside the shared LRU
 obey the same age bound as the shared cache (``LeadKeys.max_age``) and are
 replaced wholesale by the next batch, so erasure semantics are unchanged: an
 erasure drops the pin in this process at once, other processes see it within
-``max_age`` (see smarketing.personal_data's docstring for why that is safe).
+``max_age`` (see smarketing.store.personal_data's docstring for why that is safe).
 """
 
 import threading
@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from smarketing.key_store import lead_keys
-from smarketing.personal_data import LeadKeys, PersonalDataMapper, _holder, is_sealed
+from smarketing.store.personal_data import LeadKeys, PersonalDataMapper, _holder, is_sealed
 
 _CHUNK = 500  # bound parameters per statement, under every backend's limit
 

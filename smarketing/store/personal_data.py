@@ -33,8 +33,8 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from smarketing.event_encoding import sorted_dumps, state_encoder
 from smarketing.key_store import forget_deleted, lead_keys
+from smarketing.store.event_encoding import sorted_dumps, state_encoder
 
 SEALED_PREFIX = "aesgcm-v1:"
 CACHE_SECONDS = 2.0
@@ -177,7 +177,7 @@ class PersonalDataMapper(Mapper[UUID]):
         self, transcoder: Transcoder, compressor: Compressor | None = None, cipher: Cipher | None = None
     ) -> None:
         super().__init__(transcoder, compressor, cipher)
-        # The library's bytes, faster (smarketing.event_encoding); a compressor or a
+        # The library's bytes, faster (smarketing.store.event_encoding); a compressor or a
         # cipher would change them, so then the library's own path runs.
         self._encode = state_encoder(transcoder) if compressor is None and cipher is None else None
 

@@ -1,0 +1,1 @@
+"""Storage machinery under the service layer: library overrides, caches, key batching."""
