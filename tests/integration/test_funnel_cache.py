@@ -118,7 +118,7 @@ def test_db_init_replays_the_funnel_of_a_store_made_before_its_mark_table(servic
     captured(services, 1, "2024-05-06T09:00")
     services.projector.catch_up()
     positions = services.projector.positions()
-    with services.write_engine.begin() as conn:
+    with services.projector.engine.begin() as conn:
         funnel_months.drop(conn)
     unupgraded = bootstrap(services.settings)  # a worker before `flask db init`: no cache, same figures
     try:

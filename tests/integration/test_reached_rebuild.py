@@ -33,7 +33,7 @@ def test_db_init_rebuilds_the_facts_of_a_store_made_before_the_rule(services: Se
     app.mark_won(lead_id, amount="900", reason="Imported closed deal", occurred_at=WON_AT)
     services.projector.catch_up()
     old = _old_facts_table()
-    with services.write_engine.begin() as conn:
+    with services.projector.engine.begin() as conn:
         rows = [
             {k: v for k, v in row._mapping.items() if k != "implied"}
             for row in conn.execute(select(sla_facts).where(sla_facts.c.implied == 0))

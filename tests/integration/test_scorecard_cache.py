@@ -120,7 +120,7 @@ def test_a_store_without_the_mark_tables_computes_every_month(services: Services
     """A worker on a store that ``flask db init`` has not upgraded yet: figures, no cache."""
     mql_lead(services, 1, "2024-06-03T09:00")
     services.projector.catch_up()
-    with services.write_engine.begin() as conn:
+    with services.projector.engine.begin() as conn:
         for table in (sla_fact_months, sfu_months):
             table.drop(conn)
     other = bootstrap(services.settings)  # a fresh engine: the tables are looked for once per engine
@@ -142,7 +142,7 @@ def test_db_init_replays_the_scorecard_of_a_store_made_before_the_mark_tables(se
     mql_lead(services, 2, "2024-06-03T09:00")
     services.projector.catch_up()
     positions = services.projector.positions()
-    with services.write_engine.begin() as conn:
+    with services.projector.engine.begin() as conn:
         for table in (sla_fact_months, sfu_months):
             table.drop(conn)
     init_schema(services.settings)
