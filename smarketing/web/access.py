@@ -53,7 +53,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import is_htmx
 from smarketing.web.lead_actions import LEAD_ACTIONS
 
 PUBLIC = "public"
@@ -183,7 +183,7 @@ def landing_endpoint(role: str | None) -> str:
 
 
 def _unauthenticated() -> ResponseReturnValue:
-    if request.headers.get(HX_REQUEST):
+    if is_htmx():  # any htmx request: a 303 to the login page would be swapped into a part
         message = _("Your session has ended. Log in again to continue.")
         body = render_template("partials/error.html", message=message, status=401)
         return Response(body, status=401)

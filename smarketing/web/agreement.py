@@ -41,7 +41,7 @@ from smarketing.web.agreement_blueprint import bp
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.dashboard import _month
 from smarketing.web.errors import field_message, translated
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import wants_fragment
 
 PLAN_MONTHS = 3
 
@@ -93,8 +93,12 @@ def _targets_context(month: str) -> dict[str, Any]:
     }
 
 
+BODY_TARGET = "agreement-body"  # the target form and the plan's "make it the target" post here
+PLAN_TARGET = "plan"  # the plan form computes into it
+
+
 def _render(status: int = 200, **context: Any) -> tuple[str, int]:
-    if request.headers.get(HX_REQUEST):
+    if wants_fragment(BODY_TARGET):
         return render_template("partials/agreement_body.html", **context), status
     if context.get("plan") is None:  # the full page shows the plan for the month's own goal
         context |= plan_context(context["month"], use_query=False)
@@ -126,7 +130,7 @@ def set_target() -> BaseResponse | tuple[str, int]:
         context = _targets_context(_safe_month(month))
         return _render(422, **context, form=form, errors={error.field: field_message(error)})
     catch_up_after_write()
-    if not request.headers.get(HX_REQUEST):
+    if not wants_fragment(BODY_TARGET):
         return redirect(url_for("agreement.index", month=form["month"]), code=303)
     message = _saved_message(form["month"], form["metric"])
     return _render(
@@ -214,10 +218,15 @@ def plan() -> Response | tuple[str, int]:
     try:
         context = plan_context(month)
     except InvalidInput as error:
-        return render_template(
-            "partials/plan.html", plan_error=translated(error), plan=None, plan_month=month
-        ), 422
-    if request.headers.get(HX_REQUEST):
+        if wants_fragment(PLAN_TARGET):
+            return render_template(
+                "partials/plan.html", plan_error=translated(error), plan=None, plan_month=month
+            ), 422
+        # The whole page, the refusal in the plan's place (and the agreement's own plan kept).
+        return _render(
+            422, **_targets_context(month), form={"month": month}, errors={}, plan_error=translated(error)
+        )
+    if wants_fragment(PLAN_TARGET):
         return render_template("partials/plan.html", **context), 200
     return _render(**_targets_context(month), form={"month": month}, errors={}, **context)
 

@@ -30,7 +30,7 @@ from smarketing.web import forms
 from smarketing.web.agreement_blueprint import bp
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import translated
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import wants_fragment
 
 VOCABULARY_PARTS = ("criteria", "persona", "persona-remove", *SOURCE_PARTS)
 ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}
@@ -42,8 +42,15 @@ def weekdays() -> list[str]:
     return [names[day] for day in range(7)]
 
 
-def _page(page: str, body: str, status: int = 200, **context: Any) -> tuple[str, int]:
-    template = body if request.headers.get(HX_REQUEST) else page
+# The ids the pages' htmx forms and "More" rows aim at (hx-target; "this" is the row itself).
+VOCABULARY_TARGET = "vocabulary-body"
+TERMS_TARGET = "terms-body"
+MORE_ATTENTION = "more-attention"
+MORE_READY = "more-ready"
+
+
+def _page(page: str, body: str, target: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    template = body if wants_fragment(target) else page
     return render_template(template, **context), status
 
 
@@ -62,7 +69,9 @@ def _vocabulary_context() -> dict[str, Any]:
 
 def _vocabulary(status: int = 200, **extra: Any) -> tuple[str, int]:
     context = _vocabulary_context() | {"errors": {}, "form": {}} | extra
-    return _page("agreement_vocabulary.html", "partials/vocabulary_body.html", status, **context)
+    return _page(
+        "agreement_vocabulary.html", "partials/vocabulary_body.html", VOCABULARY_TARGET, status, **context
+    )
 
 
 @bp.get("/vocabulary")
@@ -98,7 +107,7 @@ def vocabulary_write(part: str) -> BaseResponse | tuple[str, int]:
     except InvalidInput as error:
         return _vocabulary(422, errors={part: translated(error)}, form={part: fields})
     catch_up_after_write()
-    if not request.headers.get(HX_REQUEST):
+    if not wants_fragment(VOCABULARY_TARGET):
         return redirect(url_for("agreement.vocabulary"), code=303)
     return _vocabulary(message=_("Saved. The change is in the history below."))
 
@@ -121,7 +130,7 @@ def _terms(status: int = 200, **extra: Any) -> tuple[str, int]:
         "errors": {},
         "tz_default": services().settings.timezone,
     } | extra
-    return _page("agreement_terms.html", "partials/terms_body.html", status, **context)
+    return _page("agreement_terms.html", "partials/terms_body.html", TERMS_TARGET, status, **context)
 
 
 @bp.get("/terms")
@@ -166,7 +175,7 @@ def terms_write(section: str) -> BaseResponse | tuple[str, int]:
     except InvalidInput as error:
         return _terms(422, errors={section: translated(error)})
     catch_up_after_write()
-    if not request.headers.get(HX_REQUEST):
+    if not wants_fragment(TERMS_TARGET):
         return redirect(url_for("agreement.terms"), code=303)
     return _terms(message=_("Terms saved."))
 
@@ -208,9 +217,9 @@ def _attention_rows(leads: list[dict[str, Any]], tz: tzinfo) -> list[dict[str, A
     return shown
 
 
-def _rows_or_page(page: str, rows: str, **context: Any) -> str:
-    # htmx asks for the next rows of a list ("More" row revealed); a browser for the page.
-    return render_template(rows if request.headers.get(HX_REQUEST) else page, **context)
+def _rows_or_page(page: str, rows: str, more: str, **context: Any) -> str:
+    # htmx asks for the next rows of a list (the "More" row ``more`` revealed); a browser for the page.
+    return render_template(rows if wants_fragment(more) else page, **context)
 
 
 @bp.get("/attention")
@@ -242,6 +251,7 @@ def attention() -> str:
     return _rows_or_page(
         "agreement_attention_list.html",
         "partials/attention_rows.html",
+        MORE_ATTENTION,
         owner=owner or "",
         kind=kind,
         leads=_attention_rows(page["leads"], sla.calendar.tz),
@@ -270,6 +280,7 @@ def ready() -> str:
     return _rows_or_page(
         "agreement_ready.html",
         "partials/ready_rows.html",
+        MORE_READY,
         ready=page["leads"],
         total=page["total"],
         warming=warming,

@@ -25,7 +25,7 @@ from smarketing.audit.chain import all_seals, verify
 from smarketing.audit.cli import audit_cli
 from smarketing.extensions import services
 from smarketing.web.errors import render_error, translated
-from smarketing.web.hx import HX_PUSH_URL, HX_REQUEST, page_or_fragment, wants_fragment
+from smarketing.web.hx import HX_PUSH_URL, page_or_fragment, vary_on_htmx, wants_fragment
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -40,9 +40,7 @@ def verify_log() -> Response | str:
     """Walks the whole log: only when an auditor asks, never on an ordinary page load."""
     result = verify(services())
     if wants_fragment("integrity-result"):
-        response = Response(render_template("partials/audit_verify.html", result=result))
-        response.vary.add(HX_REQUEST)
-        return response
+        return vary_on_htmx(Response(render_template("partials/audit_verify.html", result=result)))
     return _index(result=result)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from babel.lists import format_list
 from babel.numbers import format_decimal
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -21,7 +21,7 @@ from domain.errors import (
     StaleLead,
 )
 from smarketing.labels import label
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import is_htmx
 
 STATUS = {
     InvalidInput: 422,
@@ -82,7 +82,8 @@ def field_message(error: InvalidInput) -> str:
 
 
 def render_error(message: str, status: int) -> tuple[str, int]:
-    template = "partials/error.html" if request.headers.get(HX_REQUEST) else "error.html"
+    # Any htmx request: the refusal replaces whatever the request aimed at.
+    template = "partials/error.html" if is_htmx() else "error.html"
     return render_template(template, message=message, status=status), status
 
 

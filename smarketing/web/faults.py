@@ -14,14 +14,14 @@ from datetime import datetime
 
 import psycopg
 import sqlalchemy.exc as sa
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, render_template
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from projections.quarantine import UNAVAILABLE, Stuck
 from smarketing.extensions import services
 from smarketing.web.access import can
-from smarketing.web.hx import HX_REQUEST, HX_RESWAP, HX_RETARGET
+from smarketing.web.hx import HX_RESWAP, HX_RETARGET, is_htmx
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,11 @@ def unavailable_answer(error: Exception) -> Response:
             "The database is busy or cannot be written to right now, so this could not be done. "
             "Nothing is lost: wait a few seconds and try again."
         )
-    template = "partials/error.html" if request.headers.get(HX_REQUEST) else "error.html"
+    htmx = is_htmx()  # any htmx request: retargeted below, wherever it aimed
+    template = "partials/error.html" if htmx else "error.html"
     response = Response(render_template(template, message=message, status=503), status=503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    if request.headers.get(HX_REQUEST):
+    if htmx:
         # Not into the form's place: what the person typed stays, to send again.
         response.headers[HX_RETARGET] = "#store-faults"
         response.headers[HX_RESWAP] = "innerHTML show:top"

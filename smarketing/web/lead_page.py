@@ -20,13 +20,14 @@ from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.access import can
 from smarketing.web.catch_up import catch_up_after_write, catch_up_in_background
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import wants_fragment
 from smarketing.web.lead_actions import LEAD_ACTIONS
 
 bp = Blueprint("lead_page", __name__, url_prefix="/leads")
 
 
 ERASED = "PersonalDataErased"  # the timeline entry that dates an erasure
+RESULT_TARGET = "action-result"  # every action form, the erasure's too, posts here (hx-target)
 
 
 def _context(lead_id: str) -> dict:
@@ -101,7 +102,7 @@ def act(lead_id: str, action: str) -> Response | str:
     catch_up_after_write()  # read-your-writes, bounded: the timeline shows the new event now
     context = _context(lead_id)
     context["message"] = _won_message(context["lead"]) if action == "won" else str(declared.done)
-    if request.headers.get(HX_REQUEST):
+    if wants_fragment(RESULT_TARGET):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)
 
@@ -117,7 +118,7 @@ def erase(lead_id: str) -> Response | str:
         )
     erase_person(services(), lead_id, forms.text(request.form, "reason"))
     context = _context(lead_id) | {"message": _("Personal data erased.")}
-    if request.headers.get(HX_REQUEST):
+    if wants_fragment(RESULT_TARGET):
         return render_template("partials/lead_after_write.html", **context)
     return render_template("lead.html", **context)
 

@@ -18,12 +18,13 @@ from smarketing.source_words import campaign_choices, campaigns, source_choices
 from smarketing.web import forms
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import field_message, translated
-from smarketing.web.hx import HX_REQUEST, page_or_fragment
+from smarketing.web.hx import HX_LOCATION, is_htmx, page_or_fragment, wants_fragment
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
 LEAD_FIELDS = ("name", "email", "phone", "company", "source", "campaign", "landing_page", "persona")
 ROWS_TARGETS = ("lead-rows", "more-leads")
+FORM_TARGET = "lead-form"  # the new-lead form swaps itself (hx-target, outerHTML)
 
 
 def _query_from_args() -> LeadQuery:
@@ -97,15 +98,15 @@ def create() -> BaseResponse | tuple[str, int]:
         return _form_again(values, {"email": translated(error)}, 409, existing=existing)
     catch_up_after_write()
     target = url_for("lead_page.show", lead_id=UUID(lead_id).hex)
-    if request.headers.get(HX_REQUEST):
+    if is_htmx():  # htmx goes to the new lead's page itself, whatever the request aimed at
         response = Response(status=204)
-        response.headers["HX-Location"] = target
+        response.headers[HX_LOCATION] = target
         return response
     return redirect(target, code=303)
 
 
 def _form_again(values: dict, errors: dict, status: int, existing: str | None = None) -> tuple[str, int]:
-    template = "partials/lead_form.html" if request.headers.get(HX_REQUEST) else "lead_new.html"
+    template = "partials/lead_form.html" if wants_fragment(FORM_TARGET) else "lead_new.html"
     return render_template(template, values=values, errors=errors, existing=existing), status
 
 

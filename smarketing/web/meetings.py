@@ -20,11 +20,12 @@ from smarketing.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import translated
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import wants_fragment
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
 ARG = {WEEKLY: "week", MONTHLY: "month"}
+RECORD_TARGET = "meeting-record"  # the record and "Mark done" forms post here (hx-target)
 
 
 def _pack(kind: str, period: str) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def _show(kind: str, status: int = 200, **extra: Any) -> tuple[str, int]:
     default = meeting_pack.current_period(kind, datetime.now(UTC), services().settings.tz)
     asked = request.values.get(ARG[kind], "")
     context = _pack(kind, _period(kind, asked) if asked else default) | extra
-    template = "partials/meeting_record.html" if request.headers.get(HX_REQUEST) else "meeting.html"
+    template = "partials/meeting_record.html" if wants_fragment(RECORD_TARGET) else "meeting.html"
     return render_template(template, **context), status
 
 
@@ -95,7 +96,7 @@ def record(kind: str) -> BaseResponse | tuple[str, int]:
     except InvalidInput as error:
         return _show(kind, 422, errors={"record": translated(error)}, form=fields)
     catch_up_after_write()
-    if not request.headers.get(HX_REQUEST):
+    if not wants_fragment(RECORD_TARGET):
         return redirect(url_for(f"meetings.{kind}", **_period_arg(kind, period)), code=303)
     return _show(kind, message=_("Recorded."))
 
@@ -113,7 +114,7 @@ def done(kind: str, meeting_key: str, number: str) -> BaseResponse | tuple[str, 
     except InvalidInput as error:
         return _show(kind, 422, errors={"done": translated(error)})
     catch_up_after_write()
-    if not request.headers.get(HX_REQUEST):
+    if not wants_fragment(RECORD_TARGET):
         return redirect(
             url_for(f"meetings.{kind}", **_period_arg(kind, forms.text(request.form, ARG[kind]))), code=303
         )

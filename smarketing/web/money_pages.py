@@ -17,7 +17,9 @@ from smarketing.web.agreement_blueprint import bp
 from smarketing.web.amount_input import parse_amount
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import translated
-from smarketing.web.hx import HX_REQUEST
+from smarketing.web.hx import wants_fragment
+
+MONEY_TARGET = "money-body"  # the page's two forms post here (hx-target)
 
 
 def _money(status: int = 200, **extra: Any) -> tuple[str, int]:
@@ -25,7 +27,7 @@ def _money(status: int = 200, **extra: Any) -> tuple[str, int]:
         book = money_book(conn)
         history = money_history(conn)
     context = {"base": book.base, "history": history, "errors": {}, "form": {}} | extra
-    template = "partials/money_body.html" if request.headers.get(HX_REQUEST) else "agreement_money.html"
+    template = "partials/money_body.html" if wants_fragment(MONEY_TARGET) else "agreement_money.html"
     return render_template(template, **context), status
 
 
@@ -49,6 +51,6 @@ def money_write(part: str) -> BaseResponse | tuple[str, int]:
     except InvalidInput as error:
         return _money(422, errors={part: translated(error)}, form={part: fields})
     catch_up_after_write()
-    if not request.headers.get(HX_REQUEST):
+    if not wants_fragment(MONEY_TARGET):
         return redirect(url_for("agreement.money"), code=303)
     return _money(message=_("Saved. The change is in the history below."))

@@ -24,6 +24,14 @@ def password_for(role: str) -> str:
     return f"test-{role}-password"
 
 
+def htmx(target: str) -> dict[str, str]:
+    """The headers of an htmx request whose element says ``hx-target="#target"`` (or whose
+    ``hx-target="this"`` element has that id): htmx names the target by its id, without '#'.
+
+    Views answer a fragment only for the targets their templates aim at (smarketing.web.hx)."""
+    return {"HX-Request": "true", "HX-Target": target}
+
+
 class EnglishClient(FlaskClient):
     """A test browser that asks for English (the app's default is Spanish); tests
     that check Spanish ask for it explicitly."""

@@ -12,9 +12,15 @@ from flask.testing import FlaskClient
 
 from projections.agreement_docs import TERMS, doc_history
 from smarketing.extensions import KEY
-from tests.integration.conftest import LoginFn
+from tests.integration.conftest import LoginFn, htmx
 
-HX = {"HX-Request": "true"}
+# Where each page's htmx requests aim (the templates' hx-target).
+BODY = htmx("agreement-body")
+PLAN = htmx("plan")
+VOCABULARY = htmx("vocabulary-body")
+TERMS_BODY = htmx("terms-body")
+RECORD = htmx("meeting-record")
+MORE_ATTENTION = htmx("more-attention")
 PAGES = [
     "/agreement/",
     "/agreement/plan?goal=100000&avg_deal=5000",
@@ -72,7 +78,7 @@ def test_setting_a_target_full_page_and_fragment(manager: FlaskClient) -> None:
     response = manager.post("/agreement/targets", data=form)
     assert response.status_code == 303 and "month=2026-10" in response.headers["Location"]
     response = manager.post(
-        "/agreement/targets", data=form | {"value": "70", "reason": "More webinars"}, headers=HX
+        "/agreement/targets", data=form | {"value": "70", "reason": "More webinars"}, headers=BODY
     )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -89,7 +95,7 @@ def test_setting_a_target_full_page_and_fragment(manager: FlaskClient) -> None:
     ],
 )
 def test_target_errors_come_back_as_422_fragments(manager: FlaskClient, form: dict, field: str) -> None:
-    response = manager.post("/agreement/targets", data=form, headers=HX)
+    response = manager.post("/agreement/targets", data=form, headers=BODY)
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "<html" not in body and f"{field}:" in body and 'id="target-form"' in body  # named in words
@@ -99,20 +105,22 @@ def test_target_errors_come_back_as_422_fragments(manager: FlaskClient, form: di
 def test_plan_fragment_offers_the_target_in_one_click(web_app: Flask, manager: FlaskClient) -> None:
     app = web_app.extensions[KEY].app
     month = datetime.now(UTC).astimezone(web_app.extensions[KEY].settings.tz).strftime("%Y-%m")
-    response = manager.get(f"/agreement/plan?month={month}&goal=10000&avg_deal=2500", headers=HX)
+    response = manager.get(f"/agreement/plan?month={month}&goal=10000&avg_deal=2500", headers=PLAN)
     assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
     assert b"4 customers" in response.data
-    assert manager.get("/agreement/plan?goal=-1&avg_deal=5", headers=HX).status_code == 422
+    assert manager.get("/agreement/plan?goal=-1&avg_deal=5", headers=PLAN).status_code == 422
     assert app.agreement_history() == []
 
 
 def test_vocabulary_edit_history_and_criteria_on_the_lead_page(web_app: Flask, manager: FlaskClient) -> None:
     response = manager.post(
-        "/agreement/vocabulary/criteria", data={"stage": "MQL", "text": "Asked for a demo"}, headers=HX
+        "/agreement/vocabulary/criteria",
+        data={"stage": "MQL", "text": "Asked for a demo"},
+        headers=VOCABULARY,
     )
     assert response.status_code == 200 and b"Asked for a demo" in response.data
     response = manager.post(
-        "/agreement/vocabulary/criteria", data={"stage": "MQL", "text": "Asked twice"}, headers=HX
+        "/agreement/vocabulary/criteria", data={"stage": "MQL", "text": "Asked twice"}, headers=VOCABULARY
     )
     assert response.status_code == 422 and b"reason" in response.data
     manager.post("/agreement/vocabulary/persona", data={"name": "Ops Olga", "signals": "Visits pricing"})
@@ -134,10 +142,10 @@ def test_change_histories_read_in_the_readers_language_and_time_zone(web_app: Fl
 def _record_and_read_the_histories(web_app: Flask, login: LoginFn) -> None:
     spanish = login(web_app.test_client(), "manager", lang="es")
     persona = {"name": "Olga", "description": "Jefa de operaciones", "reason": "Nueva"}
-    assert spanish.post("/agreement/vocabulary/persona", data=persona, headers=HX).status_code == 200
+    assert spanish.post("/agreement/vocabulary/persona", data=persona, headers=VOCABULARY).status_code == 200
     meetings = {"weekly_attendees": "Ana", "weekly_minutes": "20", "monthly_attendees": "Ana, Bea"}
     response = spanish.post(
-        "/agreement/terms/meetings", data=meetings | {"monthly_minutes": "45"}, headers=HX
+        "/agreement/terms/meetings", data=meetings | {"monthly_minutes": "45"}, headers=TERMS_BODY
     )
     assert response.status_code == 200, response.data[:300]
     vocabulary = spanish.get("/agreement/vocabulary").get_data(as_text=True)
@@ -152,7 +160,7 @@ def _record_and_read_the_histories(web_app: Flask, login: LoginFn) -> None:
     # Babel's short Spanish form: no leading zero on the day, the month or the hour.
     assert f"<td>{local.day}/{local.month}/{local:%y}, {local.hour}:{local:%M}</td>" in terms
     target = {"month": "2026-10", "metric": "mqls_delivered", "value": "60"}
-    assert spanish.post("/agreement/targets", data=target, headers=HX).status_code == 200
+    assert spanish.post("/agreement/targets", data=target, headers=BODY).status_code == 200
     targets = spanish.get("/agreement/?month=2026-10").get_data(as_text=True)
     history = targets[targets.index("Historial del acuerdo") :]
     assert re.search(r"<td>\d{1,2}/\d{1,2}/\d{2}, \d{1,2}:\d{2}</td>", history)
@@ -161,10 +169,10 @@ def _record_and_read_the_histories(web_app: Flask, login: LoginFn) -> None:
 
 def test_terms_forms_validate_and_record(manager: FlaskClient) -> None:
     bad = {"opens": "18:00", "closes": "09:00", "workdays": ["0"]}
-    response = manager.post("/agreement/terms/calendar", data=bad, headers=HX)
+    response = manager.post("/agreement/terms/calendar", data=bad, headers=TERMS_BODY)
     assert response.status_code == 422 and b"Closes:" in response.data
     good = {"opens": "09:00", "closes": "18:00", "workdays": ["0", "1", "2", "3", "4"], "reason": "Office"}
-    response = manager.post("/agreement/terms/calendar", data=good, headers=HX)
+    response = manager.post("/agreement/terms/calendar", data=good, headers=TERMS_BODY)
     assert response.status_code == 200 and b"Terms saved" in response.data and b"Office" in response.data
     assert manager.get("/agreement/attention").status_code == 200
 
@@ -182,7 +190,9 @@ def test_default_attendees_read_in_the_readers_language_a_teams_own_as_written(
 
     own = {"weekly_attendees": "Ana, Bea", "weekly_minutes": "20", "monthly_minutes": "45"}
     own["monthly_attendees"] = "Marketing director, Sales director, both teams' leads"  # the default, kept
-    response = english.post("/agreement/terms/meetings", data=own | {"reason": "Smaller team"}, headers=HX)
+    response = english.post(
+        "/agreement/terms/meetings", data=own | {"reason": "Smaller team"}, headers=TERMS_BODY
+    )
     assert response.status_code == 200, response.data[:300]
     weekly = spanish.get("/meetings/weekly").get_data(as_text=True)
     assert "Ana, Bea" in weekly and "20 minutos" in weekly
@@ -191,20 +201,24 @@ def test_default_attendees_read_in_the_readers_language_a_teams_own_as_written(
 
 def test_meeting_pack_records_and_closes_action_items(web_app: Flask, manager: FlaskClient) -> None:
     form = {"week": "2026-W44", "decision": "Ana owns webinars", "action": "Call the top 10", "owner": "bea"}
-    response = manager.post("/meetings/weekly/record", data=form, headers=HX)
+    response = manager.post("/meetings/weekly/record", data=form, headers=RECORD)
     assert response.status_code == 200 and b"Call the top 10" in response.data
-    response = manager.post("/meetings/weekly/record", data={"week": "2026-W44", "action": "x"}, headers=HX)
+    response = manager.post(
+        "/meetings/weekly/record", data={"week": "2026-W44", "action": "x"}, headers=RECORD
+    )
     assert response.status_code == 422 and b"Owner:" in response.data
     page = manager.get("/meetings/weekly?week=2026-W45").get_data(as_text=True)
     assert "Call the top 10" in page and "Go through 1 open action items" in page
     from domain.meeting import meeting_id
 
     key = meeting_id("weekly", "2026-W44").hex
-    response = manager.post(f"/meetings/weekly/actions/{key}/1/done", data={"week": "2026-W45"}, headers=HX)
+    response = manager.post(
+        f"/meetings/weekly/actions/{key}/1/done", data={"week": "2026-W45"}, headers=RECORD
+    )
     assert response.status_code == 200 and b"marked done" in response.data
     assert "Call the top 10" not in manager.get("/meetings/weekly?week=2026-W45").get_data(as_text=True)
     assert manager.get("/meetings/weekly?week=2026-W99").status_code == 422
-    assert manager.post(f"/meetings/weekly/actions/{key}/9/done", headers=HX).status_code == 422
+    assert manager.post(f"/meetings/weekly/actions/{key}/9/done", headers=RECORD).status_code == 422
 
 
 def test_dashboard_shows_attention_and_ready_counts(web_app: Flask, manager: FlaskClient) -> None:
@@ -235,9 +249,9 @@ def test_attention_lists_are_paged_per_owner(web_app: Flask, manager: FlaskClien
     first = manager.get("/agreement/attention?owner=ana&list=overdue").get_data(as_text=True)
     assert "13 leads, oldest MQL first." in first and first.count("Quiet ") == 13
     assert 'id="more-attention"' not in first  # 13 fit on one page of 50
-    rows = manager.get("/agreement/attention?owner=ana&list=under_contacted", headers=HX).get_data(
-        as_text=True
-    )
+    rows = manager.get(
+        "/agreement/attention?owner=ana&list=under_contacted", headers=MORE_ATTENTION
+    ).get_data(as_text=True)
     assert "<html" not in rows and rows.count("Quiet ") == 13 and "0 / " in rows
     assert manager.get("/agreement/attention?owner=ana&list=nonsense").status_code == 422
     damaged = manager.get("/agreement/attention?owner=ana&list=overdue&after=yesterday|x")

@@ -25,11 +25,15 @@ from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv_text
 from smarketing.importing.plan import make_plan
 from smarketing.importing.run import run_plan
-from tests.integration.conftest import LoginFn
+from tests.integration.conftest import LoginFn, htmx
 from tests.integration.test_import import MADRID
 
 NOW = datetime(2026, 10, 14, 10, 0, tzinfo=UTC)
-HX = {"HX-Request": "true"}
+# Where each form's htmx request aims (the templates' hx-target).
+LEAD_FORM = htmx("lead-form")
+ACTION = htmx("action-result")
+RECORD = htmx("meeting-record")
+BODY = htmx("agreement-body")
 # Every query parameter that names a period or a moment (month, week, as-of, page cursors).
 DATE_PARAMS = ("month", "week", "at", "after", "period", "end_month")
 EDGES = [
@@ -180,9 +184,9 @@ def test_forms_refuse_business_times_out_of_range(
     lead = oldest_lead(manager)
     before = events(services)
     form = {"name": "Bea", "email": "bea@example.com", "source": "web", "occurred_at": when}
-    assert manager.post("/leads/new", data=form, headers=HX).status_code == 422
+    assert manager.post("/leads/new", data=form, headers=LEAD_FORM).status_code == 422
     note = {"kind": "note", "channel": "web", "occurred_at": when}
-    response = manager.post(f"/leads/{lead}/interaction", data=note, headers=HX)
+    response = manager.post(f"/leads/{lead}/interaction", data=note, headers=ACTION)
     assert response.status_code == 422 and 'role="alert"' in response.get_data(as_text=True)
     assert events(services) == before
 
@@ -190,7 +194,7 @@ def test_forms_refuse_business_times_out_of_range(
 def test_form_refusal_of_year_1_reads_in_spanish(spanish: FlaskClient, services: Services) -> None:
     lead = oldest_lead(spanish)
     note = {"kind": "note", "channel": "web", "occurred_at": "0001-01-01T00:00"}
-    response = spanish.post(f"/leads/{lead}/interaction", data=note, headers=HX)
+    response = spanish.post(f"/leads/{lead}/interaction", data=note, headers=ACTION)
     assert response.status_code == 422
     assert "no puede ser anterior a 1900-01-01" in response.get_data(as_text=True)
 
@@ -198,16 +202,16 @@ def test_form_refusal_of_year_1_reads_in_spanish(spanish: FlaskClient, services:
 def test_meeting_record_for_year_9999_is_refused(manager: FlaskClient, services: Services) -> None:
     before = events(services)
     form = {"week": "9999-W52", "decision": "Hire", "action": "", "owner": ""}
-    assert manager.post("/meetings/weekly/record", data=form, headers=HX).status_code == 422
+    assert manager.post("/meetings/weekly/record", data=form, headers=RECORD).status_code == 422
     form = {"month": "0001-01", "decision": "Hire", "action": "", "owner": ""}
-    assert manager.post("/meetings/monthly/record", data=form, headers=HX).status_code == 422
+    assert manager.post("/meetings/monthly/record", data=form, headers=RECORD).status_code == 422
     assert events(services) == before
 
 
 def test_target_for_year_9999_is_refused(manager: FlaskClient, services: Services) -> None:
     before = events(services)
     form = {"month": "9999-12", "metric": "mqls_delivered", "value": "60"}
-    assert manager.post("/agreement/targets", data=form, headers=HX).status_code == 422
+    assert manager.post("/agreement/targets", data=form, headers=BODY).status_code == 422
     assert events(services) == before
 
 

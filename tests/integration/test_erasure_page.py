@@ -7,9 +7,9 @@ import time_machine
 from flask import Flask
 
 from smarketing.bootstrap import Services
-from tests.integration.conftest import LoginFn
+from tests.integration.conftest import LoginFn, htmx
 
-HX = {"HX-Request": "true"}
+HX = htmx("action-result")  # where the erasure form aims (hx-target)
 
 
 def test_admin_erases_from_the_lead_page(web_app: Flask, services: Services, login: LoginFn) -> None:

@@ -10,8 +10,9 @@ from sqlalchemy import update
 
 from smarketing.bootstrap import Services
 from smarketing.integrations import ABANDONED_CLAIM, api_idempotency, claim_key, now
+from tests.integration.conftest import htmx
 
-HX = {"HX-Request": "true"}
+HX = htmx("action-result")  # where the lead page's action forms aim (hx-target)
 
 
 def _key(html: str, action: str) -> str:

@@ -7,9 +7,9 @@ import pytest
 from flask import Flask
 
 from smarketing.bootstrap import Services
-from tests.integration.conftest import LoginFn
+from tests.integration.conftest import LoginFn, htmx
 
-HX = {"HX-Request": "true"}
+HX = htmx("action-result")  # where the lead page's action forms aim (hx-target)
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 # action -> (stages to walk first, a good form, its Spanish confirmation, a wrong form)

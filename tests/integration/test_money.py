@@ -223,7 +223,7 @@ def test_money_page_and_correction_form(services: Services, make_web_app, login)
     bad = manager.post(
         "/agreement/money/rate",
         data={"currency": "BRL", "rate": "abc", "valid_from": "2018-01-01"},
-        headers={"HX-Request": "true"},
+        headers={"HX-Request": "true", "HX-Target": "money-body"},
     )
     assert bad.status_code == 422
     spanish = login(web.test_client(), "manager")

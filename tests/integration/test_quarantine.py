@@ -8,10 +8,11 @@ from flask import Flask
 
 from projections.projector import Projection
 from smarketing.bootstrap import Services
+from tests.integration.conftest import htmx
 from tests.integration.forged import append_copy, sql
 from tests.integration.test_report import small_history
 
-HX = {"HX-Request": "true"}
+HX = htmx("action-result")  # where the lead page's action forms aim (hx-target)
 
 
 def _leads(services: Services, count: int = 2) -> list[str]:

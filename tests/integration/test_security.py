@@ -150,7 +150,9 @@ def test_lead_names_are_escaped_everywhere(name: str, services: Services, web_ap
         "list fragment": client.get("/leads/", headers=HX | {"HX-Target": "lead-rows"}),
         "search echo": client.get("/leads/", query_string={"q": name}),
         "lead header fragment": client.post(
-            f"/leads/{key}/owner", data={"owner": name, "team": "sales"}, headers=HX
+            f"/leads/{key}/owner",
+            data={"owner": name, "team": "sales"},
+            headers=HX | {"HX-Target": "action-result"},
         ),
     }
     raw_tag = name[name.index("<") :][:12]

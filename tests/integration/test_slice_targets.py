@@ -15,10 +15,10 @@ from flask.testing import FlaskClient
 from domain.agreement import agreement_id
 from projections.targets import target_history, targets_for
 from smarketing.bootstrap import Services
-from tests.integration.conftest import LoginFn
+from tests.integration.conftest import LoginFn, htmx
 
 NOW = datetime(2026, 12, 10, 10, tzinfo=UTC)
-HX = {"HX-Request": "true"}
+HX = htmx("agreement-body")  # where the target form aims (hx-target)
 
 
 def _won(services: Services, n: int, source: str, owner: str, amount: str) -> None:

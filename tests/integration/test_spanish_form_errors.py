@@ -7,6 +7,7 @@ covers the agreement's pages, meetings, new leads, erasure, users, integrations,
 audit pages, reports, lists, sign-in and the error pages themselves.
 """
 
+import re
 from uuid import UUID
 
 import pytest
@@ -15,12 +16,23 @@ from flask import Flask
 from domain.meeting import meeting_id
 from smarketing import integrations
 from smarketing.bootstrap import Services
-from tests.integration.conftest import LoginFn, ensure_user
+from tests.integration.conftest import LoginFn, ensure_user, htmx
 from tests.spanish_text import not_spanish, page_text
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 HX = {"HX-Request": "true"}
+# Where each page's htmx forms aim (their templates' hx-target), by the path they send to;
+# elsewhere (users, integrations, audit, the error pages) htmx aims at no target of a view's.
+AIMED_AT = [
+    ("/agreement/targets", "agreement-body"),
+    ("/agreement/plan", "plan"),
+    ("/agreement/vocabulary/", "vocabulary-body"),
+    ("/agreement/terms/", "terms-body"),
+    ("/agreement/money/", "money-body"),
+    ("/meetings/", "meeting-record"),
+    ("/leads/new", "lead-form"),
+]
 MONTH, WEEK = "2026-11", "2026-W47"
 TARGET = {"month": MONTH, "metric": "mqls_delivered", "value": "120", "reason": ""}
 SCORING = {"half_life_days": "30", "threshold": "50", "mode": "sum", "reason": "x"}
@@ -182,6 +194,16 @@ CASES = {
 }
 
 
+def htmx_to(path: str) -> dict[str, str]:
+    """The headers of the htmx request a page sends to ``path``: aimed at its target."""
+    for prefix, target in AIMED_AT:
+        if path.startswith(prefix):
+            return htmx(target)
+    if re.fullmatch(r"/leads/\w+/\w+", path):  # the lead page's actions and erasure
+        return htmx("action-result")
+    return HX
+
+
 @pytest.fixture
 def filled(web_app: Flask, services: Services) -> dict[str, str]:
     """What the wrong posts run into: a lead, a revised target, a meeting whose one action
@@ -212,7 +234,7 @@ def test_each_wrong_form_is_refused_in_spanish(
     client = login(web_app.test_client(), role, lang="es")
     path = path.format(**filled)
     data = {k: v.format(**filled) if isinstance(v, str) else v for k, v in (form or {}).items()}
-    for headers in ({}, HX):  # the page a browser shows and the fragment htmx swaps in
+    for headers in ({}, htmx_to(path)):  # the page a browser shows and the fragment htmx swaps in
         answer = client.open(path, method=method, data=data or None, headers=headers)
         assert 400 <= answer.status_code < 500, (answer.status_code, answer.get_data(as_text=True)[:300])
         text = page_text(answer.get_data(as_text=True))
@@ -254,7 +276,7 @@ def test_each_form_confirms_in_spanish(
 ) -> None:
     role, path, form, said = GOOD[case]
     client = login(web_app.test_client(), role, lang="es")
-    answer = client.post(path, data=form, headers=HX)
+    answer = client.post(path, data=form, headers=htmx_to(path))
     assert 200 <= answer.status_code < 300, answer.get_data(as_text=True)[:300]
     text = page_text(answer.get_data(as_text=True))
     assert said in text.replace(".", ""), text[:600]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import time_machine
 from flask import Flask
 
-from tests.integration.conftest import LoginFn
+from tests.integration.conftest import LoginFn, htmx
 
-HX = {"HX-Request": "true"}
+HX = htmx("action-result")  # where the lead page's action forms aim (hx-target)
 
 
 def test_roles_read_in_the_readers_language(web_app: Flask, login: LoginFn) -> None:

@@ -17,10 +17,14 @@ from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv_text
 from smarketing.importing.plan import lead_id_for, make_plan
 from smarketing.importing.run import run_plan
-from tests.integration.conftest import LoginFn
+from tests.integration.conftest import LoginFn, htmx
 from tests.integration.test_import import MADRID
 
-HX = {"HX-Request": "true"}
+# Where each form's htmx request aims (the templates' hx-target).
+ACTION = htmx("action-result")
+BODY = htmx("agreement-body")
+TERMS = htmx("terms-body")
+PLAN = htmx("plan")
 MONTH = "2026-10"
 
 
@@ -45,7 +49,7 @@ def opportunity(client: FlaskClient) -> str:
         ("stage", {"to_stage": "SQL"}),
         ("stage", {"to_stage": "Opportunity"}),
     ]:
-        assert client.post(f"/leads/{lead}/{action}", data=fields, headers=HX).status_code == 200
+        assert client.post(f"/leads/{lead}/{action}", data=fields, headers=ACTION).status_code == 200
     return lead
 
 
@@ -67,7 +71,7 @@ def test_spanish_amount_on_the_won_form_is_read_the_spanish_way(
     spanish: FlaskClient, services: Services, typed: str, stored: Decimal, shown: str
 ) -> None:
     lead = opportunity(spanish)
-    response = spanish.post(f"/leads/{lead}/won", data={"amount": typed, "currency": "EUR"}, headers=HX)
+    response = spanish.post(f"/leads/{lead}/won", data={"amount": typed, "currency": "EUR"}, headers=ACTION)
     assert response.status_code == 200, response.data[:400]
     assert services.app.get_lead(lead)["won_amount"] == stored
     assert f"Negocio marcado como ganado: {shown}." in plain(response.get_data(as_text=True))
@@ -75,7 +79,7 @@ def test_spanish_amount_on_the_won_form_is_read_the_spanish_way(
 
 def test_english_amount_with_a_thousands_comma(english: FlaskClient, services: Services) -> None:
     lead = opportunity(english)
-    response = english.post(f"/leads/{lead}/won", data={"amount": "12,000.50"}, headers=HX)
+    response = english.post(f"/leads/{lead}/won", data={"amount": "12,000.50"}, headers=ACTION)
     assert response.status_code == 200, response.data[:400]
     assert services.app.get_lead(lead)["won_amount"] == Decimal("12000.50")
     assert "Deal marked as won: €12,000.50." in response.get_data(as_text=True)
@@ -87,7 +91,7 @@ def test_amount_not_written_the_spanish_way_is_refused_in_spanish(
 ) -> None:
     lead = opportunity(spanish)
     before = events(services)
-    response = spanish.post(f"/leads/{lead}/won", data={"amount": typed}, headers=HX)
+    response = spanish.post(f"/leads/{lead}/won", data={"amount": typed}, headers=ACTION)
     assert response.status_code == 422
     html = plain(response.get_data(as_text=True))
     assert f"«{typed}» no es un número escrito como aquí; escríbelo así: 12.000,50" in html
@@ -98,13 +102,13 @@ def test_amount_not_written_the_spanish_way_is_refused_in_spanish(
 
 def test_sla_target_in_spanish_notation(spanish: FlaskClient, services: Services) -> None:
     form = {"month": MONTH, "metric": REVENUE_GOAL, "value": "180.000"}
-    response = spanish.post("/agreement/targets", data=form, headers=HX)
+    response = spanish.post("/agreement/targets", data=form, headers=BODY)
     assert response.status_code == 200, response.data[:400]
     assert services.app.agreement_history()[-1]["value"] == Decimal("180000")
     assert "Objetivo guardado: " in response.get_data(as_text=True)
     assert "Ingresos de octubre de 2026 es 180.000,00 €." in plain(response.get_data(as_text=True))
     revised = form | {"value": "18.500,5", "reason": "Half-year plan"}
-    assert spanish.post("/agreement/targets", data=revised, headers=HX).status_code == 200
+    assert spanish.post("/agreement/targets", data=revised, headers=BODY).status_code == 200
     assert services.app.agreement_history()[-1]["value"] == Decimal("18500.50")
 
 
@@ -113,7 +117,7 @@ def test_sla_target_ambiguous_in_spanish_is_refused_and_kept_in_the_form(
 ) -> None:
     before = events(services)
     form = {"month": MONTH, "metric": REVENUE_GOAL, "value": "180,000.00"}
-    response = spanish.post("/agreement/targets", data=form, headers=HX)
+    response = spanish.post("/agreement/targets", data=form, headers=BODY)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "no es un número escrito como aquí" in html
@@ -123,7 +127,7 @@ def test_sla_target_ambiguous_in_spanish_is_refused_and_kept_in_the_form(
 
 def test_sla_target_in_english_notation(english: FlaskClient, services: Services) -> None:
     form = {"month": MONTH, "metric": REVENUE_GOAL, "value": "180,000"}
-    response = english.post("/agreement/targets", data=form, headers=HX)
+    response = english.post("/agreement/targets", data=form, headers=BODY)
     assert response.status_code == 200, response.data[:400]
     assert services.app.agreement_history()[-1]["value"] == Decimal("180000")
     assert "Target saved: Revenue for October 2026 is €180,000.00." in response.get_data(as_text=True)
@@ -144,13 +148,13 @@ def _scoring_form(page: str, reason: str) -> dict[str, str]:
 
 def test_terms_counts_in_spanish_round_trip(spanish: FlaskClient, services: Services) -> None:
     scoring = _scoring_form(spanish.get("/agreement/terms").get_data(as_text=True), "Stricter")
-    response = spanish.post("/agreement/terms/scoring", data=scoring | {"threshold": "10.000"}, headers=HX)
+    response = spanish.post("/agreement/terms/scoring", data=scoring | {"threshold": "10.000"}, headers=TERMS)
     assert response.status_code == 200, response.data[:600]
     assert services.app.agreement_terms()["scoring"]["threshold"] == 10000
     page = spanish.get("/agreement/terms").get_data(as_text=True)
     assert _terms_value(page, "threshold") == "10.000"  # re-shown in the reader's notation...
     again = _scoring_form(page, "Slower decay") | {"half_life_days": "45"}  # the threshold as shown
-    assert spanish.post("/agreement/terms/scoring", data=again, headers=HX).status_code == 200
+    assert spanish.post("/agreement/terms/scoring", data=again, headers=TERMS).status_code == 200
     assert services.app.agreement_terms()["scoring"]["threshold"] == 10000  # ...and read back the same
     assert services.app.agreement_terms()["scoring"]["half_life_days"] == 45
 
@@ -164,7 +168,7 @@ def test_terms_count_with_decimals_is_refused_in_spanish(
 ) -> None:
     before = events(services)
     form = {"weekly_minutes": typed, "monthly_minutes": "60", "weekly_attendees": "Ana"}
-    response = spanish.post("/agreement/terms/meetings", data=form, headers=HX)
+    response = spanish.post("/agreement/terms/meetings", data=form, headers=TERMS)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert events(services) == before
@@ -172,7 +176,7 @@ def test_terms_count_with_decimals_is_refused_in_spanish(
 
 def test_terms_minutes_in_english_notation(english: FlaskClient, services: Services) -> None:
     form = {"weekly_minutes": "45", "monthly_minutes": "120", "weekly_attendees": "Ana", "reason": "x"}
-    assert english.post("/agreement/terms/meetings", data=form, headers=HX).status_code == 200
+    assert english.post("/agreement/terms/meetings", data=form, headers=TERMS).status_code == 200
     assert services.app.agreement_terms()["meetings"]["monthly_minutes"] == 120
 
 
@@ -183,7 +187,7 @@ def test_plan_inputs_read_and_shown_in_the_readers_notation(
     assert 'name="goal" inputmode="decimal" value="100.000"' in page
     assert 'name="avg_deal" inputmode="decimal" value="2.500,5"' in page
     assert "100.000,00 €" in plain(page)
-    refused = spanish.get(f"/agreement/plan?month={MONTH}&goal=100,000.00&avg_deal=5000", headers=HX)
+    refused = spanish.get(f"/agreement/plan?month={MONTH}&goal=100,000.00&avg_deal=5000", headers=PLAN)
     assert refused.status_code == 422
     assert "Objetivo de ingresos (EUR): «100,000.00» no es un número" in refused.get_data(as_text=True)
     page = english.get(f"/agreement/plan?month={MONTH}&goal=100,000&avg_deal=2,500.5").get_data(as_text=True)

@@ -9,8 +9,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from smarketing.bootstrap import Services
+from tests.integration.conftest import htmx
 
 HX = {"HX-Request": "true"}
+# Where the lead pages' htmx requests aim (the templates' hx-target).
+ACTION = htmx("action-result")
+LEAD_FORM = htmx("lead-form")
+EMAIL_CHECK = htmx("email-check")
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def test_new_lead_validation_keeps_input_and_refuses_duplicates(
 ) -> None:
     empty = client.post("/leads/new", data={"name": "", "email": "x@example.com", "source": "web"})
     assert empty.status_code == 422 and "is required" in empty.get_data(as_text=True)
-    bad = client.post("/leads/new", data={"name": "A", "email": "nope", "source": "web"}, headers=HX)
+    bad = client.post("/leads/new", data={"name": "A", "email": "nope", "source": "web"}, headers=LEAD_FORM)
     assert bad.status_code == 422
     assert "not a valid e-mail" in bad.get_data(as_text=True) and "<html" not in bad.get_data(as_text=True)
     long = client.post("/leads/new", data={"name": "A" * 201, "email": "a@example.com", "source": "web"})
@@ -85,7 +90,7 @@ def test_new_lead_validation_keeps_input_and_refuses_duplicates(
     assert dup.status_code == 409 and "already exists" in dup.get_data(as_text=True)
     assert "Open the existing lead" in dup.get_data(as_text=True)
     assert event_count(services) == before
-    check = client.get("/leads/check-email?email=dup@example.com", headers=HX)
+    check = client.get("/leads/check-email?email=dup@example.com", headers=EMAIL_CHECK)
     assert "already exists" in check.get_data(as_text=True)
 
 
@@ -94,7 +99,7 @@ def test_lead_page_actions_swap_header_actions_and_timeline(client: FlaskClient)
     page = client.get(f"/leads/{lead}")
     # A source outside the known list reads as written, capitalised (labels.label).
     assert page.status_code == 200 and "Captured from Webinar" in page.get_data(as_text=True)
-    response = act(client, lead, "stage", HX, to_stage="MQL", expected_version=version_of(client, lead))
+    response = act(client, lead, "stage", ACTION, to_stage="MQL", expected_version=version_of(client, lead))
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
     assert html.count('hx-swap-oob="true"') == 3 and "Lead → MQL" in html
@@ -107,7 +112,7 @@ def test_lead_page_actions_swap_header_actions_and_timeline(client: FlaskClient)
         ("won", {"amount": "1200.50", "currency": "EUR"}),
     ]
     for action, data in steps:
-        response = act(client, lead, action, HX, expected_version=version_of(client, lead), **data)
+        response = act(client, lead, action, ACTION, expected_version=version_of(client, lead), **data)
         assert response.status_code == 200, (action, response.get_data(as_text=True)[:300])
     final = client.get(f"/leads/{lead}").get_data(as_text=True)
     assert "Customer" in final and "€1,200.50" in final and "voicemail" in final
@@ -123,7 +128,7 @@ def test_reject_and_lost_and_full_page_post(client: FlaskClient) -> None:
     assert response.status_code == 200 and "<html" in response.get_data(as_text=True)  # no htmx: full page
     assert "MQL rejected by sales" in response.get_data(as_text=True)
     act(client, lost, "stage", to_stage="SQL", reason="Referral")
-    assert act(client, lost, "lost", HX, reason="Price").status_code == 200
+    assert act(client, lost, "lost", ACTION, reason="Price").status_code == 200
     assert "Disqualified" in client.get(f"/leads/{lost}").get_data(as_text=True)
 
 
@@ -148,7 +153,7 @@ def test_bad_input_gets_a_readable_fragment_and_stores_nothing(
 ) -> None:
     lead = capture(client)
     before = event_count(services)
-    response = act(client, lead, action, HX, **data)
+    response = act(client, lead, action, ACTION, **data)
     assert response.status_code == status
     html = response.get_data(as_text=True)
     assert message in html and 'role="alert"' in html and "<html" not in html
@@ -161,13 +166,13 @@ def test_stale_form_and_unknown_lead(client: FlaskClient, services: Services) ->
     act(client, lead, "stage", to_stage="MQL", expected_version=old_version)
     before = event_count(services)
     stale = act(
-        client, lead, "stage", HX, to_stage="Disqualified", reason="dup", expected_version=old_version
+        client, lead, "stage", ACTION, to_stage="Disqualified", reason="dup", expected_version=old_version
     )
     assert stale.status_code == 409 and "changed by someone else" in stale.get_data(as_text=True)
     assert event_count(services) == before
     assert client.get("/leads/0123456789abcdef0123456789abcdef").status_code == 404
     assert client.get("/leads/not-a-lead").status_code == 404
-    assert act(client, "not-a-lead", "stage", HX, to_stage="MQL").status_code == 404
+    assert act(client, "not-a-lead", "stage", ACTION, to_stage="MQL").status_code == 404
 
 
 def test_script_in_a_name_renders_as_text(client: FlaskClient) -> None:
@@ -187,7 +192,7 @@ def test_spanish_is_the_default_and_english_on_request(web_app: Flask, login: Ca
     lead = capture(spanish)
     page = spanish.get(f"/leads/{lead}").get_data(as_text=True)
     assert 'lang="es"' in page and "Historial" in page
-    bad = act(spanish, lead, "won", HX, amount="-1").get_data(as_text=True)
+    bad = act(spanish, lead, "won", ACTION, amount="-1").get_data(as_text=True)
     assert "Importe" in bad and "positivo" in bad  # the domain's message, translated
     english = login(web_app.test_client(), "manager", lang="en")
     assert "History" in english.get(f"/leads/{lead}").get_data(as_text=True)

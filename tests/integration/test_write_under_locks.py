@@ -24,8 +24,9 @@ import pytest
 from flask import Flask
 
 from smarketing.bootstrap import Services
+from tests.integration.conftest import htmx
 
-HX = {"HX-Request": "true"}
+HX = htmx("action-result")  # where the lead page's action forms aim (hx-target)
 NOTE = {"kind": "call", "channel": "phone", "details": "Llamada con el cliente"}
 ANSWER_WITHIN = 5.0
 
