@@ -34,6 +34,9 @@ from smarketing.key_store import (
     move_keys_out_of,
     scrub_sqlite,
 )
+from smarketing.notifications import outbox as notification_outbox
+from smarketing.notifications import preferences as notification_preferences
+from smarketing.notifications.projection import OutboxProjection
 from smarketing.private_files import private_sqlite
 from smarketing.settings import Settings
 from smarketing.store.personal_data import LeadKeys, PersonalDataMapper
@@ -58,6 +61,7 @@ def build_projections(settings: Settings) -> list[Projection]:
         ScoreStateProjection(),
         FollowUpProjection(),
         DataQualityProjection(),
+        OutboxProjection(),  # notifications (smarketing/notifications)
     ]
 
 
@@ -159,6 +163,9 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
     app.use_index_secret(lambda: index_secret(key_engine))
     projector_engine = build_projector_engine(settings, write_engine)
     projections = build_projections(settings)
+    for projection in projections:
+        if isinstance(projection, OutboxProjection):
+            projection.use_users(read_engine)  # who is in marketing, for rejected MQLs
     projector = Projector(app.recorder, app.mapper, projector_engine, projections, read_engine=read_engine)
     return Services(settings, app, write_engine, read_engine, projector, key_engine)
 
@@ -185,6 +192,8 @@ def init_schema(settings: Settings) -> None:
         move_keys_out_of(services.write_engine, services.key_engine)  # from before the key store
         # Kept apart: rebuilds never touch users, their sessions or login attempts.
         users.metadata.create_all(services.write_engine)
+        notification_preferences.create(services.write_engine)  # beside users; users.language
+        notification_outbox.create(read_models)  # kept by rebuilds: its own MetaData
         chain_existing_events(services.write_engine, services.app.recorder)
         if read_models is not services.write_engine:
             drop_read_models_beside_the_log(services.write_engine)
