@@ -45,6 +45,10 @@ run: setup
 	$(BIN)/flask --app app db init
 	$(BIN)/flask --app app demo-data --if-empty
 	# Plain http on loopback: session cookies without the Secure flag (docs/SECURITY.md).
+	# The notifications' scheduler and sender beside it (without SMARKETING_SMTP_URL they
+	# write .eml files to instance/mailbox), stopped when the web server exits.
+	$(BIN)/flask --app app notifications run & notifier=$$!; \
+	trap 'kill -TERM $$notifier 2>/dev/null; wait $$notifier' EXIT INT TERM; \
 	SMARKETING_INSECURE_COOKIES=1 $(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
 
 test: setup
@@ -67,7 +71,8 @@ serve: setup
 	@test -n "$(DATABASE_URL)" || { echo "set DATABASE_URL=postgresql://user@host:5432/db"; exit 2; }
 	$(BIN)/flask --app app db init
 	$(BIN)/flask --app app projections run & projector=$$!; \
-	trap 'kill -TERM $$projector 2>/dev/null; wait $$projector' EXIT INT TERM; \
+	$(BIN)/flask --app app notifications run & notifier=$$!; \
+	trap 'kill -TERM $$projector $$notifier 2>/dev/null; wait $$projector $$notifier' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) 'app:create_app()'
 
 clean:

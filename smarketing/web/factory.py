@@ -15,6 +15,7 @@ from smarketing import cli
 from smarketing.bootstrap import bootstrap
 from smarketing.extensions import KEY
 from smarketing.importing.parse import max_file_bytes
+from smarketing.notifications import cli as notifications_cli
 from smarketing.private_files import narrow, private_dir
 from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
@@ -92,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     idempotency.init_app(app)  # after the access gate and CSRF: claims only what may run
     cli.init_app(app)
     reports_cli.init_app(app)
+    notifications_cli.init_app(app)  # flask notifications send|run
     _register_blueprints(app)
     cli.guard_store_faults(app.cli)  # every command registered above, the features' too
     app.jinja_env.globals["extra_nav"] = lambda: [
