@@ -3,6 +3,7 @@
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,6 +26,7 @@ from smarketing.importing.run import (
     save_warnings,
     store_refused,
 )
+from smarketing.notifications.import_done import import_finished
 from smarketing.source_words import resolver
 from smarketing.web.i18n import LANGUAGES
 
@@ -53,6 +55,7 @@ def _import(
     dry_run: bool,
     rejects: str,
     warnings: str,
+    notify: str = "",
 ) -> None:
     svc = services()
     try:
@@ -76,6 +79,8 @@ def _import(
     except STORE_ERRORS as error:
         _fail(say(store_refused(error)), STORE_REFUSED)
     _summary(result, imported_in, time.perf_counter() - started, projected)
+    # A terminal has no logged-in user: --notify names who is told (a fresh id per run).
+    import_finished(svc.projector.engine, notify, uuid.uuid4().hex, result)
     if result.errors and rejects:
         save_rejects(Path(rejects), first.header, result.errors)
         click.echo(_("Rejected rows written to %(file)s.", file=rejects))
@@ -151,6 +156,7 @@ def _options(default_mapping: str):  # type: ignore[no-untyped-def]
             show_default=True,
             help=f"A preset ({', '.join(mappings.PRESETS)}) or a JSON mapping file.",
         )(f)
+        f = click.option("--notify", default="", help="User told (in-app and by e-mail) when it finishes.")(f)
         f = click.option("--tz", "tz_name", default="", help="Time zone of times without an offset.")(f)
         f = click.option("--dry-run", is_flag=True, help="Check every row; save nothing.")(f)
         f = click.option("--rejects", default="", help="Write rejected rows (with reasons) to this CSV.")(f)
@@ -169,21 +175,35 @@ def _options(default_mapping: str):  # type: ignore[no-untyped-def]
 @import_cli.command("leads")
 @_options("leads")
 def import_leads(
-    file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str, warnings: str, lang: str | None
+    file: str,
+    mapping_spec: str,
+    tz_name: str,
+    dry_run: bool,
+    rejects: str,
+    warnings: str,
+    lang: str | None,
+    notify: str,
 ) -> None:
     """Import leads (new leads only; leads already imported are skipped)."""
     with force_locale(lang or reader_language()):
-        _import("leads", file, mapping_spec, tz_name, dry_run, rejects, warnings)
+        _import("leads", file, mapping_spec, tz_name, dry_run, rejects, warnings, notify)
 
 
 @import_cli.command("deals")
 @_options("deals")
 def import_deals(
-    file: str, mapping_spec: str, tz_name: str, dry_run: bool, rejects: str, warnings: str, lang: str | None
+    file: str,
+    mapping_spec: str,
+    tz_name: str,
+    dry_run: bool,
+    rejects: str,
+    warnings: str,
+    lang: str | None,
+    notify: str,
 ) -> None:
     """Import later history of imported leads: owner, stage reached, deal won."""
     with force_locale(lang or reader_language()):
-        _import("deals", file, mapping_spec, tz_name, dry_run, rejects, warnings)
+        _import("deals", file, mapping_spec, tz_name, dry_run, rejects, warnings, notify)
 
 
 def init_app(app: Flask) -> None:

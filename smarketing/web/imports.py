@@ -58,6 +58,7 @@ from smarketing.importing.run import (
     write_warnings,
 )
 from smarketing.labels import label
+from smarketing.notifications.import_done import import_finished
 from smarketing.private_files import open_private_bytes, private_dir
 from smarketing.source_words import resolver
 from smarketing.web.exports import reader_style
@@ -239,13 +240,13 @@ def run(upload: str) -> ResponseReturnValue:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     actor = current_actor.get()
     thread = threading.Thread(
-        target=_work, args=(app, job, chosen, tz, actor), name=f"import-{job_id[:8]}", daemon=True
+        target=_work, args=(app, job, chosen, tz, actor, job_id), name=f"import-{job_id[:8]}", daemon=True
     )
     thread.start()
     return redirect(url_for("imports.job", job_id=job_id), code=303)
 
 
-def _work(app: Flask, job: Job, chosen: mappings.Mapping, tz: ZoneInfo, actor: str) -> None:
+def _work(app: Flask, job: Job, chosen: mappings.Mapping, tz: ZoneInfo, actor: str, job_id: str) -> None:
     current_actor.set(actor)  # threads do not inherit context variables
 
     def advance(n: int) -> None:
@@ -258,6 +259,7 @@ def _work(app: Flask, job: Job, chosen: mappings.Mapping, tz: ZoneInfo, actor: s
             result = import_batches(svc.app, batches, chosen, tz, sources=resolver(), progress=advance)
             svc.projector.catch_up()
             job.result = result
+            import_finished(svc.projector.engine, actor, job_id, result)  # mailed by the sender
         except ImportFileError as error:  # the file changed since it was checked
             job.failure = error.message
         except STORE_ERRORS as error:
