@@ -29,6 +29,8 @@ meeting.write      meetings.* (POST): decisions, action items, marking them done
 users.admin        users.*
 lead.import        imports.* (CSV import of leads and history)
 integrations.admin integrations.* (API tokens: admins only)
+notifications.own  notifications.* (every role: one's own list, mark read, e-mail preferences)
+users.admin        mail_sent.* (GET: the e-mails written without an SMTP server)
 (token)            api.*: public to this gate, authenticated by bearer token in api.py
 read               exports.leads_csv, exports.history_json
 report.read        exports.funnel_csv, exports.scorecard_csv
@@ -85,6 +87,8 @@ READ: dict[str, str] = {
     "exports.scorecard_csv": "report.read",
     "audit.*": "report.read",  # history incl. personal data and log integrity; all GETs
     "data_quality.*": "report.read",  # history out of order, by kind; all GETs
+    "notifications.*": "notifications.own",  # the user's own list and e-mail preferences
+    "mail_sent.*": "users.admin",  # e-mails written without SMTP: recipients' addresses
 }
 
 WRITE: dict[str, str] = {
@@ -102,6 +106,7 @@ WRITE: dict[str, str] = {
     "imports.*": "lead.import",
     "integrations.*": "integrations.admin",
     "api.*": PUBLIC,  # no session: api.py checks the integration's bearer token itself
+    "notifications.*": "notifications.own",  # mark read, save preferences: only one's own
 }
 
 _LEADS = {"lead.capture", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"}
@@ -126,6 +131,9 @@ ROLES: dict[str, frozenset[str]] = {
 # Both teams sit in the joint meetings: their people and managers record decisions there.
 for _role in ("marketing", "sales", "manager"):
     ROLES[_role] = ROLES[_role] | {"meeting.write"}
+# Everyone is notified of something, and sees and sets only their own notifications.
+for _role in ROLES:
+    ROLES[_role] = ROLES[_role] | {"notifications.own"}
 # Whoever reads everything finds leads too; an admin finds them and nothing else.
 for _role in ("marketing", "sales", "manager", "auditor"):
     ROLES[_role] = ROLES[_role] | {"lead.find"}

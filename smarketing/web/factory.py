@@ -110,6 +110,7 @@ EXTRA_NAV = [
     {"endpoint": "audit.index", "prefix": "audit", "label": lazy_gettext("Audit")},
     {"endpoint": "integrations.index", "prefix": "integrations", "label": lazy_gettext("Integrations")},
     {"endpoint": "data_quality.index", "prefix": "data_quality", "label": lazy_gettext("Data quality")},
+    {"endpoint": "mail_sent.index", "prefix": "mail_sent", "label": lazy_gettext("Mail sent")},
 ]
 
 
@@ -139,3 +140,7 @@ def _register_blueprints(app: Flask) -> None:
 
     source_words.init_app(app)  # sources and campaigns in words, for labels, filters and forms
     meetings.init_app(app)
+    from smarketing.web import mail_sent, notifications
+
+    notifications.init_app(app)  # the bell, the list, "Avisos por correo"
+    mail_sent.init_app(app)  # admins: the mailbox written without SMTP
