@@ -14,7 +14,7 @@ from domain.errors import N_, DuplicateEmail, LeadNotFound, LostRace, StaleLead
 from domain.lead import Lead
 from domain.validation import clean_email
 from domain.vocabulary import Stage
-from projections.gc_pause import gc_paused
+from projections.engine.gc_pause import gc_paused
 from smarketing.agreement_commands import AgreementCommands
 from smarketing.money_commands import MoneyCommands
 from smarketing.retrying import retry_lost_races
@@ -97,7 +97,7 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, Sto
         """Save already-built leads and their e-mail index entries in one transaction.
 
         With the cyclic collector paused (as the projector does per batch, see
-        projections.gc_pause): the batch's events, stored events and recordings all
+        projections.engine.gc_pause): the batch's events, stored events and recordings all
         survive the young collections, so a save of 1,000 leads set off a full
         collection of the whole heap every other batch, with nothing to free
         (a fifth of an import's save).

@@ -7,23 +7,23 @@ from pathlib import Path
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from projections import lead_search
-from projections.agreement_docs import AgreementDocsProjection
-from projections.data_quality import DataQualityProjection
-from projections.follow_up import FollowUpProjection
-from projections.funnel import FunnelProjection
-from projections.lead_summary import LeadSummaryProjection
-from projections.meetings import MeetingsProjection
-from projections.money_terms import MoneyTermsProjection
-from projections.projector import Projection, Projector
-from projections.schema import metadata
-from projections.score_state import ScoreStateProjection
-from projections.scorecard import ScorecardProjection
-from projections.scorecard_follow_up import ScorecardFollowUpProjection
-from projections.scoring import ScoringProjection
-from projections.targets import TargetsProjection
-from projections.timeline import TimelineProjection
-from projections.tracking import ensure_position_row, lock_position, reset_position
+from projections.engine import lead_search
+from projections.engine.projector import Projection, Projector
+from projections.engine.schema import metadata
+from projections.engine.tracking import ensure_position_row, lock_position, reset_position
+from projections.models.agreement_docs import AgreementDocsProjection
+from projections.models.data_quality import DataQualityProjection
+from projections.models.follow_up import FollowUpProjection
+from projections.models.funnel import FunnelProjection
+from projections.models.lead_summary import LeadSummaryProjection
+from projections.models.meetings import MeetingsProjection
+from projections.models.money_terms import MoneyTermsProjection
+from projections.models.score_state import ScoreStateProjection
+from projections.models.scorecard import ScorecardProjection
+from projections.models.scorecard_follow_up import ScorecardFollowUpProjection
+from projections.models.scoring import ScoringProjection
+from projections.models.targets import TargetsProjection
+from projections.models.timeline import TimelineProjection
 from smarketing import integrations, users
 from smarketing.application import SmarketingApplication
 from smarketing.chain_migration import chain_existing_events
@@ -246,7 +246,7 @@ def _replay(services: Services, projections: list[Projection]) -> None:
 def _create_search_index(engine: Engine) -> None:
     """A trigram index so live search over every lead uses an index instead of
     scanning: on SQLite an FTS5 trigram table kept by the lead_summary projection
-    (``projections.lead_search``), on PostgreSQL a GIN index serving LIKE '%q%'."""
+    (``projections.engine.lead_search``), on PostgreSQL a GIN index serving LIKE '%q%'."""
     if engine.dialect.name == "sqlite":
         lead_search.create(engine)
         return

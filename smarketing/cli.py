@@ -12,8 +12,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from domain.errors import DomainError, InvalidInput
-from projections import leads_query
-from projections.quarantine import UNAVAILABLE
+from projections.engine.quarantine import UNAVAILABLE
+from projections.queries import leads_query
 from smarketing import parallel_rebuild
 from smarketing.backup_cli import backup_cli
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists

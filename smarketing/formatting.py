@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from domain.agreement import METRICS
 from domain.money import Money, MoneyFigure
-from projections.scorecard_view import ACTUAL_KEY
+from projections.cached.scorecard_view import ACTUAL_KEY
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
@@ -146,7 +146,7 @@ def measure(value: Any, unit: str) -> str:
     return str(value)
 
 
-# The scorecard's figures (projections.scorecard_query) by unit, for a page listing them
+# The scorecard's figures (projections.queries.scorecard_query) by unit, for a page listing them
 # all: a scored metric's figure in its metric's unit, the rest counts but one.
 FIGURE_UNITS = {ACTUAL_KEY[name]: metric.unit for name, metric in METRICS.items() if name in ACTUAL_KEY}
 FIGURE_UNITS["follow_up_p95_hours"] = "hours"

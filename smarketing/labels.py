@@ -153,7 +153,7 @@ FIELDS = {
     "list": _l("List"),
 }
 
-# What changed in the agreement's documents (projections.agreement_docs kinds and the
+# What changed in the agreement's documents (projections.models.agreement_docs kinds and the
 # terms' sections).
 DOCUMENTS = {
     "persona": _l("Persona"),
@@ -221,7 +221,7 @@ def meetings_terms(values: dict[str, Any]) -> dict[str, Any]:
     return {k: attendees(v) if k.endswith("_attendees") else v for k, v in values.items()}
 
 
-# The scorecard's figures by their keys (projections.scorecard_query), beside its metrics.
+# The scorecard's figures by their keys (projections.queries.scorecard_query), beside its metrics.
 FIGURES = METRICS | {
     "leads": _l("Leads"),
     "mqls": _l("MQLs"),

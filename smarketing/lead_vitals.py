@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from domain.business_hours import deadline
-from projections.leads_query import get_summary
-from projections.scoring import lead_score
+from projections.models.scoring import lead_score
+from projections.queries.leads_query import get_summary
 from smarketing.sla_terms import SLAInForce
 
 

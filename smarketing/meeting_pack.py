@@ -15,13 +15,13 @@ from sqlalchemy import Connection, case, func, select
 from domain.agreement import add_months
 from domain.meeting import MONTHLY, WEEKLY, clean_period
 from domain.money import Known, money_figures
-from projections.agreement_docs import CRITERIA, PERSONA, TERMS, doc_history
-from projections.attention import breaches_between
-from projections.money_terms import money_book
-from projections.schema import to_db
-from projections.scorecard import sla_facts
-from projections.scorecard_view import scorecard
-from projections.targets import target_history
+from projections.cached.scorecard_view import scorecard
+from projections.engine.schema import to_db
+from projections.models.agreement_docs import CRITERIA, PERSONA, TERMS, doc_history
+from projections.models.money_terms import money_book
+from projections.models.scorecard import sla_facts
+from projections.models.targets import target_history
+from projections.queries.attention import breaches_between
 from smarketing.sla_terms import SLAInForce
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from projections.quarantine import UNAVAILABLE
+from projections.engine.quarantine import UNAVAILABLE
 from smarketing.bootstrap import Services
 from smarketing.reports.replica import ReportReplica, open_replica
 

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from domain.errors import DomainError
 from domain.scoring import AUTO_PROMOTE
-from projections.scoring import ready_for_mql
+from projections.models.scoring import ready_for_mql
 from smarketing.extensions import services
 from smarketing.sla_terms import sla_in_force
 

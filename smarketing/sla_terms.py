@@ -13,11 +13,11 @@ from domain.agreement import ATTEMPTS_PER_MQL, ATTEMPTS_WINDOW_DAYS, FOLLOW_UP_H
 from domain.agreement_terms import CALENDAR, MEETINGS, SCORING, calendar_of, scoring_config, section_values
 from domain.business_hours import Calendar
 from domain.scoring import ScoringConfig
-from projections import score_state
-from projections.agreement_docs import TERMS, current_docs
-from projections.follow_up import count_follow_up
-from projections.scoring import lead_scores
-from projections.targets import targets_for
+from projections.models import score_state
+from projections.models.agreement_docs import TERMS, current_docs
+from projections.models.follow_up import count_follow_up
+from projections.models.scoring import lead_scores
+from projections.models.targets import targets_for
 
 # Used when the agreement says nothing: the same defaults as the scorecard.
 DEFAULT_FOLLOW_UP_HOURS = Decimal(24)

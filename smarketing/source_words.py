@@ -8,9 +8,9 @@ from flask import Flask
 from sqlalchemy import Connection, func, select
 
 from domain.sources import BUILT_IN, SourceResolver
-from projections import distinct
-from projections.lead_summary import lead_summary
-from projections.source_merges import CAMPAIGN, MERGE, SOURCE, counted_as, merges, vocabulary_docs
+from projections.engine import distinct
+from projections.models.lead_summary import lead_summary
+from projections.queries.source_merges import CAMPAIGN, MERGE, SOURCE, counted_as, merges, vocabulary_docs
 from smarketing import labels
 from smarketing.extensions import services
 

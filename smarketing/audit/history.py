@@ -13,8 +13,8 @@ from sqlalchemy import select
 from domain.agreement import METRICS, SLAAgreement, agreement_id
 from domain.errors import N_, LeadNotFound
 from domain.lead import Lead
-from projections.plain import plain
-from projections.timeline import BOOKKEEPING
+from projections.engine.plain import plain
+from projections.models.timeline import BOOKKEEPING
 from smarketing.application import parse_lead_id
 from smarketing.bootstrap import Services
 from smarketing.exporting import safe_cell

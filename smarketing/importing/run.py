@@ -28,7 +28,7 @@ from domain.errors import N_, DomainError
 from domain.lead import Lead
 from domain.lifecycle import funnel_rank
 from domain.sources import SourceResolver
-from projections.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRST_CONTACT
+from projections.models.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRST_CONTACT
 from smarketing.exporting import BOM, MACHINE, CsvStyle, safe_cell
 from smarketing.importing.mapping import Mapping
 from smarketing.importing.messages import Message, say

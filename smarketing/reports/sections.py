@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
-from projections import scorecard_view
-from projections.lead_summary import lead_summary
-from projections.schema import from_db
-from projections.scorecard import sla_facts
-from projections.stats import cents_to_money
+from projections.cached import scorecard_view
+from projections.engine.schema import from_db
+from projections.models.lead_summary import lead_summary
+from projections.models.scorecard import sla_facts
+from projections.queries.stats import cents_to_money
 
 if TYPE_CHECKING:
     from smarketing.reports.replay import MonthlyFigures

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from sqlalchemy import Connection
 
 from domain.validation import HORIZON
-from projections import data_months, funnel_query
-from projections.funnel_cache import cohort_funnel
-from projections.scorecard_view import scorecard
+from projections.cached.funnel_cache import cohort_funnel
+from projections.cached.scorecard_view import scorecard
+from projections.queries import data_months, funnel_query
 from smarketing.charts import Bar, funnel_svg
 from smarketing.extensions import services
 from smarketing.formatting import measure

@@ -10,12 +10,13 @@ from flask_babel import get_locale
 
 from domain.errors import N_, InvalidInput
 from domain.money import MoneyFigure
-from projections import data_quality, leads_query
-from projections.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
-from projections.funnel_query import funnel
-from projections.scorecard_query import DIMENSIONS as SCORECARD_DIMENSIONS
-from projections.scorecard_query import scorecard_actuals
-from projections.stats import cents_to_money
+from projections.models import data_quality
+from projections.queries import leads_query
+from projections.queries.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import DIMENSIONS as SCORECARD_DIMENSIONS
+from projections.queries.scorecard_query import scorecard_actuals
+from projections.queries.stats import cents_to_money
 from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.exporting import CsvStyle, csv_lines, csv_text, rounded

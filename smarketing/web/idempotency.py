@@ -22,7 +22,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from projections.quarantine import UNAVAILABLE
+from projections.engine.quarantine import UNAVAILABLE
 from smarketing import integrations
 from smarketing.extensions import services
 from smarketing.web.errors import render_error

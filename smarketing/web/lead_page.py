@@ -10,8 +10,9 @@ from flask_login import current_user
 
 from domain.errors import N_, InvalidInput
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
-from projections import data_quality, leads_query
-from projections.money_terms import money_book
+from projections.models import data_quality
+from projections.models.money_terms import money_book
+from projections.queries import leads_query
 from smarketing.application import parse_lead_id
 from smarketing.audit.erasure import erase_person
 from smarketing.extensions import services

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from domain.errors import InvalidInput
 from domain.meeting import MONTHLY, WEEKLY, clean_period, meeting_id
-from projections import meetings as meetings_model
+from projections.models import meetings as meetings_model
 from smarketing import labels, meeting_pack
 from smarketing.extensions import services
 from smarketing.periods import month_arg, week_arg

@@ -18,8 +18,8 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import select
 
-from projections import funnel_query
-from projections.schema import metadata
+from projections.engine.schema import metadata
+from projections.queries import funnel_query
 from smarketing.backup import BackupError, read_manifest, restore_backup
 from smarketing.bootstrap import Services, bootstrap
 from smarketing.extensions import KEY

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from projections.funnel_query import funnel
-from projections.scorecard_query import scorecard_actuals
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import verify
 from smarketing.audit.erasure import ledger, reapply
 from smarketing.bootstrap import Services, bootstrap

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from projections.lead_summary import lead_summary
+from projections.models.lead_summary import lead_summary
 from smarketing import users
 from smarketing.bootstrap import Services
 from smarketing.demo_data import demo_leads

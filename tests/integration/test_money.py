@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from domain.errors import InvalidInput
 from domain.money import Money
-from projections.lead_summary import lead_summary
-from projections.leads_query import timeline
-from projections.scorecard import sla_facts
-from projections.scorecard_query import scorecard_actuals
-from projections.scorecard_view import scorecard
+from projections.cached.scorecard_view import scorecard
+from projections.models.lead_summary import lead_summary
+from projections.models.scorecard import sla_facts
+from projections.queries.leads_query import timeline
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.application import parse_lead_id
 from smarketing.audit.history import lead_history
 from smarketing.bootstrap import Services

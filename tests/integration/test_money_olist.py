@@ -12,8 +12,8 @@ from flask import Flask
 from flask_babel import force_locale
 
 from domain.money import Money
-from projections.scorecard_query import avg_deal_per_opportunity, scorecard_actuals
-from projections.scorecard_view import scorecard
+from projections.cached.scorecard_view import scorecard
+from projections.queries.scorecard_query import avg_deal_per_opportunity, scorecard_actuals
 from smarketing.bootstrap import Services
 from smarketing.formatting import measure
 from smarketing.importing import mapping as mappings

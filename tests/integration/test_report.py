@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from domain.agreement import add_months
-from projections.funnel_query import funnel, funnel_breakdown
-from projections.scorecard_query import scorecard_actuals
+from projections.queries.funnel_query import funnel, funnel_breakdown
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing import users
 from smarketing.audit.chain import seal_month
 from smarketing.bootstrap import Services

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert, update
 
-from projections.scorecard import sla_facts
+from projections.models.scorecard import sla_facts
 from smarketing.bootstrap import Services, bootstrap, init_schema
 from smarketing.demo_data import demo_leads
 from smarketing.projector_loop import run_projector

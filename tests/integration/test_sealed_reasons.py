@@ -12,8 +12,8 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import select, text
 
-from projections.scorecard import sla_facts
-from projections.timeline import lead_timeline
+from projections.models.scorecard import sla_facts
+from projections.models.timeline import lead_timeline
 from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.audit.erasure import erase_person

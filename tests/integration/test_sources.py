@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from domain.vocabulary_book import vocabulary_id
-from projections.funnel_query import funnel, funnel_breakdown
-from projections.leads_query import LeadQuery, list_leads
-from projections.scorecard_query import scorecard_actuals
+from projections.queries.funnel_query import funnel, funnel_breakdown
+from projections.queries.leads_query import LeadQuery, list_leads
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing import integrations
 from smarketing.audit.chain import seal_month
 from smarketing.bootstrap import Services

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from projections.lead_summary import lead_summary
+from projections.models.lead_summary import lead_summary
 from smarketing.audit.erasure import erase_person
 from smarketing.extensions import KEY
 from smarketing.labels import EVENTS

@@ -20,11 +20,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from domain.meeting import MONTHLY
-from projections.funnel import REACHED, funnel_leads
-from projections.funnel_query import funnel
-from projections.schema import from_db, month_of
-from projections.scorecard import sla_facts
-from projections.scorecard_query import scorecard_actuals
+from projections.engine.schema import from_db, month_of
+from projections.models.funnel import REACHED, funnel_leads
+from projections.models.scorecard import sla_facts
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing import meeting_pack
 from smarketing.bootstrap import Services
 from smarketing.importing import mapping as mappings
