@@ -24,20 +24,20 @@ from projections.models.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.models.scoring import ScoringProjection
 from projections.models.targets import TargetsProjection
 from projections.models.timeline import TimelineProjection
-from smarketing import integrations, users
-from smarketing.application import SmarketingApplication
-from smarketing.chain_migration import chain_existing_events
-from smarketing.key_store import (
+from smarketing.service import integrations, users
+from smarketing.service.application import SmarketingApplication
+from smarketing.settings import Settings
+from smarketing.store.chain_migration import chain_existing_events
+from smarketing.store.key_store import (
     create_key_store,
     index_secret,
     key_store_engine,
     move_keys_out_of,
     scrub_sqlite,
 )
-from smarketing.private_files import private_sqlite
-from smarketing.settings import Settings
 from smarketing.store.personal_data import LeadKeys, PersonalDataMapper
 from smarketing.store.pg_recorder import OneTripPostgresRecorder
+from smarketing.store.private_files import private_sqlite
 from smarketing.store.sqlite_engine import sqlite_engine
 from smarketing.store.sqlite_recorder import LeanSQLiteRecorder
 
@@ -127,7 +127,7 @@ class Services:
     write_engine: Engine
     read_engine: Engine
     projector: Projector
-    key_engine: Engine  # the key store, apart from the event database (smarketing.key_store)
+    key_engine: Engine  # the key store, apart from the event database (smarketing.store.key_store)
 
     def close(self) -> None:
         self.app.close()

@@ -2,7 +2,7 @@
 (kind and time only); the score is computed at read time, because it decays
 with age and the points are agreement terms that may change.
 
-Mirrors ``smarketing.terms_commands.scored_interactions``: when a lead comes
+Mirrors ``smarketing.service.terms_commands.scored_interactions``: when a lead comes
 back to Lead (rejected or recycled), its earlier interactions are dropped.
 """
 

@@ -46,9 +46,9 @@ from projections.queries.funnel_query import funnel
 from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import position_at
 from smarketing.bootstrap import Services
-from smarketing.periods import moment_arg
+from smarketing.present.periods import moment_arg
 from smarketing.reports.replay import current_position, replay_engine
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 
 HAPPENED = "happened"  # business time: occurred_at <= T
 RECORDED = "recorded"  # recording time: the log up to T's position

@@ -15,10 +15,10 @@ from domain.errors import N_, LeadNotFound
 from domain.lead import Lead
 from projections.engine.plain import plain
 from projections.models.timeline import BOOKKEEPING
-from smarketing.application import parse_lead_id
 from smarketing.bootstrap import Services
-from smarketing.exporting import safe_cell
-from smarketing.log_chain import log_chain
+from smarketing.present.exporting import safe_cell
+from smarketing.service.application import parse_lead_id
+from smarketing.store.log_chain import log_chain
 
 
 def _positions(services: Services, lead_hex: str) -> dict[int, int]:

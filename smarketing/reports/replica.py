@@ -57,12 +57,12 @@ from projections.models.money_terms import MoneyTermsProjection
 from projections.models.scorecard import ScorecardProjection, sla_facts
 from projections.models.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.models.targets import TargetsProjection
-from smarketing.log_chain import link as chain_link
-from smarketing.private_files import private_sqlite
 from smarketing.reports.code_version import code_version
 from smarketing.reports.errors import refuse_if_stuck
 from smarketing.reports.month_digest import MonthDigestProjection, replica_metadata
 from smarketing.settings import Settings
+from smarketing.store.log_chain import link as chain_link
+from smarketing.store.private_files import private_sqlite
 from smarketing.store.sqlite_engine import sqlite_engine
 
 T = TypeVar("T")

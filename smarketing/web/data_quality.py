@@ -15,8 +15,8 @@ from sqlalchemy import Connection, select
 from projections.engine.rows import chunks
 from projections.models import data_quality as dq
 from projections.models.lead_summary import lead_summary
-from smarketing.exporting import csv_lines
 from smarketing.extensions import services
+from smarketing.present.exporting import csv_lines
 from smarketing.web.exports import reader_style
 
 bp = Blueprint("data_quality", __name__, url_prefix="/data-quality")

@@ -18,8 +18,8 @@ from flask_babel import (
 )
 from werkzeug.wrappers import Response
 
-from smarketing import event_types
-from smarketing.formatting import (
+from smarketing.present import event_types
+from smarketing.present.formatting import (
     comparable,
     figure,
     measure,
@@ -29,7 +29,7 @@ from smarketing.formatting import (
     stored_money,
     target_value,
 )
-from smarketing.labels import FIELD_VALUES, label, period_name
+from smarketing.present.labels import FIELD_VALUES, label, period_name
 from smarketing.web.forms import shown_number
 from smarketing.web.redirects import safe_next
 

@@ -22,7 +22,7 @@ from projections.queries.attention_query import (
 )
 from projections.queries.ready_query import ready_page, warming_up
 from smarketing.bootstrap import Services, init_schema
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 from tests.integration.attention_reference import needs_attention
 from tests.integration.test_dashboard_counts import MADRID, START, _history
 from tests.integration.test_sla_followup import at, call, mql, new_lead

@@ -12,11 +12,11 @@ from projections.models.lead_summary import lead_summary
 from projections.models.timeline import lead_timeline
 from projections.queries.funnel_query import funnel
 from projections.queries.scorecard_query import scorecard_actuals
-from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.audit.chain import verify
 from smarketing.bootstrap import Services, bootstrap
-from smarketing.key_store import lead_keys
+from smarketing.service.application import parse_lead_id
+from smarketing.store.key_store import lead_keys
 
 SECRET = b"secret.person"
 

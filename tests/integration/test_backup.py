@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from projections.engine.schema import metadata
 from projections.queries import funnel_query
-from smarketing.backup import BackupError, read_manifest, restore_backup
 from smarketing.bootstrap import Services, bootstrap
+from smarketing.cli.backup import BackupError, read_manifest, restore_backup
 from smarketing.extensions import KEY
 from smarketing.settings import Settings
 from smarketing.web.factory import create_app

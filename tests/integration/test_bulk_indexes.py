@@ -16,7 +16,7 @@ from projections.engine.projector import Projection
 from projections.engine.schema import tracking
 from projections.models.lead_summary import lead_summary
 from smarketing.bootstrap import Services, init_schema
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 from tests.integration.test_rebuild_and_resume import dump
 
 NOW = datetime(2026, 10, 20, tzinfo=UTC)

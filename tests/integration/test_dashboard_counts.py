@@ -12,7 +12,7 @@ from projections.models.follow_up import count_follow_up
 from projections.models.score_state import count_ready, is_current
 from projections.models.scoring import lead_scores
 from smarketing.bootstrap import Services
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 from tests.integration.attention_reference import count_attention, needs_attention
 from tests.office_hours import MADRID
 

@@ -20,7 +20,7 @@ from smarketing.audit.chain import verify
 from smarketing.audit.erasure import ledger, reapply
 from smarketing.bootstrap import Services, bootstrap
 from smarketing.extensions import KEY
-from smarketing.key_store import lead_keys
+from smarketing.store.key_store import lead_keys
 
 NAME, EMAIL, PHONE = "Zelda Quimbyworth", "zelda.quimbyworth@example.com", "+34 611 222 333"
 REASON = "Zelda Quimbyworth signed"

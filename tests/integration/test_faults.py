@@ -20,7 +20,7 @@ from projections.engine.schema import metadata
 from projections.models.lead_summary import lead_summary
 from projections.models.timeline import lead_timeline
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 
 WORKER = Path(__file__).with_name("fault_worker.py")
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from projections.engine.projector import Positioned, Projection
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 
 
 class Recorder(Projection):

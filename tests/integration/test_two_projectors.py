@@ -15,7 +15,7 @@ from projections.engine.schema import metadata
 from projections.models.scorecard import sla_facts
 from projections.models.timeline import lead_timeline
 from smarketing.bootstrap import Services, bootstrap
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 from smarketing.settings import Settings
 
 WORKERS = 2

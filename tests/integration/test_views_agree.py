@@ -25,7 +25,6 @@ from projections.models.funnel import REACHED, funnel_leads
 from projections.models.scorecard import sla_facts
 from projections.queries.funnel_query import funnel
 from projections.queries.scorecard_query import scorecard_actuals
-from smarketing import meeting_pack
 from smarketing.bootstrap import Services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv
@@ -33,7 +32,8 @@ from smarketing.importing.plan import make_plan
 from smarketing.importing.run import run_plan
 from smarketing.reports.pdf import render_monthly_html
 from smarketing.reports.replay import monthly_figures
-from smarketing.sla_terms import sla_in_force
+from smarketing.service import meeting_pack
+from smarketing.service.sla_terms import sla_in_force
 from tests.integration.conftest import LoginFn
 
 OLIST = Path(__file__).resolve().parents[3] / "shared/data/olist"

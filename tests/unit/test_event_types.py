@@ -1,14 +1,14 @@
 """Every lead event class has its wording, label and icon in the one registry
-(smarketing.event_types): a new event without them fails here, not on a page."""
+(smarketing.present.event_types): a new event without them fails here, not on a page."""
 
 import inspect
 
 from eventsourcing.domain import Aggregate
 
 from domain.lead import Lead
-from smarketing.event_types import EVENT_LABELS, EVENT_TYPES, by_name
-from smarketing.labels import EVENTS
-from smarketing.timeline_text import describe
+from smarketing.present.event_types import EVENT_LABELS, EVENT_TYPES, by_name
+from smarketing.present.labels import EVENTS
+from smarketing.present.timeline_text import describe
 
 # Lead.Event is the base class; Lead.Created is the library's default, never stored
 # (a lead is created by Captured).

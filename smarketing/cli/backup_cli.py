@@ -7,8 +7,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from smarketing.backup import BackupError, create_backup, restore_backup
 from smarketing.bootstrap import bootstrap
+from smarketing.cli.backup import BackupError, create_backup, restore_backup
 from smarketing.extensions import KEY, services
 
 backup_cli = AppGroup("backup", help="Back up the stores while the app runs; restore them.")

@@ -65,7 +65,7 @@ user_audit = Table(
     Column("details", Text, nullable=False),
 )
 
-# One row per signed-in browser (smarketing/sessions.py). The cookie carries a random
+# One row per signed-in browser (smarketing/service/sessions.py). The cookie carries a random
 # id; only its hash is kept, so a copy of this table signs nobody in.
 user_sessions = Table(
     "user_sessions",
@@ -76,7 +76,7 @@ user_sessions = Table(
     Column("last_seen_at", DateTime, nullable=False),
 )
 
-# Login attempts per (address, user name) and fixed window: smarketing/login_limit.py.
+# Login attempts per (address, user name) and fixed window: smarketing/service/login_limit.py.
 LOGIN_KEY_MAX = 200
 login_attempts = Table(
     "login_attempts",

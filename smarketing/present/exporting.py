@@ -25,7 +25,7 @@ from babel.numbers import get_decimal_symbol
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
-# How many decimals a figure of each unit shows on the pages (smarketing.formatting):
+# How many decimals a figure of each unit shows on the pages (smarketing.present.formatting):
 # a ratio as a percentage with one decimal, hours and days with one, money with two, a
 # count none when whole and one when not (an average such as attempts per MQL).
 SHOWN_DECIMALS = {"ratio": 3, "hours": 1, "days": 1, "eur": 2, "money": 2, "count": 1}

@@ -46,7 +46,7 @@ log_chain = Table(
 
 # One row once a store's events are chained at write time: events stored before
 # (chained then by the old projection, or not at all) were chained once by
-# ``smarketing.chain_migration``; never again, so a row appended with SQL later
+# ``smarketing.store.chain_migration``; never again, so a row appended with SQL later
 # is never chained by a set-up step.
 log_chain_start = Table(
     "log_chain_start",

@@ -35,8 +35,8 @@ import psycopg
 from sqlalchemy.exc import SQLAlchemyError
 
 from smarketing.bootstrap import init_schema
-from smarketing.key_store import create_key_database
 from smarketing.settings import Settings
+from smarketing.store.key_store import create_key_database
 
 FORMAT = "smarketing-backup-1"
 MANIFEST = "manifest.json"

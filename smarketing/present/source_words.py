@@ -11,8 +11,8 @@ from domain.sources import BUILT_IN, SourceResolver
 from projections.engine import distinct
 from projections.models.lead_summary import lead_summary
 from projections.queries.source_merges import CAMPAIGN, MERGE, SOURCE, counted_as, merges, vocabulary_docs
-from smarketing import labels
 from smarketing.extensions import services
+from smarketing.present import labels
 
 
 def vocabulary_words(conn: Connection) -> dict[str, dict[str, dict[str, str]]]:

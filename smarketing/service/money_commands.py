@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from domain.agreement import SLAAgreement, agreement_id
 
 if TYPE_CHECKING:
-    from smarketing.terms_commands import TermsCommands
+    from smarketing.service.terms_commands import TermsCommands
 
     _Base = TermsCommands
 else:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, or_, select, update
 
-from smarketing.users import user_sessions
+from smarketing.service.users import user_sessions
 
 # last_seen_at is written at most this often per session: a page and its htmx
 # fragments must not each cost a write. The idle timeout is exact to within it.

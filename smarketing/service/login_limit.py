@@ -15,7 +15,7 @@ from limits import RateLimitItem, parse
 from sqlalchemy import Engine, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
-from smarketing.users import LOGIN_KEY_MAX, login_attempts
+from smarketing.service.users import LOGIN_KEY_MAX, login_attempts
 
 
 def parse_limit(text: str) -> RateLimitItem:

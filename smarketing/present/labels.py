@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from domain import agreement as a
 from domain.agreement_terms import DEFAULTS, MEETINGS
 from domain.sources import BUILT_IN
-from smarketing.event_types import EVENT_LABELS
+from smarketing.present.event_types import EVENT_LABELS
 
 STAGES = {
     "Lead": _l("Lead"),
@@ -237,7 +237,7 @@ FIGURES = METRICS | {
     "mqls_never_contacted": _l("MQLs never contacted"),
 }
 
-# The people's roles (smarketing.users.ROLES), as the menu and the Users page name them.
+# The people's roles (smarketing.service.users.ROLES), as the menu and the Users page name them.
 ROLES = {
     "marketing": _l("Marketing"),
     "sales": _l("Sales"),
@@ -247,7 +247,7 @@ ROLES = {
 }
 
 # A lead's events by their stored type name (the audit replay's steps): declared with
-# the rest of each event's wording in smarketing.event_types.
+# the rest of each event's wording in smarketing.present.event_types.
 EVENTS = EVENT_LABELS
 
 # Lead fields whose values are keys of one of the tables below (the rest read as stored).
@@ -308,7 +308,7 @@ def period_name(kind: str, period: str) -> str:
 
 # app.extensions key of a callable giving the vocabulary's accepted sources and labelled
 # campaigns ({"source": {key: {es, en, sourced_by}}, "campaign": {name: {es, en}}});
-# registered by the web app (smarketing.source_words), read once per request.
+# registered by the web app (smarketing.present.source_words), read once per request.
 VOCABULARY_LOADER = "smarketing.vocabulary_words"
 
 

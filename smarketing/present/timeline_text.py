@@ -1,8 +1,8 @@
-"""One line of plain words per event, for the terminal (the wording: smarketing.event_types)."""
+"""One line of plain words per event, for the terminal (the wording: smarketing.present.event_types)."""
 
 from typing import Any
 
-from smarketing.event_types import by_name
+from smarketing.present.event_types import by_name
 
 
 def describe(event_type: str, data: dict[str, Any]) -> str:

@@ -7,9 +7,9 @@ import click
 from flask.cli import AppGroup
 
 from domain.errors import InvalidInput
-from smarketing import users as user_store
 from smarketing.bootstrap import schema_exists
 from smarketing.extensions import services
+from smarketing.service import users as user_store
 
 users_cli = AppGroup("users", help="People who may log in.")
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from domain.lead import Lead
-from smarketing.formatting import stored_money
+from smarketing.present.formatting import stored_money
 
 Data = dict[str, Any]
 
@@ -34,8 +34,8 @@ class EventType:
 
 
 def _label(kind: str, key: Any) -> str:
-    # Imported here: smarketing.labels takes the events' names from this module.
-    from smarketing.labels import label
+    # Imported here: smarketing.present.labels takes the events' names from this module.
+    from smarketing.present.labels import label
 
     return label(kind, key)
 

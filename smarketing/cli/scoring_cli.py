@@ -11,7 +11,7 @@ from domain.errors import DomainError
 from domain.scoring import AUTO_PROMOTE
 from projections.models.scoring import ready_for_mql
 from smarketing.extensions import services
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 
 scoring_cli = AppGroup("scoring", help="Lead scoring from the SLA agreement.")
 

@@ -14,14 +14,14 @@ from flask.cli import AppGroup, with_appcontext
 from domain.errors import DomainError, InvalidInput
 from projections.engine.quarantine import UNAVAILABLE
 from projections.queries import leads_query
-from smarketing import parallel_rebuild
-from smarketing.backup_cli import backup_cli
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
-from smarketing.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
+from smarketing.cli import parallel_rebuild
+from smarketing.cli.backup_cli import backup_cli
+from smarketing.cli.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
+from smarketing.cli.users_cli import create_demo_users, echo_demo_users, users_cli
 from smarketing.extensions import KEY, services
-from smarketing.periods import month_arg
-from smarketing.timeline_text import describe
-from smarketing.users_cli import create_demo_users, echo_demo_users, users_cli
+from smarketing.present.periods import month_arg
+from smarketing.present.timeline_text import describe
 
 db_cli = AppGroup("db", help="Database set-up.")
 projections_cli = AppGroup("projections", help="Read models built from the event log.")
@@ -137,7 +137,7 @@ def _fail_if_stuck() -> None:
 @click.option("--interval", default=0.5, show_default=True, help="Seconds to sleep between catch-ups.")
 def run(interval: float) -> None:
     """Keep the read models caught up until SIGTERM (the single projector process)."""
-    from smarketing.projector_loop import run_projector
+    from smarketing.cli.projector_loop import run_projector
 
     run_projector(services(), interval=interval, report=click.echo)
 

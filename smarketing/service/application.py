@@ -15,12 +15,12 @@ from domain.lead import Lead
 from domain.validation import clean_email
 from domain.vocabulary import Stage
 from projections.engine.gc_pause import gc_paused
-from smarketing.agreement_commands import AgreementCommands
-from smarketing.money_commands import MoneyCommands
-from smarketing.retrying import retry_lost_races
+from smarketing.service.agreement_commands import AgreementCommands
+from smarketing.service.money_commands import MoneyCommands
+from smarketing.service.retrying import retry_lost_races
+from smarketing.service.terms_commands import TermsCommands
 from smarketing.store.application import Saved, StoredApplication
 from smarketing.store.personal_data import PersonalDataMapper
-from smarketing.terms_commands import TermsCommands
 
 
 def parse_lead_id(lead_id: str | UUID) -> UUID:

@@ -22,7 +22,7 @@ from projections.models.money_terms import money_book
 from projections.models.scorecard import sla_facts
 from projections.models.targets import target_history
 from projections.queries.attention import breaches_between
-from smarketing.sla_terms import SLAInForce
+from smarketing.service.sla_terms import SLAInForce
 
 
 def period_bounds(kind: str, period: str, tz: ZoneInfo) -> tuple[datetime, datetime]:

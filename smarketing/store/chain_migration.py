@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
-from smarketing.log_chain import (
+from smarketing.store.log_chain import (
     GENESIS,
     PAGE,
     StoredRow,

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from domain.business_hours import deadline
 from projections.models.scoring import lead_score
 from projections.queries.leads_query import get_summary
-from smarketing.sla_terms import SLAInForce
+from smarketing.service.sla_terms import SLAInForce
 
 
 def lead_vitals(conn: Connection, lead: dict[str, Any], now: datetime, sla: SLAInForce) -> dict[str, Any]:
