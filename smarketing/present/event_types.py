@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from domain.lead import Lead
 from smarketing.present.formatting import stored_money
+from smarketing.present.labels import label
 
 Data = dict[str, Any]
 
@@ -34,9 +35,6 @@ class EventType:
 
 
 def _label(kind: str, key: Any) -> str:
-    # Imported here: smarketing.present.labels takes the events' names from this module.
-    from smarketing.present.labels import label
-
     return label(kind, key)
 
 
@@ -145,10 +143,8 @@ EVENT_TYPES: dict[type[Aggregate.Event], EventType] = {
 # Stored rows name the class (``type(event).__name__``): lead events' names are unique.
 _BY_NAME = {cls.__name__: kind for cls, kind in EVENT_TYPES.items()}
 
+
 # The events' names as ``label("event", name)`` reads them.
-EVENT_LABELS: dict[str, Any] = {name: kind.label for name, kind in _BY_NAME.items()}
-
-
 def by_name(event_type: str) -> EventType | None:
     return _BY_NAME.get(event_type)
 
@@ -157,6 +153,12 @@ def headline(event_type: str, data: Data) -> str:
     """The event's line on the timeline, in the reader's language (its stored name if unknown)."""
     kind = by_name(event_type)
     return event_type if kind is None else kind.headline(data)
+
+
+def event_label(event_type: str) -> str:
+    """The event's name in the reader's language (its stored name if unknown)."""
+    kind = by_name(event_type)
+    return event_type if kind is None else kind.name
 
 
 def icon(event_type: str) -> str:

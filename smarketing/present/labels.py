@@ -16,7 +16,6 @@ from flask_babel import lazy_gettext as _l
 from domain import agreement as a
 from domain.agreement_terms import DEFAULTS, MEETINGS
 from domain.sources import BUILT_IN
-from smarketing.present.event_types import EVENT_LABELS
 
 STAGES = {
     "Lead": _l("Lead"),
@@ -246,9 +245,6 @@ ROLES = {
     "admin": _l("Administrator"),
 }
 
-# A lead's events by their stored type name (the audit replay's steps): declared with
-# the rest of each event's wording in smarketing.present.event_types.
-EVENTS = EVENT_LABELS
 
 # Lead fields whose values are keys of one of the tables below (the rest read as stored).
 FIELD_VALUES = {
@@ -272,7 +268,6 @@ TABLES: dict[str, dict[str, Any]] = {
     "interaction": INTERACTIONS,
     "channel": CHANNELS,
     "outcome": OUTCOMES,
-    "event": EVENTS,
     "figure": FIGURES,
     "role": ROLES,
 }

@@ -12,9 +12,7 @@ projections.
 """
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, create_engine
@@ -35,29 +33,12 @@ from smarketing.audit.chain import seal_for
 from smarketing.bootstrap import Services, build_projections
 from smarketing.reports import month_digest, sections
 from smarketing.reports.errors import ReportError, ReportNotReady, refuse_if_stuck
+from smarketing.reports.figures import MonthlyFigures
 from smarketing.reports.month_digest import replica_metadata
 from smarketing.reports.replica import ReplicaBehind, open_replica, report_projections
 
 UTC_ZONE = ZoneInfo("UTC")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-@dataclass
-class MonthlyFigures:
-    month: str
-    log_position: int
-    digest: str
-    generated_at: datetime
-    events_in_month: int
-    has_data: bool
-    funnel: dict[str, Any]
-    breakdowns: dict[str, list[dict[str, Any]]]
-    actuals: dict[str, Any]
-    follow_up: dict[str, Any]
-    rejected: dict[str, Any]
-    deals: dict[str, list[dict[str, Any]]]
-    scorecard: dict[str, Any] | None = None
-    discuss: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_month(month: str, today: date) -> str:

@@ -120,7 +120,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["money"] = money
     app.jinja_env.globals["stored_money"] = stored_money
     app.jinja_env.globals["label"] = label
-    app.jinja_env.globals.update(event_headline=event_types.headline, event_icon=event_types.icon)
+    app.jinja_env.globals.update(
+        event_headline=event_types.headline, event_icon=event_types.icon, event_label=event_types.event_label
+    )
     app.jinja_env.globals["period_name"] = period_name
     app.jinja_env.globals["shown_value"] = shown_value
     app.jinja_env.globals["shown_number"] = shown_number  # a number put back in an input
