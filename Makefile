@@ -54,6 +54,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/vulture
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The SQLite half of the unit and integration tests at each of CLOCKS.

@@ -27,7 +27,7 @@ from smarketing.importing.run import (
     store_refused,
 )
 from smarketing.notifications.import_done import import_finished
-from smarketing.source_words import resolver
+from smarketing.present.source_words import resolver
 from smarketing.web.i18n import LANGUAGES
 
 import_cli = AppGroup("import", help="Import leads and their history from CSV files.")

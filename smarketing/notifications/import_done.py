@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from projections.schema import to_db
+from projections.engine.schema import to_db
 from smarketing.importing.run import ImportResult
 from smarketing.notifications import outbox
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select, text
 
 from domain.lead import Lead
-from projections.projector import Positioned, Projection
+from projections.engine.projector import Positioned, Projection
 from smarketing.notifications import outbox
 from smarketing.notifications.clock import Clock, utc_now
 

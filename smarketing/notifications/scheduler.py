@@ -2,7 +2,7 @@
 
 Computed from the ``follow_up`` read model (MQLs with their entry time, owner and
 first attempt since entry) and the SLA in force (hours and business calendar), the
-same deadline the lead page shows (``smarketing.lead_vitals``). Each moment is a
+same deadline the lead page shows (``smarketing.service.lead_vitals``). Each moment is a
 row with id uuid5(lead, deadline, kind, owner): running the scheduler every few
 seconds, in two processes, or after a restart writes each moment once. A new
 deadline (the lead re-entered MQL, the SLA changed) is a new moment.
@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from domain.business_hours import deadline, latest_start
-from projections.follow_up import follow_up_mqls
-from projections.schema import from_db, to_db
+from projections.engine.schema import from_db, to_db
+from projections.models.follow_up import follow_up_mqls
 from smarketing.notifications import outbox
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 
 WARN_BEFORE = timedelta(hours=1)
 LOOK_BACK = timedelta(days=1)

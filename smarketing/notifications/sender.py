@@ -27,8 +27,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from projections.lead_summary import lead_summary
-from projections.schema import to_db
+from projections.engine.schema import to_db
+from projections.models.lead_summary import lead_summary
 from smarketing.notifications import mail, outbox
 from smarketing.notifications.clock import Clock, utc_now
 from smarketing.notifications.preferences import recipient

@@ -30,11 +30,11 @@ from flask import Blueprint, Flask, Response, abort, current_app, redirect, rend
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy import Engine
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.actor import current_actor
 from smarketing.extensions import services
-from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
 from smarketing.importing.messages import Message, say
 from smarketing.importing.parse import (
@@ -57,10 +57,11 @@ from smarketing.importing.run import (
     write_rejects,
     write_warnings,
 )
-from smarketing.labels import label
 from smarketing.notifications.import_done import import_finished
-from smarketing.private_files import open_private_bytes, private_dir
-from smarketing.source_words import resolver
+from smarketing.present.formatting import stored_money
+from smarketing.present.labels import label
+from smarketing.present.source_words import resolver
+from smarketing.store.private_files import open_private_bytes, private_dir
 from smarketing.web.exports import reader_style
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
@@ -259,7 +260,7 @@ def _work(app: Flask, job: Job, chosen: mappings.Mapping, tz: ZoneInfo, actor: s
             result = import_batches(svc.app, batches, chosen, tz, sources=resolver(), progress=advance)
             svc.projector.catch_up()
             job.result = result
-            import_finished(svc.projector.engine, actor, job_id, result)  # mailed by the sender
+            _announce(app, svc.projector.engine, actor, job_id, result)
         except ImportFileError as error:  # the file changed since it was checked
             job.failure = error.message
         except STORE_ERRORS as error:
@@ -357,3 +358,13 @@ def init_app(app: Flask) -> None:
     import_cli.init_app(app)
     if (Path(app.instance_path) / "imports").is_dir():
         sweep(_folder(app), time.time())  # what waited over a day while the app was down
+
+
+def _announce(app: Flask, engine: Engine, actor: str, job_id: str, result: ImportResult) -> None:
+    """The "import finished" notification, mailed by the sender. The rows are stored
+    whatever happens here, so a notification that cannot be added is logged, never
+    reported as the import failing."""
+    try:
+        import_finished(engine, actor, job_id, result)
+    except Exception:
+        app.logger.exception("Import %s: its notification could not be added", job_id)

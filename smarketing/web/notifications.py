@@ -17,8 +17,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from domain.errors import InvalidInput
-from projections.lead_summary import lead_summary
-from projections.schema import to_db
+from projections.engine.schema import to_db
+from projections.models.lead_summary import lead_summary
 from smarketing.extensions import services
 from smarketing.notifications import outbox, preferences
 from smarketing.web.access import can

@@ -16,6 +16,7 @@ from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+import pytest
 from babel.dates import format_datetime
 from flask import Flask
 from flask.testing import FlaskClient
@@ -25,6 +26,7 @@ from smarketing.bootstrap import Services
 from smarketing.notifications import outbox, preferences
 from smarketing.notifications.sender import Sender
 from smarketing.notifications.transport import MailboxTransport
+from smarketing.web import imports
 from tests.integration.conftest import LoginFn, htmx
 
 T = outbox.outbox
@@ -199,6 +201,31 @@ def test_a_finished_web_import_notifies_its_starter_once(
     (eml,) = mailbox.glob("*.eml")
     parsed = message_from_bytes(eml.read_bytes(), policy=default)
     assert parsed["To"] == "m@example.org" and parsed["Subject"] == "Tu importación ha terminado"
+
+
+def test_an_import_whose_notification_fails_is_still_reported_done(
+    services: Services, make_web_app: Callable[..., Flask], login: LoginFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def outbox_unwritable(*args: object) -> int:
+        raise RuntimeError("the outbox cannot be written")
+
+    monkeypatch.setattr(imports, "import_finished", outbox_unwritable)
+    client = login(make_web_app().test_client(), "manager")
+    uploaded = client.post(
+        "/import/", data={"file": (io.BytesIO(LEADS.encode()), "l.csv"), "preset": "leads"}
+    )
+    upload = uploaded.headers["Location"].split("/")[2]
+    form = {"preset": "leads", "tz": "Europe/Madrid"} | {
+        f"col_{f}": f for f in ("key", "name", "email", "source", "captured_at")
+    }
+    job_id = client.post(f"/import/{upload}/run", data=form).headers["Location"].rstrip("/").split("/")[-1]
+    for _ in range(400):  # the import runs in a background thread
+        if imports.JOBS[job_id].finished:
+            break
+        time.sleep(0.05)
+    job = imports.JOBS[job_id]
+    assert job.failure is None and job.result is not None and job.result.imported == 1
+    assert services.app.lead_id_for_email("ana@example.com") is not None
 
 
 def test_a_cli_import_notifies_the_named_user_once(

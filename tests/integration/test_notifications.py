@@ -15,12 +15,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
-from smarketing import users
 from smarketing.bootstrap import Services
 from smarketing.notifications import outbox, preferences
 from smarketing.notifications.loop import turn
 from smarketing.notifications.sender import Sender
 from smarketing.notifications.transport import MailboxTransport, SmtpTransport
+from smarketing.service import users
 
 T = outbox.outbox
 
