@@ -22,9 +22,10 @@ from projections.scorecard import ScorecardProjection
 from projections.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.scoring import ScoringProjection
 from projections.targets import TargetsProjection
+from projections.tasks import TasksProjection
 from projections.timeline import TimelineProjection
 from projections.tracking import ensure_position_row, lock_position, reset_position
-from smarketing import integrations, users
+from smarketing import away, integrations, users
 from smarketing.application import SmarketingApplication
 from smarketing.chain_migration import chain_existing_events
 from smarketing.key_store import (
@@ -58,6 +59,7 @@ def build_projections(settings: Settings) -> list[Projection]:
         ScoreStateProjection(),
         FollowUpProjection(),
         DataQualityProjection(),
+        TasksProjection(),
     ]
 
 
@@ -185,6 +187,7 @@ def init_schema(settings: Settings) -> None:
         move_keys_out_of(services.write_engine, services.key_engine)  # from before the key store
         # Kept apart: rebuilds never touch users, their sessions or login attempts.
         users.metadata.create_all(services.write_engine)
+        away.upgrade_schema(services.write_engine)  # the out-of-office column, added since
         chain_existing_events(services.write_engine, services.app.recorder)
         if read_models is not services.write_engine:
             drop_read_models_beside_the_log(services.write_engine)
