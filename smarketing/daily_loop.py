@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ from domain.actor import SYSTEM_ACTOR, current_actor
 from domain.agreement import AgreementConflict, SLAAgreement, agreement_id
 from domain.assignment import choose_owner, rules_of
 from domain.business_hours import deadline
-from domain.errors import N_
+from domain.errors import N_, InvalidInput, LeadNotFound, LostRace
 from domain.task import Task, TaskKind, TaskStatus, sla_task_id
 from domain.validation import utc_now
 from domain.vocabulary import Stage, Team
@@ -224,3 +225,43 @@ def _save(svc: Services, task: Task) -> None:
         svc.app.save(task)
     except IntegrityError:
         pass  # the same SLA task, created by a concurrent run of this step: already there
+
+
+# --- tasks by hand ------------------------------------------------------------
+
+
+def create_task(svc: Services, lead_id: str, *, title: str, assignee: str, due_at: datetime | None) -> str:
+    """A manual task on an existing lead; its id."""
+    lead = svc.app.get_lead(lead_id)  # LeadNotFound for an unknown lead
+    if due_at is None:
+        raise InvalidInput("due_at", N_("is required"))
+    task = Task.create(uuid4(), lead_id=lead["id"], title=title, assignee=assignee, due_at=due_at)
+    svc.app.save(task)
+    return str(task.id)
+
+
+def change_task(svc: Services, task_id: str, action: str, text: str = "") -> str:
+    """complete | cancel | reopen | assign (``text``: the new assignee); the task's lead id."""
+    try:
+        task: object = svc.app.repository.get(UUID(task_id))
+    except (ValueError, AggregateNotFoundError):
+        task = None
+    if not isinstance(task, Task):
+        raise LeadNotFound(N_("No task with id %(id)s."), id=repr(task_id[:40]))
+    if action == "complete":
+        task.complete(note=text)
+    elif action == "cancel":
+        task.cancel(reason=text)
+    elif action == "reopen":
+        task.reopen()
+    elif action == "assign":
+        task.assign(text)
+    else:
+        raise InvalidInput("action", N_("unknown task action: %(action)s"), action=action[:40])
+    try:
+        svc.app.save(task)
+    except IntegrityError:
+        raise LostRace(
+            N_("Someone else changed this task at the same moment; reload and try again.")
+        ) from None
+    return task.lead_id

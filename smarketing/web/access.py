@@ -85,6 +85,9 @@ READ: dict[str, str] = {
     "exports.scorecard_csv": "report.read",
     "audit.*": "report.read",  # history incl. personal data and log integrity; all GETs
     "data_quality.*": "report.read",  # history out of order, by kind; all GETs
+    "loop.my_tasks_page": "read",  # one's own tasks (and, for managers, the team's load)
+    "loop.returned": "lead.returned",  # MQLs sales returned: marketing's queue
+    "loop.rules": "read",
 }
 
 WRITE: dict[str, str] = {
@@ -102,6 +105,9 @@ WRITE: dict[str, str] = {
     "imports.*": "lead.import",
     "integrations.*": "integrations.admin",
     "api.*": PUBLIC,  # no session: api.py checks the integration's bearer token itself
+    "loop.create_task": "lead.task",
+    "loop.change_task": "lead.task",
+    "loop.rules": "agreement.write",
 }
 
 _LEADS = {"lead.capture", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"}
@@ -126,6 +132,12 @@ ROLES: dict[str, frozenset[str]] = {
 # Both teams sit in the joint meetings: their people and managers record decisions there.
 for _role in ("marketing", "sales", "manager"):
     ROLES[_role] = ROLES[_role] | {"meeting.write"}
+# The daily loop (issue #22): both teams and managers keep tasks; marketing's queue of
+# returned MQLs is marketing's and the managers'.
+for _role in ("marketing", "sales", "manager"):
+    ROLES[_role] = ROLES[_role] | {"lead.task"}
+for _role in ("marketing", "manager"):
+    ROLES[_role] = ROLES[_role] | {"lead.returned"}
 # Whoever reads everything finds leads too; an admin finds them and nothing else.
 for _role in ("marketing", "sales", "manager", "auditor"):
     ROLES[_role] = ROLES[_role] | {"lead.find"}

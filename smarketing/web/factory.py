@@ -108,6 +108,7 @@ EXTRA_NAV = [
     {"endpoint": "audit.index", "prefix": "audit", "label": lazy_gettext("Audit")},
     {"endpoint": "integrations.index", "prefix": "integrations", "label": lazy_gettext("Integrations")},
     {"endpoint": "data_quality.index", "prefix": "data_quality", "label": lazy_gettext("Data quality")},
+    {"endpoint": "loop.returned", "prefix": "loop.returned", "label": lazy_gettext("Returned by sales")},
 ]
 
 
@@ -137,3 +138,6 @@ def _register_blueprints(app: Flask) -> None:
 
     source_words.init_app(app)  # sources and campaigns in words, for labels, filters and forms
     meetings.init_app(app)
+    from smarketing.web import daily_loop
+
+    daily_loop.init_app(app)  # tasks, returned MQLs, assignment rules (issue #22)
