@@ -18,6 +18,7 @@ from smarketing import parallel_rebuild
 from smarketing.backup_cli import backup_cli
 from smarketing.bootstrap import bootstrap, init_schema, schema_exists
 from smarketing.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
+from smarketing.demo_loop import demo_loop
 from smarketing.extensions import KEY, services
 from smarketing.periods import month_arg
 from smarketing.timeline_text import describe
@@ -86,6 +87,7 @@ def demo_data(if_empty: bool, seed: int, months: int, end_month: str) -> None:
         f"and projected {events} event applications in {time.perf_counter() - started:.1f}s."
     )
     echo_demo_users(create_demo_users())  # only here: a store with real data gets no demo logins
+    click.echo(f"Daily loop: {demo_loop(svc, now)} tasks for the demo users.")
 
 
 @projections_cli.command("catch-up")
