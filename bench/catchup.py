@@ -32,9 +32,9 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import create_engine  # noqa: E402
 
-from projections.projector import Projection, Projector  # noqa: E402
-from projections.schema import metadata  # noqa: E402
-from projections.tracking import lock_position, reset_position  # noqa: E402
+from projections.engine.projector import Projection, Projector  # noqa: E402
+from projections.engine.schema import metadata  # noqa: E402
+from projections.engine.tracking import lock_position, reset_position  # noqa: E402
 from smarketing.bootstrap import Services, bootstrap, build_projections, init_schema  # noqa: E402
 from smarketing.settings import Settings  # noqa: E402
 

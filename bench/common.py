@@ -64,7 +64,7 @@ def stats_ms(seconds: list[float]) -> tuple[float, float]:
 
 
 def ensure_bench_user(engine: object, username: str = "bench-manager", role: str = "manager") -> str:
-    from smarketing import users
+    from smarketing.service import users
 
     if users.get_user(engine, username) is None:  # type: ignore[arg-type]
         users.create_user(engine, actor="bench", username=username, role=role, password=PASSWORD)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Generate a large, deterministic history: 100,000 leads and ~1.1M events over
 24 months, saved in large batches through ``app.save`` (via ``capture_many``).
 
-The stories are smarketing.demo_data's (stage conversion, owners, wins and
+The stories are smarketing.cli.demo_data's (stage conversion, owners, wins and
 losses), each preceded by a nurture phase of several interactions, some with a
 free-text note (personal data, so sealed under the lead's key like real ones).
 Same seed and arguments, same events (ids and business times).
@@ -28,8 +28,8 @@ import psycopg  # noqa: E402
 
 from domain.actor import current_actor  # noqa: E402
 from domain.lead import Lead  # noqa: E402
-from smarketing import demo_data as demo  # noqa: E402
 from smarketing.bootstrap import bootstrap, init_schema  # noqa: E402
+from smarketing.cli import demo_data as demo  # noqa: E402
 from smarketing.settings import Settings  # noqa: E402
 
 OUT = ROOT / "bench" / "out"

@@ -16,7 +16,7 @@ from common import PASSWORD, big_databases, ensure_bench_user, machine, stats_ms
 from sqlalchemy import text
 
 from app import create_app  # the served entry point (gunicorn 'app:create_app()'), GC freeze included
-from projections import scorecard_cache
+from projections.cached import scorecard_cache
 from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
 

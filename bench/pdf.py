@@ -25,7 +25,7 @@ from common import OUT, PASSWORD, _admin, big_databases, ensure_bench_user, mach
 
 from domain.actor import current_actor
 from domain.lead import Lead
-from smarketing import demo_data as demo
+from smarketing.cli import demo_data as demo
 from smarketing.extensions import KEY
 from smarketing.reports import pdf as pdf_module
 from smarketing.reports.replay import monthly_figures

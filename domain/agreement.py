@@ -6,7 +6,7 @@ the old and the new value and why, so the agreement's history is the log itself.
 A target binds the whole company or one slice (a source, an owner: ``clean_slice``).
 
 A target belongs to a month ("YYYY-MM"); reporting carries it forward to later
-months until one of them sets its own (see ``projections.targets``). Revising
+months until one of them sets its own (see ``projections.models.targets``). Revising
 the value already set for the same month needs a reason; setting a month's
 first value does not (``previous_value`` is then None).
 """
@@ -154,7 +154,7 @@ def clean_target_value(metric: Metric, value: object) -> Decimal:
 
 
 # A target may bind one slice of the figures instead of the whole company: the leads of
-# one source, or one owner's (projections.targets, scorecard_view: a filtered dashboard
+# one source, or one owner's (projections.models.targets, scorecard_view: a filtered dashboard
 # grades only against its slice's targets). Terms of measurement stay company-wide.
 SLICE_DIMENSIONS = ("source", "owner")
 WHOLE_COMPANY = ("", "")
@@ -402,7 +402,7 @@ class SLAAgreement(Aggregate):
     def _exchange_rate_set(
         self, occurred_at: datetime, currency: str, base: str, rate: Decimal, valid_from: str, reason: str
     ) -> None:
-        pass  # read by projections.money_terms; the aggregate decides nothing on it
+        pass  # read by projections.models.money_terms; the aggregate decides nothing on it
 
     def target(self, month: str, metric: str, slice_: tuple[str, str] = WHOLE_COMPANY) -> Decimal | None:
         """The value set for exactly this month and slice (no carrying forward here)."""

@@ -49,4 +49,4 @@ class StaleLead(DomainError):
 class LostRace(StaleLead):
     """Another writer saved the lead between this command's read and its save: the
     log refused the save. A command that does not depend on the lead's state may
-    simply be tried again (``smarketing.retrying``)."""
+    simply be tried again (``smarketing.service.retrying``)."""

@@ -30,7 +30,7 @@ class Money:
     amount: Decimal
     currency: str
 
-    def __str__(self) -> str:  # plain text for logs and JSON dumps (pages use smarketing.formatting)
+    def __str__(self) -> str:  # plain text for logs and JSON dumps (pages use smarketing.present.formatting)
         return f"{self.amount} {self.currency}"
 
 
@@ -81,7 +81,7 @@ class MoneyFigure:
     def convertible(self) -> bool:
         return not self.unconverted
 
-    def __str__(self) -> str:  # plain text for logs and JSON dumps (pages use smarketing.formatting)
+    def __str__(self) -> str:  # plain text for logs and JSON dumps (pages use smarketing.present.formatting)
         amounts = (
             " + ".join(str(p) for p in self.parts) if self.convertible else " | ".join(map(str, self.parts))
         )

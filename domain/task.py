@@ -5,7 +5,7 @@ cancelled, reopened) that changes no figure of the lead, and a lead may collect
 many; as its own stream a task's change never conflicts with a change to the lead
 (a contact attempt while a manager reassigns the follow-up), never grows the lead's
 snapshots, and leaves ``domain/lead.py`` and its timeline as they were. The task
-names its lead (``lead_id``); the read model ``projections.tasks`` joins them.
+names its lead (``lead_id``); the read model ``projections.models.tasks`` joins them.
 
 The SLA follow-up tasks get deterministic ids (``sla_task_id``), so a command run
 twice creates the task once.

@@ -7,38 +7,38 @@ from pathlib import Path
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from projections import lead_search
-from projections.agreement_docs import AgreementDocsProjection
-from projections.data_quality import DataQualityProjection
-from projections.follow_up import FollowUpProjection
-from projections.funnel import FunnelProjection
-from projections.lead_summary import LeadSummaryProjection
-from projections.meetings import MeetingsProjection
-from projections.money_terms import MoneyTermsProjection
-from projections.projector import Projection, Projector
-from projections.schema import metadata
-from projections.score_state import ScoreStateProjection
-from projections.scorecard import ScorecardProjection
-from projections.scorecard_follow_up import ScorecardFollowUpProjection
-from projections.scoring import ScoringProjection
-from projections.targets import TargetsProjection
-from projections.tasks import TasksProjection
-from projections.timeline import TimelineProjection
-from projections.tracking import ensure_position_row, lock_position, reset_position
-from smarketing import away, integrations, users
-from smarketing.application import SmarketingApplication
-from smarketing.chain_migration import chain_existing_events
-from smarketing.key_store import (
+from projections.engine import lead_search
+from projections.engine.projector import Projection, Projector
+from projections.engine.schema import metadata
+from projections.engine.tracking import ensure_position_row, lock_position, reset_position
+from projections.models.agreement_docs import AgreementDocsProjection
+from projections.models.data_quality import DataQualityProjection
+from projections.models.follow_up import FollowUpProjection
+from projections.models.funnel import FunnelProjection
+from projections.models.lead_summary import LeadSummaryProjection
+from projections.models.meetings import MeetingsProjection
+from projections.models.money_terms import MoneyTermsProjection
+from projections.models.score_state import ScoreStateProjection
+from projections.models.scorecard import ScorecardProjection
+from projections.models.scorecard_follow_up import ScorecardFollowUpProjection
+from projections.models.scoring import ScoringProjection
+from projections.models.targets import TargetsProjection
+from projections.models.tasks import TasksProjection
+from projections.models.timeline import TimelineProjection
+from smarketing.service import away, integrations, users
+from smarketing.service.application import SmarketingApplication
+from smarketing.settings import Settings
+from smarketing.store.chain_migration import chain_existing_events
+from smarketing.store.key_store import (
     create_key_store,
     index_secret,
     key_store_engine,
     move_keys_out_of,
     scrub_sqlite,
 )
-from smarketing.private_files import private_sqlite
-from smarketing.settings import Settings
 from smarketing.store.personal_data import LeadKeys, PersonalDataMapper
 from smarketing.store.pg_recorder import OneTripPostgresRecorder
+from smarketing.store.private_files import private_sqlite
 from smarketing.store.sqlite_engine import sqlite_engine
 from smarketing.store.sqlite_recorder import LeanSQLiteRecorder
 
@@ -129,7 +129,7 @@ class Services:
     write_engine: Engine
     read_engine: Engine
     projector: Projector
-    key_engine: Engine  # the key store, apart from the event database (smarketing.key_store)
+    key_engine: Engine  # the key store, apart from the event database (smarketing.store.key_store)
 
     def close(self) -> None:
         self.app.close()
@@ -249,7 +249,7 @@ def _replay(services: Services, projections: list[Projection]) -> None:
 def _create_search_index(engine: Engine) -> None:
     """A trigram index so live search over every lead uses an index instead of
     scanning: on SQLite an FTS5 trigram table kept by the lead_summary projection
-    (``projections.lead_search``), on PostgreSQL a GIN index serving LIKE '%q%'."""
+    (``projections.engine.lead_search``), on PostgreSQL a GIN index serving LIKE '%q%'."""
     if engine.dialect.name == "sqlite":
         lead_search.create(engine)
         return

@@ -25,7 +25,7 @@ class Settings:
     # The monthly report's private read models (smarketing.reports.replica), a
     # rebuildable cache; empty: see ``report_replica_path``.
     report_replica: str = ""
-    # The key store (smarketing.key_store); empty: see ``key_store_url``.
+    # The key store (smarketing.store.key_store); empty: see ``key_store_url``.
     key_store: str = ""
     # The erasure ledger (smarketing.audit.erasure); empty: see ``erasure_ledger_path``.
     erasure_ledger: str = ""
@@ -110,7 +110,7 @@ class Settings:
         """Every SQLite file whose data is not rebuilt from the log, by name, in the order
         a backup copies them: the event store (with its users and integrations) first, then
         the key store when it is a SQLite file. A file added here is backed up and restored
-        by ``smarketing.backup``; the read models and the report replica are not, they are
+        by ``smarketing.cli.backup``; the read models and the report replica are not, they are
         rebuilt from the log, nor is the erasure ledger, which a restore must never roll back."""
         files = {"events": Path(self.sqlite_path())}
         keys = urlparse(self.key_store_url())

@@ -74,7 +74,7 @@ def drop_postgres_database(url: str) -> None:
     name = urlparse(url).path.lstrip("/")
     with _admin_connect() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        # and its key store (smarketing.key_store: a database of its own by default)
+        # and its key store (smarketing.store.key_store: a database of its own by default)
         conn.execute(f'DROP DATABASE IF EXISTS "{name}_keys" WITH (FORCE)')
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from smarketing.labels import FIELDS
+from smarketing.present.labels import FIELDS
 
 CATALOG = Path(__file__).resolve().parents[1] / "translations/es/LC_MESSAGES/messages.po"
 # A number with a decimal point: "65.1 %" or "2.5 h"; "12.000" (Spanish thousands) is not one.
@@ -27,7 +27,7 @@ FUNCTION_WORDS = frozenset(
 )
 WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ']+")
 WINDOW = 4  # two of four neighbouring words being English function words reads as English
-# A form field's key where its label belongs: "month: ...", "slice_by: ..." (smarketing.labels);
+# A form field's key where its label belongs: "month: ...", "slice_by: ..." (smarketing.present.labels);
 # keys that are also Spanish words ("persona") or too short to tell are left out.
 _KEYS = "|".join(k for k in sorted(FIELDS, key=len, reverse=True) if k not in ("id", "es", "en", "persona"))
 RAW_FIELD = re.compile(rf"(?<![\w-])({_KEYS}):")

@@ -10,7 +10,7 @@
 Either way the events are replayed into a private in-memory read model (never
 the live one, which may lag or have been rebuilt by newer code): the funnel (all
 cohorts), the scorecard of T's month, the targets in force for it and the
-grades as they stood on T's day (``projections.scorecard_view``, the dashboard's
+grades as they stood on T's day (``projections.cached.scorecard_view``, the dashboard's
 own rule, with the agreement's calendar as it then was).
 
 The replay reads the log from the start (to T's position, or all of it for
@@ -33,22 +33,22 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Table
 
-from projections.agreement_docs import AgreementDocsProjection
-from projections.funnel import FunnelProjection
-from projections.funnel_query import funnel
-from projections.money_terms import MoneyTermsProjection
-from projections.projector import Positioned, Projection
-from projections.schema import month_of
-from projections.scorecard import ScorecardProjection
-from projections.scorecard_follow_up import ScorecardFollowUpProjection
-from projections.scorecard_query import scorecard_actuals
-from projections.scorecard_view import scorecard
-from projections.targets import TargetsProjection, targets_for
+from projections.cached.scorecard_view import scorecard
+from projections.engine.projector import Positioned, Projection
+from projections.engine.schema import month_of
+from projections.models.agreement_docs import AgreementDocsProjection
+from projections.models.funnel import FunnelProjection
+from projections.models.money_terms import MoneyTermsProjection
+from projections.models.scorecard import ScorecardProjection
+from projections.models.scorecard_follow_up import ScorecardFollowUpProjection
+from projections.models.targets import TargetsProjection, targets_for
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import position_at
 from smarketing.bootstrap import Services
-from smarketing.periods import moment_arg
+from smarketing.present.periods import moment_arg
 from smarketing.reports.replay import current_position, replay_engine
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 
 HAPPENED = "happened"  # business time: occurred_at <= T
 RECORDED = "recorded"  # recording time: the log up to T's position

@@ -1,5 +1,5 @@
 """Proving the log is intact: walk every stored event and the log chain the
-recorders wrote with it (``smarketing.log_chain``), in one read-only snapshot,
+recorders wrote with it (``smarketing.store.log_chain``), in one read-only snapshot,
 locate the first break, and take monthly seals from the chain.
 
 Verifying reads, never writes: nothing is chained or caught up first, so an event
@@ -31,7 +31,7 @@ from sqlalchemy import Connection, insert, select
 
 from domain.errors import N_
 from smarketing.bootstrap import Services
-from smarketing.log_chain import (
+from smarketing.store.log_chain import (
     GENESIS,
     PAGE,
     StoredRow,

@@ -24,7 +24,7 @@ from smarketing.audit.erasure import erase_person
 from smarketing.audit.erasure import reapply as reapply_erasures
 from smarketing.audit.history import lead_as_of
 from smarketing.extensions import services
-from smarketing.periods import month_arg
+from smarketing.present.periods import month_arg
 
 # Verify and anchor speak the configured locale (BABEL_DEFAULT_LOCALE, set with
 # SMARKETING_BABEL_DEFAULT_LOCALE=es): a command line has no browser to ask.

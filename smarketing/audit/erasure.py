@@ -24,11 +24,11 @@ from uuid import UUID
 
 from domain.lead import Lead
 from domain.validation import TEXT_MAX, clean_text
-from smarketing.application import parse_lead_id
 from smarketing.bootstrap import Services
-from smarketing.key_store import scrub_sqlite
 from smarketing.reports.replica import open_replica
+from smarketing.service.application import parse_lead_id
 from smarketing.settings import Settings
+from smarketing.store.key_store import scrub_sqlite
 
 REAPPLIED = "erasure reapplied from the erasure ledger"
 

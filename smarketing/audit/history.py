@@ -13,12 +13,12 @@ from sqlalchemy import select
 from domain.agreement import METRICS, SLAAgreement, agreement_id
 from domain.errors import N_, LeadNotFound
 from domain.lead import Lead
-from projections.plain import plain
-from projections.timeline import BOOKKEEPING
-from smarketing.application import parse_lead_id
+from projections.engine.plain import plain
+from projections.models.timeline import BOOKKEEPING
 from smarketing.bootstrap import Services
-from smarketing.exporting import safe_cell
-from smarketing.log_chain import log_chain
+from smarketing.present.exporting import safe_cell
+from smarketing.service.application import parse_lead_id
+from smarketing.store.log_chain import log_chain
 
 
 def _positions(services: Services, lead_hex: str) -> dict[int, int]:

@@ -25,7 +25,7 @@ from smarketing.importing.run import (
     save_warnings,
     store_refused,
 )
-from smarketing.source_words import resolver
+from smarketing.present.source_words import resolver
 from smarketing.web.i18n import LANGUAGES
 
 import_cli = AppGroup("import", help="Import leads and their history from CSV files.")

@@ -106,7 +106,7 @@ class RowWarning:
     column: str
     why: Message
     # What kind of problem (the import summary groups by it): ``AMOUNT_UNKNOWN`` or one
-    # of the data-quality flags' kinds (``projections.data_quality.KINDS``).
+    # of the data-quality flags' kinds (``projections.models.data_quality.KINDS``).
     kind: str = "other"
 
     @property

@@ -28,13 +28,13 @@ from domain.errors import N_, DomainError
 from domain.lead import Lead
 from domain.lifecycle import funnel_rank
 from domain.sources import SourceResolver
-from projections.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRST_CONTACT
-from smarketing.exporting import BOM, MACHINE, CsvStyle, safe_cell
+from projections.models.data_quality import STAGE_BEFORE_FIRST_CONTACT, WON_BEFORE_FIRST_CONTACT
 from smarketing.importing.mapping import Mapping
 from smarketing.importing.messages import Message, say
 from smarketing.importing.parse import CsvData, RowError, RowWarning
 from smarketing.importing.plan import Plan, PlannedRow, build_lead, make_plan, new_seen
-from smarketing.private_files import open_private_text
+from smarketing.present.exporting import BOM, MACHINE, CsvStyle, safe_cell
+from smarketing.store.private_files import open_private_text
 
 CHUNK = 500
 # The store refused to write (read-only, locked past its timeout, gone): the import stops

@@ -3,7 +3,7 @@
 from typing import Any
 
 from domain.errors import N_
-from projections.projector import Projector
+from projections.engine.projector import Projector
 
 UNREADABLE_EVENT = N_(
     "The event log holds an event that cannot be read at position %(position)s, so no report "

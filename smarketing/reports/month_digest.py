@@ -28,13 +28,13 @@ from zoneinfo import ZoneInfo
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, insert, select, update
 
-from projections.projector import Positioned, Projection
-from projections.schema import month_of
+from projections.engine.projector import Positioned, Projection
+from projections.engine.schema import month_of
 
 PREFIX = b"smarketing-monthly-v2\n"
 
 # The replica's own tables: never created in the main database (``flask db init``
-# creates ``projections.schema.metadata``, not this).
+# creates ``projections.engine.schema.metadata``, not this).
 replica_metadata = MetaData()
 
 month_digests = Table(

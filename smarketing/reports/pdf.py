@@ -28,9 +28,9 @@ from weasyprint.urls import URLFetcher
 from domain.errors import N_
 from smarketing.audit.chain import Seal, seal_for
 from smarketing.bootstrap import Services
-from smarketing.charts import Bar, bar_chart_svg, funnel_svg
-from smarketing.formatting import money, money_amounts, money_notes, money_split, percent_pattern
-from smarketing.labels import label
+from smarketing.present.charts import Bar, bar_chart_svg, funnel_svg
+from smarketing.present.formatting import money, money_amounts, money_notes, money_split, percent_pattern
+from smarketing.present.labels import label
 from smarketing.reports.replay import (
     MonthlyFigures,
     ReportError,

@@ -12,9 +12,7 @@ projections.
 """
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, create_engine
@@ -23,41 +21,24 @@ from sqlalchemy.pool import StaticPool
 from domain.agreement import ATTEMPTS_WINDOW_DAYS, FOLLOW_UP_HOURS
 from domain.agreement_terms import CALENDAR, calendar_of
 from domain.errors import N_
-from projections.agreement_docs import TERMS, current_docs
-from projections.funnel_query import funnel, funnel_breakdown
-from projections.projector import Projection, Projector
-from projections.quarantine import quarantine
-from projections.schema import metadata, tracking
-from projections.scorecard_query import scorecard_actuals
-from projections.scorecard_view import month_terms
-from projections.source_merges import merges_until
+from projections.cached.scorecard_view import month_terms
+from projections.engine.projector import Projection, Projector
+from projections.engine.quarantine import quarantine
+from projections.engine.schema import metadata, tracking
+from projections.models.agreement_docs import TERMS, current_docs
+from projections.queries.funnel_query import funnel, funnel_breakdown
+from projections.queries.scorecard_query import scorecard_actuals
+from projections.queries.source_merges import merges_until
 from smarketing.audit.chain import seal_for
 from smarketing.bootstrap import Services, build_projections
 from smarketing.reports import month_digest, sections
 from smarketing.reports.errors import ReportError, ReportNotReady, refuse_if_stuck
+from smarketing.reports.figures import MonthlyFigures
 from smarketing.reports.month_digest import replica_metadata
 from smarketing.reports.replica import ReplicaBehind, open_replica, report_projections
 
 UTC_ZONE = ZoneInfo("UTC")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-@dataclass
-class MonthlyFigures:
-    month: str
-    log_position: int
-    digest: str
-    generated_at: datetime
-    events_in_month: int
-    has_data: bool
-    funnel: dict[str, Any]
-    breakdowns: dict[str, list[dict[str, Any]]]
-    actuals: dict[str, Any]
-    follow_up: dict[str, Any]
-    rejected: dict[str, Any]
-    deals: dict[str, list[dict[str, Any]]]
-    scorecard: dict[str, Any] | None = None
-    discuss: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_month(month: str, today: date) -> str:
@@ -169,7 +150,7 @@ def monthly_figures(
 
 def sealed_merges_cutoff(services: Services, month: str) -> int | None:
     """A sealed month's report applies only the source merges recorded by its seal
-    (projections.source_merges): a later merge must not change a closed month's PDF."""
+    (projections.queries.source_merges): a later merge must not change a closed month's PDF."""
     with services.read_engine.connect() as conn:
         seal = seal_for(conn, month)
     return None if seal is None else seal.position

@@ -46,23 +46,23 @@ from sqlalchemy import (
     update,
 )
 
-from projections.agreement_docs import AgreementDocsProjection
-from projections.funnel import FunnelProjection
-from projections.lead_summary import LeadSummaryProjection, lead_summary, search_text
-from projections.money_terms import MoneyTermsProjection
-from projections.projector import Positioned, Projection, Projector
-from projections.quarantine import quarantine
-from projections.schema import tracking
-from projections.scorecard import ScorecardProjection, sla_facts
-from projections.scorecard_follow_up import ScorecardFollowUpProjection
-from projections.targets import TargetsProjection
-from projections.tracking import read_position
-from smarketing.log_chain import link as chain_link
-from smarketing.private_files import private_sqlite
+from projections.engine.projector import Positioned, Projection, Projector
+from projections.engine.quarantine import quarantine
+from projections.engine.schema import tracking
+from projections.engine.tracking import read_position
+from projections.models.agreement_docs import AgreementDocsProjection
+from projections.models.funnel import FunnelProjection
+from projections.models.lead_summary import LeadSummaryProjection, lead_summary, search_text
+from projections.models.money_terms import MoneyTermsProjection
+from projections.models.scorecard import ScorecardProjection, sla_facts
+from projections.models.scorecard_follow_up import ScorecardFollowUpProjection
+from projections.models.targets import TargetsProjection
 from smarketing.reports.code_version import code_version
 from smarketing.reports.errors import refuse_if_stuck
 from smarketing.reports.month_digest import MonthDigestProjection, replica_metadata
 from smarketing.settings import Settings
+from smarketing.store.log_chain import link as chain_link
+from smarketing.store.private_files import private_sqlite
 from smarketing.store.sqlite_engine import sqlite_engine
 
 T = TypeVar("T")
@@ -122,7 +122,7 @@ class ReplicaAnchorProjection(Projection):
 
 def report_projections(settings: Settings) -> list[Projection]:
     """The read models the report reads (``smarketing.reports.sections``,
-    ``projections.funnel_query``, ``projections.scorecard_query`` and
+    ``projections.queries.funnel_query``, ``projections.queries.scorecard_query`` and
     ``scorecard_view``), the month digest, and the replica's anchor."""
     tz = settings.tz
     return [

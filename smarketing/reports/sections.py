@@ -8,18 +8,16 @@ anything else that wants them. Words for people live in the template, so the
 from collections import Counter
 from datetime import date
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, select
 
-from projections import scorecard_view
-from projections.lead_summary import lead_summary
-from projections.schema import from_db
-from projections.scorecard import sla_facts
-from projections.stats import cents_to_money
-
-if TYPE_CHECKING:
-    from smarketing.reports.replay import MonthlyFigures
+from projections.cached import scorecard_view
+from projections.engine.schema import from_db
+from projections.models.lead_summary import lead_summary
+from projections.models.scorecard import sla_facts
+from projections.queries.stats import cents_to_money
+from smarketing.reports.figures import MonthlyFigures
 
 # Upper bounds in hours; the last band is open-ended (more than a day).
 FOLLOW_UP_BANDS = (("0-5m", 5 / 60), ("5-60m", 1.0), ("1-24h", 24.0), (">24h", None))

@@ -1,1 +1,1 @@
-"""Storage machinery under the service layer: library overrides, caches, key batching."""
+"""Storage under the service layer: recorders, caches, key batching, the key store and the log chain."""

@@ -24,7 +24,7 @@ from eventsourcing.domain import DomainEventProtocol
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from smarketing.key_store import lead_keys
+from smarketing.store.key_store import lead_keys
 from smarketing.store.personal_data import LeadKeys, PersonalDataMapper, _holder, is_sealed
 
 _CHUNK = 500  # bound parameters per statement, under every backend's limit

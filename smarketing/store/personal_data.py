@@ -4,7 +4,7 @@ hash-chained) log.
 
 Each event keeps its business facts in clear and its ``personal`` mapping sealed
 with AES-GCM under the lead's own key, held apart from the events in the key
-store (smarketing.key_store). The sealed form keeps the field names (not personal) so a
+store (smarketing.store.key_store). The sealed form keeps the field names (not personal) so a
 decoded event has the same shape whether or not the key still exists: after
 erasure the values come back as "" and the event carries ``personal_erased``.
 Lead snapshots hold the aggregate's ``personal`` too, so they are sealed alike.
@@ -33,8 +33,8 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from smarketing.key_store import forget_deleted, lead_keys
 from smarketing.store.event_encoding import sorted_dumps, state_encoder
+from smarketing.store.key_store import forget_deleted, lead_keys
 
 SEALED_PREFIX = "aesgcm-v1:"
 CACHE_SECONDS = 2.0

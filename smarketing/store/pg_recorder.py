@@ -15,12 +15,12 @@ The table lock stays: it makes transactions commit in the order of their notific
 ids, which projections rely on to never pass over an event that commits later. The lock
 is now also held for a shorter time (no client round trip between INSERT and COMMIT).
 
-The INSERT also writes the events' links of the log chain (``smarketing.log_chain``):
+The INSERT also writes the events' links of the log chain (``smarketing.store.log_chain``):
 it is one statement whose data-modifying CTEs insert the events, read the chain head
 and insert the links, hashed by the server (``sha256``, folded in notification id order
 by the ``log_chain_fold`` aggregate created with the tables), so a save stays one round
 trip and no event commits without its link. The table lock taken before it makes the
-head it reads the latest. ``smarketing.log_chain.link`` computes the same digests in
+head it reads the latest. ``smarketing.store.log_chain.link`` computes the same digests in
 Python (``audit verify`` recomputes every one).
 
 The rows go as four parallel arrays in binary (``unnest(ids, versions, topics, states)``)
@@ -45,7 +45,7 @@ from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier
 
-from smarketing.log_chain import GENESIS
+from smarketing.store.log_chain import GENESIS
 
 # The events' INSERT, its links computed and inserted in the same statement (see above).
 # Braces doubled: filled once here, then by psycopg's SQL.format.
@@ -78,7 +78,7 @@ _CHAINED = """WITH new AS (
 )
 SELECT notification_id FROM new ORDER BY notification_id"""
 
-# smarketing.log_chain's table, and the aggregate that folds parts into digests:
+# smarketing.store.log_chain's table, and the aggregate that folds parts into digests:
 # the first part (the head's digest) as it is, then sha256(digest || part).
 _CHAIN_DDL = (
     "CREATE TABLE IF NOT EXISTS {schema}.log_chain (position bigint PRIMARY KEY, "

@@ -1,6 +1,6 @@
 """The one way Smarketing opens an SQLite file through SQLAlchemy: the event store and
 read models (``smarketing.bootstrap``), the report replica (``smarketing.reports.replica``)
-and the key store (``smarketing.key_store``).
+and the key store (``smarketing.store.key_store``).
 
 Why one function: each engine sets the same connection up (busy timeout, journal mode,
 secure deletion, who begins transactions) and differs only in a few choices, which are

@@ -7,7 +7,7 @@ transaction) and a cursor wrapper per statement; for a command's one-event save 
 Python costs about as much as the INSERT itself. Here the same statements run on the
 same pooled connection, so with the same durability (its ``journal_mode`` and
 ``synchronous``, WAL and FULL by default) and busy timeout, plus the events' links of
-the log chain (``smarketing.log_chain``) in the same transaction:
+the log chain (``smarketing.store.log_chain``) in the same transaction:
 
     BEGIN IMMEDIATE; INSERT INTO stored_events VALUES (?,?,?,?) (one executemany for a
     batch, whose consecutive rowids are derived from the last, see ``_insert_rows``);
@@ -31,9 +31,9 @@ from eventsourcing import persistence
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from smarketing.log_chain import GENESIS, links
+from smarketing.store.log_chain import GENESIS, links
 
-# log_chain (smarketing.log_chain), created with the events table.
+# log_chain (smarketing.store.log_chain), created with the events table.
 CHAIN_TABLE = (
     "CREATE TABLE IF NOT EXISTS log_chain (position BIGINT NOT NULL PRIMARY KEY, "
     "digest VARCHAR(64) NOT NULL, originator_id VARCHAR(36) NOT NULL, originator_version BIGINT NOT NULL)",

@@ -25,13 +25,13 @@ from domain.agreement import (
 )
 from domain.errors import N_, InvalidInput
 from domain.planning import reverse_funnel
-from projections import funnel_query
-from projections.agreement_docs import CRITERIA, PERSONA, current_docs
-from projections.scorecard_query import avg_deal_per_opportunity
-from projections.targets import sla_targets, slice_targets_in_force, target_history, targets_for
+from projections.models.agreement_docs import CRITERIA, PERSONA, current_docs
+from projections.models.targets import sla_targets, slice_targets_in_force, target_history, targets_for
+from projections.queries import funnel_query
+from projections.queries.scorecard_query import avg_deal_per_opportunity
 from smarketing.extensions import services
-from smarketing.formatting import measure
-from smarketing.labels import label, period_name
+from smarketing.present.formatting import measure
+from smarketing.present.labels import label, period_name
 from smarketing.web import (
     agreement_pages,  # noqa: F401 - adds its routes to bp
     forms,
@@ -232,7 +232,7 @@ def plan() -> Response | tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    from smarketing import scoring_cli
+    from smarketing.cli import scoring_cli
 
     app.register_blueprint(bp)
     scoring_cli.init_app(app)

@@ -17,15 +17,15 @@ from domain.errors import N_, InvalidInput
 from domain.scoring import DEFAULT_POINTS, MODES
 from domain.validation import check_business_range
 from domain.vocabulary_book import CRITERIA_STAGES
-from projections import score_state
-from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
-from projections.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
-from projections.ready_query import ready_page, warming_up
-from projections.scoring import lead_scores
-from smarketing import labels, source_words
+from projections.models import score_state
+from projections.models.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
+from projections.models.scoring import lead_scores
+from projections.queries.attention_query import LISTS, FollowUpTerms, attention_overview, attention_page
+from projections.queries.ready_query import ready_page, warming_up
 from smarketing.extensions import services
-from smarketing.sla_terms import sla_in_force
-from smarketing.source_words import SOURCE_KINDS, SOURCE_PARTS
+from smarketing.present import labels, source_words
+from smarketing.present.source_words import SOURCE_KINDS, SOURCE_PARTS
+from smarketing.service.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.agreement_blueprint import bp
 from smarketing.web.catch_up import catch_up_after_write

@@ -1,7 +1,7 @@
 """Form-capture API (JSON, v1): website forms and tools post leads and interactions.
 
 Authenticated per integration with ``Authorization: Bearer <token>`` (see
-smarketing/integrations.py), not with the session, so it is exempt from CSRF:
+smarketing/service/integrations.py), not with the session, so it is exempt from CSRF:
 each endpoint names the scope it needs (``SCOPE_OF``; 403 without it).
 a cross-site page cannot attach somebody's bearer token. Errors are JSON,
 ``{"error": ..., "field": ...}``. Described in openapi.py.
@@ -18,9 +18,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from domain.actor import current_actor
 from domain.errors import DomainError
-from smarketing import integrations
 from smarketing.extensions import Services, services
-from smarketing.source_words import campaigns
+from smarketing.present.source_words import campaigns
+from smarketing.service import integrations
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import status_for
 from smarketing.web.openapi import OPENAPI

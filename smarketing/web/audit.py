@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from domain.errors import InvalidInput, LeadNotFound
-from smarketing.application import parse_lead_id
 from smarketing.audit import history
 from smarketing.audit.as_of import (
     HAPPENED,
@@ -24,6 +23,7 @@ from smarketing.audit.as_of import (
 from smarketing.audit.chain import all_seals, verify
 from smarketing.audit.cli import audit_cli
 from smarketing.extensions import services
+from smarketing.service.application import parse_lead_id
 from smarketing.web.errors import render_error, translated
 from smarketing.web.hx import HX_PUSH_URL, page_or_fragment, vary_on_htmx, wants_fragment
 

@@ -1,7 +1,7 @@
 """Logging in and out (Flask-Login), and the acting user for every event.
 
 The signed cookie holds a random session id, looked up server-side on every request
-(smarketing/sessions.py): signing out, a new password, deactivation and an admin's
+(smarketing/service/sessions.py): signing out, a new password, deactivation and an admin's
 "sign out everywhere" end it at once, and so do the idle timeout and the absolute
 lifetime. Roles are read from the database on every request, so a role change
 applies at once.
@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from domain.actor import current_actor
-from smarketing import sessions
-from smarketing import users as user_store
 from smarketing.extensions import services
+from smarketing.service import sessions
+from smarketing.service import users as user_store
 from smarketing.web.access import landing_endpoint
 from smarketing.web.redirects import safe_next
 from smarketing.web.security import login_rate_limit

@@ -20,8 +20,8 @@ from threading import Lock
 
 from flask import Flask, current_app, g
 
-from projections.projector import Projector
-from projections.quarantine import UNAVAILABLE
+from projections.engine.projector import Projector
+from projections.engine.quarantine import UNAVAILABLE
 from smarketing.extensions import KEY
 
 log = logging.getLogger(__name__)

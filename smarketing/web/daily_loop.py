@@ -12,10 +12,10 @@ from flask_login import current_user
 from domain.assignment import MATCHED_FIELDS, ROUND_ROBIN
 from domain.task import TaskKind
 from domain.validation import utc_now
-from projections.tasks_query import lead_task_rows, my_tasks, open_count, returned_list, team_load
-from smarketing import daily_loop
-from smarketing.away import available_sales
+from projections.queries.tasks_query import lead_task_rows, my_tasks, open_count, returned_list, team_load
 from smarketing.extensions import services
+from smarketing.service import daily_loop
+from smarketing.service.away import available_sales
 from smarketing.web import forms
 from smarketing.web.access import can
 from smarketing.web.catch_up import catch_up_after_write

@@ -9,16 +9,16 @@ from flask_babel import gettext as _
 from sqlalchemy import Connection
 
 from domain.validation import HORIZON
-from projections import data_months, funnel_query
-from projections.funnel_cache import cohort_funnel
-from projections.scorecard_view import scorecard
-from smarketing.charts import Bar, funnel_svg
+from projections.cached.funnel_cache import cohort_funnel
+from projections.cached.scorecard_view import scorecard
+from projections.queries import data_months, funnel_query
 from smarketing.extensions import services
-from smarketing.formatting import measure
-from smarketing.labels import label, period_name
-from smarketing.periods import month_arg
-from smarketing.sla_terms import agreement_counts
-from smarketing.source_words import campaign_choices, source_choices
+from smarketing.present.charts import Bar, funnel_svg
+from smarketing.present.formatting import measure
+from smarketing.present.labels import label, period_name
+from smarketing.present.periods import month_arg
+from smarketing.present.source_words import campaign_choices, source_choices
+from smarketing.service.sla_terms import agreement_counts
 from smarketing.web.hx import page_or_fragment
 
 bp = Blueprint("dashboard", __name__)
@@ -27,7 +27,7 @@ PANEL_TARGETS = ("dashboard-panels",)
 
 
 def _month(value: str, default: str, ahead: timedelta = HORIZON) -> str:
-    """The ``?month=`` asked for (checked by smarketing.periods), else ``default``."""
+    """The ``?month=`` asked for (checked by smarketing.present.periods), else ``default``."""
     return month_arg(value, ahead=ahead) if value else default
 
 

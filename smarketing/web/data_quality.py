@@ -1,6 +1,6 @@
 """Data-quality page: every lead whose history was recorded out of order, by kind.
 
-The flags come from the ``data_quality`` read model (``projections.data_quality``);
+The flags come from the ``data_quality`` read model (``projections.models.data_quality``);
 nothing here changes the history, which stays as recorded. Managers and auditors
 read it (``report.read``); the lead page and the lead export carry the same flags.
 """
@@ -12,11 +12,11 @@ from flask import Blueprint, Flask, Response, render_template, stream_with_conte
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Connection, select
 
-from projections import data_quality as dq
-from projections.lead_summary import lead_summary
-from projections.rows import chunks
-from smarketing.exporting import csv_lines
+from projections.engine.rows import chunks
+from projections.models import data_quality as dq
+from projections.models.lead_summary import lead_summary
 from smarketing.extensions import services
+from smarketing.present.exporting import csv_lines
 from smarketing.web.exports import reader_style
 
 bp = Blueprint("data_quality", __name__, url_prefix="/data-quality")

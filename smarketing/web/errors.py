@@ -20,7 +20,7 @@ from domain.errors import (
     LeadNotFound,
     StaleLead,
 )
-from smarketing.labels import label
+from smarketing.present.labels import label
 from smarketing.web.hx import is_htmx
 
 STATUS = {
@@ -39,7 +39,7 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-# Parameters that hold a stored key, shown as the reader's word for it (smarketing.labels).
+# Parameters that hold a stored key, shown as the reader's word for it (smarketing.present.labels).
 KEYED_PARAMS = {"metric": "metric", "stage": "stage", "role": "role", "section": "document"}
 
 

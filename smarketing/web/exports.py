@@ -10,20 +10,21 @@ from flask_babel import get_locale
 
 from domain.errors import N_, InvalidInput
 from domain.money import MoneyFigure
-from projections import data_quality, leads_query
-from projections.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
-from projections.funnel_query import funnel
-from projections.scorecard_query import DIMENSIONS as SCORECARD_DIMENSIONS
-from projections.scorecard_query import scorecard_actuals
-from projections.stats import cents_to_money
-from smarketing.application import parse_lead_id
+from projections.models import data_quality
+from projections.queries import leads_query
+from projections.queries.funnel_query import DIMENSIONS as FUNNEL_DIMENSIONS
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import DIMENSIONS as SCORECARD_DIMENSIONS
+from projections.queries.scorecard_query import scorecard_actuals
+from projections.queries.stats import cents_to_money
 from smarketing.audit import history
-from smarketing.exporting import CsvStyle, csv_lines, csv_text, rounded
 from smarketing.extensions import services
-from smarketing.formatting import FIGURE_UNITS, measure
-from smarketing.labels import label
-from smarketing.periods import month_arg
-from smarketing.sla_terms import overdue_terms
+from smarketing.present.exporting import CsvStyle, csv_lines, csv_text, rounded
+from smarketing.present.formatting import FIGURE_UNITS, measure
+from smarketing.present.labels import label
+from smarketing.present.periods import month_arg
+from smarketing.service.application import parse_lead_id
+from smarketing.service.sla_terms import overdue_terms
 from smarketing.web.leads import _query_from_args
 
 bp = Blueprint("exports", __name__)

@@ -11,13 +11,13 @@ from flask import Flask
 from flask_babel import lazy_gettext
 from htmx_flask import Htmx
 
-from smarketing import cli
 from smarketing.bootstrap import bootstrap
+from smarketing.cli import commands as cli
 from smarketing.extensions import KEY
 from smarketing.importing.parse import max_file_bytes
-from smarketing.private_files import narrow, private_dir
 from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
+from smarketing.store.private_files import narrow, private_dir
 from smarketing.web import access, auth, catch_up, errors, faults, hx, i18n, idempotency, security
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -134,7 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     from smarketing.web import agreement, meetings
 
     agreement.init_app(app)  # targets, vocabulary, terms, attention lists; and `flask scoring`
-    from smarketing import source_words
+    from smarketing.present import source_words
 
     source_words.init_app(app)  # sources and campaigns in words, for labels, filters and forms
     meetings.init_app(app)

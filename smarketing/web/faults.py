@@ -1,6 +1,6 @@
 """What the web says when the store or the read models are at fault, decided once:
 
-- a read model stuck at an event it could not take (``projections.quarantine``) is
+- a read model stuck at an event it could not take (``projections.engine.quarantine``) is
   named in a banner for the people who read figures (managers, auditors, admins);
 - a locked, read-only or unreachable store answers 503 with ``Retry-After`` and a
   message in the reader's language, never a traceback: nothing was stored, or what
@@ -18,7 +18,7 @@ from flask import Flask, Response, render_template
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from projections.quarantine import UNAVAILABLE, Stuck
+from projections.engine.quarantine import UNAVAILABLE, Stuck
 from smarketing.extensions import services
 from smarketing.web.access import can
 from smarketing.web.hx import HX_RESWAP, HX_RETARGET, is_htmx

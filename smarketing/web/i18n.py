@@ -18,8 +18,8 @@ from flask_babel import (
 )
 from werkzeug.wrappers import Response
 
-from smarketing import event_types
-from smarketing.formatting import (
+from smarketing.present import event_types
+from smarketing.present.formatting import (
     comparable,
     figure,
     measure,
@@ -29,7 +29,7 @@ from smarketing.formatting import (
     stored_money,
     target_value,
 )
-from smarketing.labels import FIELD_VALUES, label, period_name
+from smarketing.present.labels import FIELD_VALUES, label, period_name
 from smarketing.web.forms import shown_number
 from smarketing.web.redirects import safe_next
 
@@ -120,7 +120,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["money"] = money
     app.jinja_env.globals["stored_money"] = stored_money
     app.jinja_env.globals["label"] = label
-    app.jinja_env.globals.update(event_headline=event_types.headline, event_icon=event_types.icon)
+    app.jinja_env.globals.update(
+        event_headline=event_types.headline, event_icon=event_types.icon, event_label=event_types.event_label
+    )
     app.jinja_env.globals["period_name"] = period_name
     app.jinja_env.globals["shown_value"] = shown_value
     app.jinja_env.globals["shown_number"] = shown_number  # a number put back in an input

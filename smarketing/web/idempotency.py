@@ -4,7 +4,7 @@ key gets it again, without running the view.
 
 ``form_fields()`` renders a form's hidden fields once for every template: the CSRF
 token and a fresh key. Keys are kept per user in the JSON API's table
-(``smarketing.integrations``, scope ``form:<user>``) through the same claim /
+(``smarketing.service.integrations``, scope ``form:<user>``) through the same claim /
 store / release steps, so both entrances answer repeats alike. A claim is
 written before the view runs (the primary key makes a concurrent repeat wait
 its turn: it answers 409 while the first is still running); only a 2xx/3xx
@@ -22,9 +22,9 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from projections.quarantine import UNAVAILABLE
-from smarketing import integrations
+from projections.engine.quarantine import UNAVAILABLE
 from smarketing.extensions import services
+from smarketing.service import integrations
 from smarketing.web.errors import render_error
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.actor import current_actor
 from smarketing.extensions import services
-from smarketing.formatting import stored_money
 from smarketing.importing import mapping as mappings
 from smarketing.importing.messages import Message, say
 from smarketing.importing.parse import (
@@ -57,9 +56,10 @@ from smarketing.importing.run import (
     write_rejects,
     write_warnings,
 )
-from smarketing.labels import label
-from smarketing.private_files import open_private_bytes, private_dir
-from smarketing.source_words import resolver
+from smarketing.present.formatting import stored_money
+from smarketing.present.labels import label
+from smarketing.present.source_words import resolver
+from smarketing.store.private_files import open_private_bytes, private_dir
 from smarketing.web.exports import reader_style
 
 bp = Blueprint("imports", __name__, url_prefix="/import")

@@ -8,8 +8,8 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from smarketing import integrations
 from smarketing.extensions import services
+from smarketing.service import integrations
 from smarketing.web.errors import message_of
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")

@@ -10,14 +10,15 @@ from flask_login import current_user
 
 from domain.errors import N_, InvalidInput
 from domain.vocabulary import Channel, ContactOutcome, InteractionKind, Team
-from projections import data_quality, leads_query
-from projections.money_terms import money_book
-from smarketing.application import parse_lead_id
+from projections.models import data_quality
+from projections.models.money_terms import money_book
+from projections.queries import leads_query
 from smarketing.audit.erasure import erase_person
-from smarketing.daily_loop import after_lead_action
 from smarketing.extensions import services
-from smarketing.lead_vitals import lead_vitals
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.application import parse_lead_id
+from smarketing.service.daily_loop import after_lead_action
+from smarketing.service.lead_vitals import lead_vitals
+from smarketing.service.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.access import can
 from smarketing.web.catch_up import catch_up_after_write, catch_up_in_background

@@ -10,11 +10,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from domain.errors import N_, DuplicateEmail, InvalidInput
 from domain.validation import clean_email
 from domain.vocabulary import Stage
-from projections import leads_query
-from projections.leads_query import SORTS, LeadQuery
+from projections.queries import leads_query
+from projections.queries.leads_query import SORTS, LeadQuery
 from smarketing.extensions import services
-from smarketing.sla_terms import overdue_terms
-from smarketing.source_words import campaign_choices, campaigns, source_choices
+from smarketing.present.source_words import campaign_choices, campaigns, source_choices
+from smarketing.service.sla_terms import overdue_terms
 from smarketing.web import forms
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import field_message, translated

@@ -12,11 +12,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from domain.errors import InvalidInput
 from domain.meeting import MONTHLY, WEEKLY, clean_period, meeting_id
-from projections import meetings as meetings_model
-from smarketing import labels, meeting_pack
+from projections.models import meetings as meetings_model
 from smarketing.extensions import services
-from smarketing.periods import month_arg, week_arg
-from smarketing.sla_terms import sla_in_force
+from smarketing.present import labels
+from smarketing.present.periods import month_arg, week_arg
+from smarketing.service import meeting_pack
+from smarketing.service.sla_terms import sla_in_force
 from smarketing.web import forms
 from smarketing.web.catch_up import catch_up_after_write
 from smarketing.web.errors import translated
@@ -63,7 +64,7 @@ def _pack(kind: str, period: str) -> dict[str, Any]:
 
 
 def _period(kind: str, text: str) -> str:
-    """The week or month asked for, in range (smarketing.periods), else InvalidInput."""
+    """The week or month asked for, in range (smarketing.present.periods), else InvalidInput."""
     return week_arg(text) if kind == WEEKLY else month_arg(text)
 
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from domain.errors import InvalidInput
-from projections.money_terms import money_book, money_history
+from projections.models.money_terms import money_book, money_history
 from smarketing.extensions import services
 from smarketing.web import forms
 from smarketing.web.agreement_blueprint import bp

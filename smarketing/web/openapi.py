@@ -5,7 +5,7 @@ A static dict, kept beside api.py: change both together."""
 from typing import Any
 
 from domain.vocabulary import Channel, InteractionKind
-from smarketing.integrations import SCOPES
+from smarketing.service.integrations import SCOPES
 
 _STRING = {"type": "string"}
 _TIME = {

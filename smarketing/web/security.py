@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import TooManyRequests
 
-from smarketing import login_limit
 from smarketing.extensions import services
-from smarketing.labels import label
+from smarketing.present.labels import label
+from smarketing.service import login_limit
 from smarketing.web.errors import render_error
 from smarketing.web.form_text import invalid_field
 
@@ -62,7 +62,7 @@ def login_rate_limit(username: str) -> None:
 
     Keyed on both, so one attacker cannot lock a colleague out from another address,
     and guessing many names from one address is still throttled per name. Counted in
-    the app's database (smarketing/login_limit.py): every worker shares the count.
+    the app's database (smarketing/service/login_limit.py): every worker shares the count.
     Behind a proxy, ProxyFix must make ``remote_addr`` the client's.
     """
     key = f"{request.remote_addr or '-'}|{username.strip().lower()}"

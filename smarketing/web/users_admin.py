@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from domain.errors import InvalidInput
-from smarketing import users as user_store
-from smarketing.away import away_users, set_away
 from smarketing.extensions import services
-from smarketing.formatting import ngettext
+from smarketing.present.formatting import ngettext
+from smarketing.service import users as user_store
+from smarketing.service.away import away_users, set_away
 from smarketing.web import forms
 from smarketing.web.errors import translated
 

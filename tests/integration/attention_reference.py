@@ -1,4 +1,4 @@
-"""The follow-up rules of projections.attention written out in full: every MQL and its
+"""The follow-up rules of projections.queries.attention written out in full: every MQL and its
 attempts read and checked one by one. Too slow for a page (seconds at 100k leads), it is
 the reference the read models' lists and counts are held equal to."""
 
@@ -9,10 +9,10 @@ from sqlalchemy import Connection, select
 
 from domain.business_hours import ALWAYS, Calendar, deadline
 from domain.vocabulary import Stage
-from projections.lead_summary import lead_summary
-from projections.rows import chunks
-from projections.schema import from_db
-from projections.scorecard import sla_facts
+from projections.engine.rows import chunks
+from projections.engine.schema import from_db
+from projections.models.lead_summary import lead_summary
+from projections.models.scorecard import sla_facts
 
 
 def _attempts(conn: Connection, lead_ids: list[str]) -> dict[str, list[datetime]]:

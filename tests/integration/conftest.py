@@ -12,9 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from smarketing import users
 from smarketing.bootstrap import Services, bootstrap
 from smarketing.extensions import KEY
+from smarketing.service import users
 from smarketing.web.factory import create_app
 
 LoginFn = Callable[[FlaskClient, str], FlaskClient]

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from smarketing.bootstrap import bootstrap
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 from smarketing.settings import Settings
 
 

@@ -6,7 +6,7 @@ from uuid import uuid4
 from sqlalchemy import text
 
 from smarketing.bootstrap import Services
-from smarketing.log_chain import events_source
+from smarketing.store.log_chain import events_source
 
 
 def sql(services: Services, statement: str, **params: object) -> list:

@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from sqlalchemy import Connection, func, select
 
-from projections.lead_summary import lead_summary
+from projections.models.lead_summary import lead_summary
 
 
 def stored_events(originator: object, versions: range) -> list[StoredEvent]:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from smarketing import users
 from smarketing.bootstrap import Services
+from smarketing.service import users
 from smarketing.web import access
 from smarketing.web.lead_actions import LEAD_ACTIONS
 

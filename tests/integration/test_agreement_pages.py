@@ -10,7 +10,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from projections.agreement_docs import TERMS, doc_history
+from projections.models.agreement_docs import TERMS, doc_history
 from smarketing.extensions import KEY
 from tests.integration.conftest import LoginFn, htmx
 

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smarketing import integrations
 from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
+from smarketing.service import integrations
 from smarketing.web.factory import create_app
 
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com", "source": "web_form"}

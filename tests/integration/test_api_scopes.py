@@ -10,9 +10,9 @@ from babel.dates import format_date
 from flask import Flask
 from sqlalchemy import text
 
-from smarketing import integrations
 from smarketing.bootstrap import Services, init_schema
 from smarketing.extensions import KEY
+from smarketing.service import integrations
 from smarketing.web.api import SCOPE_OF
 from smarketing.web.factory import create_app
 

@@ -9,20 +9,20 @@ import pytest
 from sqlalchemy import select, text
 
 from domain.business_hours import ALWAYS
-from projections import attention_query
-from projections.attention_query import (
+from projections.models.follow_up import follow_up_mqls
+from projections.models.lead_summary import lead_summary
+from projections.models.scoring import lead_scores
+from projections.queries import attention_query
+from projections.queries.attention_query import (
     LISTS,
     UNDER_CONTACTED,
     FollowUpTerms,
     attention_overview,
     attention_page,
 )
-from projections.follow_up import follow_up_mqls
-from projections.lead_summary import lead_summary
-from projections.ready_query import ready_page, warming_up
-from projections.scoring import lead_scores
+from projections.queries.ready_query import ready_page, warming_up
 from smarketing.bootstrap import Services, init_schema
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 from tests.integration.attention_reference import needs_attention
 from tests.integration.test_dashboard_counts import MADRID, START, _history
 from tests.integration.test_sla_followup import at, call, mql, new_lead

@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import select, text
 
 from domain.errors import DuplicateEmail, InvalidInput
-from projections.funnel_query import funnel
-from projections.lead_summary import lead_summary
-from projections.scorecard_query import scorecard_actuals
-from projections.timeline import lead_timeline
-from smarketing.application import parse_lead_id
+from projections.models.lead_summary import lead_summary
+from projections.models.timeline import lead_timeline
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit import history
 from smarketing.audit.chain import verify
 from smarketing.bootstrap import Services, bootstrap
-from smarketing.key_store import lead_keys
+from smarketing.service.application import parse_lead_id
+from smarketing.store.key_store import lead_keys
 
 SECRET = b"secret.person"
 

@@ -18,10 +18,10 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import select
 
-from projections import funnel_query
-from projections.schema import metadata
-from smarketing.backup import BackupError, read_manifest, restore_backup
+from projections.engine.schema import metadata
+from projections.queries import funnel_query
 from smarketing.bootstrap import Services, bootstrap
+from smarketing.cli.backup import BackupError, read_manifest, restore_backup
 from smarketing.extensions import KEY
 from smarketing.settings import Settings
 from smarketing.web.factory import create_app

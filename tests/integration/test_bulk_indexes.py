@@ -1,5 +1,5 @@
 """A long replay into empty tables drops their secondary indexes and builds them
-once at the end (projections.bulk_indexes): same rows as an incremental
+once at the end (projections.engine.bulk_indexes): same rows as an incremental
 catch-up, and the indexes come back even when the replay is interrupted."""
 
 import itertools
@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Table, inspect, select
 
-from projections import bulk_indexes
-from projections.lead_summary import lead_summary
-from projections.projector import Projection
-from projections.schema import tracking
+from projections.engine import bulk_indexes
+from projections.engine.projector import Projection
+from projections.engine.schema import tracking
+from projections.models.lead_summary import lead_summary
 from smarketing.bootstrap import Services, init_schema
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 from tests.integration.test_rebuild_and_resume import dump
 
 NOW = datetime(2026, 10, 20, tzinfo=UTC)

@@ -9,8 +9,8 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from app import create_app
-from projections.agreement_docs import CRITERIA, PERSONA, current_docs, doc_history
-from projections.lead_summary import lead_summary
+from projections.models.agreement_docs import CRITERIA, PERSONA, current_docs, doc_history
+from projections.models.lead_summary import lead_summary
 from smarketing.extensions import services as app_services
 from smarketing.settings import Settings
 

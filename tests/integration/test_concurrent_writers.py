@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import StaleLead
-from smarketing.application import SmarketingApplication
 from smarketing.bootstrap import Services
+from smarketing.service.application import SmarketingApplication
 
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
@@ -105,7 +105,7 @@ def test_race_with_expected_version_is_still_refused(services: Services, second:
 
 def test_a_note_that_loses_the_race_is_saved_on_the_next_attempt(services: Services, second: Services):
     """A contact attempt or an interaction depends on nothing the winner changed:
-    it is tried again (smarketing.retrying) and both land, in the order saved."""
+    it is tried again (smarketing.service.retrying) and both land, in the order saved."""
     app1, app2 = services.app, second.app
     lead_id = _lead(services)
     _race(app2, lambda: app1.assign_owner(lead_id, owner="lucia.romero", team="sales"))

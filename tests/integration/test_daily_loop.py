@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 from domain.actor import SYSTEM_ACTOR
 from domain.task import TaskStatus
-from projections.tasks_query import lead_task_rows, returned_list
-from smarketing import away, daily_loop, users
+from projections.queries.tasks_query import lead_task_rows, returned_list
 from smarketing.bootstrap import Services
+from smarketing.service import away, daily_loop, users
 
 RULES_RR = [{"by": "round_robin"}]
 

@@ -3,10 +3,10 @@
 from flask.testing import FlaskCliRunner
 
 from domain.validation import utc_now
-from projections.tasks_query import my_tasks
-from smarketing import users
-from smarketing.away import away_users
+from projections.queries.tasks_query import my_tasks
 from smarketing.extensions import KEY
+from smarketing.service import users
+from smarketing.service.away import away_users
 from tests.integration.test_cli import _ok, flask_app, initialised, make_app, runner  # noqa: F401 - its fixtures, used by name
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 
 from domain.validation import utc_now
-from projections.tasks_query import group_of
-from smarketing import daily_loop
+from projections.queries.tasks_query import group_of
 from smarketing.extensions import KEY
+from smarketing.service import daily_loop
 from tests.integration.conftest import LoginFn, do_login, ensure_user
 
 
@@ -63,7 +63,7 @@ def test_lead_page_task_forms_complete_reopen_and_refuse_bad_input(
     )
     assert made.status_code == 200 and "Send the proposal" in made.get_data(as_text=True)
     svc = app.extensions[KEY]
-    from projections.tasks_query import lead_task_rows
+    from projections.queries.tasks_query import lead_task_rows
 
     with svc.read_engine.connect() as conn:
         (task,) = lead_task_rows(conn, lead_id)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from domain.agreement_terms import DEFAULTS, SCORING, scoring_config
 from domain.business_hours import ALWAYS
 from domain.scoring import DEFAULT_POINTS
-from projections.follow_up import count_follow_up
-from projections.score_state import count_ready, is_current
-from projections.scoring import lead_scores
+from projections.models.follow_up import count_follow_up
+from projections.models.score_state import count_ready, is_current
+from projections.models.scoring import lead_scores
 from smarketing.bootstrap import Services
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 from tests.integration.attention_reference import count_attention, needs_attention
 from tests.office_hours import MADRID
 

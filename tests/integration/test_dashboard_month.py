@@ -9,7 +9,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from projections import data_months
+from projections.queries import data_months
 from smarketing.bootstrap import Services
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from projections import data_quality as dq
+from projections.models import data_quality as dq
 from smarketing.bootstrap import Services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv, read_csv_text

@@ -19,12 +19,12 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smarketing import integrations
 from smarketing.bootstrap import Services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv_text
 from smarketing.importing.plan import make_plan
 from smarketing.importing.run import run_plan
+from smarketing.service import integrations
 from tests.integration.conftest import LoginFn, htmx
 from tests.integration.test_import import MADRID
 

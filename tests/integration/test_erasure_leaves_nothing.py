@@ -14,13 +14,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from projections.funnel_query import funnel
-from projections.scorecard_query import scorecard_actuals
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import verify
 from smarketing.audit.erasure import ledger, reapply
 from smarketing.bootstrap import Services, bootstrap
 from smarketing.extensions import KEY
-from smarketing.key_store import lead_keys
+from smarketing.store.key_store import lead_keys
 
 NAME, EMAIL, PHONE = "Zelda Quimbyworth", "zelda.quimbyworth@example.com", "+34 611 222 333"
 REASON = "Zelda Quimbyworth signed"

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 
-from projections import leads_query
-from projections.leads_query import LeadQuery
+from projections.queries import leads_query
+from projections.queries.leads_query import LeadQuery
 from smarketing.bootstrap import Services
-from smarketing.exporting import safe_cell
 from smarketing.extensions import KEY
+from smarketing.present.exporting import safe_cell
 from smarketing.web.factory import create_app
 from tests.integration.exported import exported_rows
 

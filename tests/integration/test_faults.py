@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from domain.email_index import LeadEmailIndex
-from projections.lead_summary import lead_summary
-from projections.schema import metadata
-from projections.timeline import lead_timeline
+from projections.engine.schema import metadata
+from projections.models.lead_summary import lead_summary
+from projections.models.timeline import lead_timeline
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 
 WORKER = Path(__file__).with_name("fault_worker.py")
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from smarketing.bootstrap import Services
-from smarketing.integrations import ABANDONED_CLAIM, api_idempotency, claim_key, now
+from smarketing.service.integrations import ABANDONED_CLAIM, api_idempotency, claim_key, now
 from tests.integration.conftest import htmx
 
 HX = htmx("action-result")  # where the lead page's action forms aim (hx-target)

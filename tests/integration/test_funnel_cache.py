@@ -1,4 +1,4 @@
-"""The dashboard's cohort funnel cache (projections.funnel_cache): a cohort is
+"""The dashboard's cohort funnel cache (projections.cached.funnel_cache): a cohort is
 recomputed exactly when a lead of it changes (in this process or another one),
 interactions leave it cached, and cached funnels always equal those computed live."""
 
@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import DomainError
-from projections import funnel_cache
-from projections.funnel import funnel_months
-from projections.funnel_query import funnel
-from projections.scorecard_cache import ENV
+from projections.cached import funnel_cache
+from projections.cached.scorecard_cache import ENV
+from projections.models.funnel import funnel_months
+from projections.queries.funnel_query import funnel
 from smarketing.bootstrap import Services, bootstrap, init_schema
 
 COHORTS = ("2024-05", "2024-06")

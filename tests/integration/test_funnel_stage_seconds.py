@@ -4,8 +4,8 @@ plain join, for every cohort and filter."""
 
 from collections import Counter
 
-from projections import funnel_query
-from projections.funnel_query import _stage_seconds, _where
+from projections.queries import funnel_query
+from projections.queries.funnel_query import _stage_seconds, _where
 from smarketing.bootstrap import Services
 from tests.integration.fixed_history import build_history
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from smarketing.bootstrap import Services
-from smarketing.labels import label
+from smarketing.present.labels import label
 from smarketing.reports.replay import monthly_figures
 from tests.integration.conftest import LoginFn
 from tests.office_hours import MADRID_OFFICE

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from projections.lead_summary import lead_summary
-from smarketing import users
+from projections.models.lead_summary import lead_summary
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
+from smarketing.service import users
 from tests.integration.test_faults import _assert_matches_rebuild, _notifications
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))

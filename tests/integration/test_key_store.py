@@ -13,7 +13,7 @@ from sqlalchemy import delete, inspect, select
 
 from smarketing.audit.erasure import ledger, reapply, record_erasure
 from smarketing.bootstrap import Services, bootstrap, init_schema
-from smarketing.key_store import keys_metadata, lead_keys
+from smarketing.store.key_store import keys_metadata, lead_keys
 
 
 def test_keys_are_not_in_the_event_database(services: Services) -> None:

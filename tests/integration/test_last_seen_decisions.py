@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from domain.errors import IllegalTransition, InvalidInput, StaleLead
-from smarketing.application import SmarketingApplication
 from smarketing.bootstrap import Services
-from smarketing.key_store import lead_keys
+from smarketing.service.application import SmarketingApplication
+from smarketing.store.key_store import lead_keys
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from projections import leads_query
-from projections.leads_query import LeadQuery
+from projections.queries import leads_query
+from projections.queries.leads_query import LeadQuery
 from smarketing.bootstrap import Services
 from tests.integration.fixed_history import (
     JAVIER,

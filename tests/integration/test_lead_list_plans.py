@@ -1,4 +1,4 @@
-"""The lead list's query shapes (projections.leads_query docstring) list exactly the
+"""The lead list's query shapes (projections.queries.leads_query docstring) list exactly the
 leads, in exactly the order, that filtering and sorting every lead_summary row gives:
 the SQLite window over the sort's index (a page found in it, or the fall-back to the
 plain query), and the PostgreSQL overdue list from the partial index (or the plain
@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from projections import leads_query
-from projections.lead_summary import lead_summary
-from projections.leads_query import LeadQuery, list_leads
+from projections.models.lead_summary import lead_summary
+from projections.queries import leads_query
+from projections.queries.leads_query import LeadQuery, list_leads
 from smarketing.bootstrap import Services
 
 START = datetime(2025, 3, 3, 9, tzinfo=UTC)

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from projections import lead_search
-from projections.lead_summary import lead_summary
-from projections.leads_query import LeadQuery, list_leads
+from projections.engine import lead_search
+from projections.models.lead_summary import lead_summary
+from projections.queries.leads_query import LeadQuery, list_leads
 from smarketing.bootstrap import Services
 
 PEOPLE = [

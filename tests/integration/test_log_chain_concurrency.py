@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from smarketing.audit.chain import verify
 from smarketing.bootstrap import Services, bootstrap
-from smarketing.log_chain import events_source, stored_rows
 from smarketing.settings import Settings
+from smarketing.store.log_chain import events_source, stored_rows
 from tests.integration.stored_rows import stored_events
 
 SAVES = 12  # per writer: commands (one save of a lead and its e-mail index) and batches

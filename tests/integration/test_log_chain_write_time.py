@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 
 from smarketing.audit.chain import UNLINKED, verify
 from smarketing.bootstrap import Services, init_schema
-from smarketing.log_chain import GENESIS, events_source, link, links, stored_rows
+from smarketing.store.log_chain import GENESIS, events_source, link, links, stored_rows
 from smarketing.store.sqlite_recorder import LeanSQLiteRecorder
 from tests.integration.forged import append_copy as _append
 from tests.integration.forged import sql as _sql
@@ -296,7 +296,7 @@ def test_db_init_chains_a_store_that_never_had_a_chain(services: Services) -> No
 
 
 def test_the_chain_matches_python_links(services: Services) -> None:
-    """Links computed by the database (PostgreSQL's save) equal smarketing.log_chain.link."""
+    """Links computed by the database (PostgreSQL's save) equal smarketing.store.log_chain.link."""
     _history(services, leads=2)
     with services.read_engine.connect() as conn:
         rows = list(stored_rows(conn, events_source(services.app.recorder, conn.dialect.name)))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import time_machine
 
-from smarketing import users
 from smarketing.bootstrap import Services, build_engines
-from smarketing.login_limit import attempt, parse_limit
+from smarketing.service import users
+from smarketing.service.login_limit import attempt, parse_limit
 from smarketing.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))

@@ -15,15 +15,15 @@ from sqlalchemy import select
 
 from domain.errors import InvalidInput
 from domain.money import Money
-from projections.lead_summary import lead_summary
-from projections.leads_query import timeline
-from projections.scorecard import sla_facts
-from projections.scorecard_query import scorecard_actuals
-from projections.scorecard_view import scorecard
-from smarketing.application import parse_lead_id
+from projections.cached.scorecard_view import scorecard
+from projections.models.lead_summary import lead_summary
+from projections.models.scorecard import sla_facts
+from projections.queries.leads_query import timeline
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit.history import lead_history
 from smarketing.bootstrap import Services
-from smarketing.formatting import measure
+from smarketing.present.formatting import measure
+from smarketing.service.application import parse_lead_id
 
 
 def at(day: str, hour: int = 10) -> datetime:

@@ -12,14 +12,14 @@ from flask import Flask
 from flask_babel import force_locale
 
 from domain.money import Money
-from projections.scorecard_query import avg_deal_per_opportunity, scorecard_actuals
-from projections.scorecard_view import scorecard
+from projections.cached.scorecard_view import scorecard
+from projections.queries.scorecard_query import avg_deal_per_opportunity, scorecard_actuals
 from smarketing.bootstrap import Services
-from smarketing.formatting import measure
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv
 from smarketing.importing.plan import make_plan
 from smarketing.importing.run import run_plan
+from smarketing.present.formatting import measure
 from tests.integration.exported import exported_rows
 
 OLIST = Path(__file__).resolve().parents[3] / "shared/data/olist"

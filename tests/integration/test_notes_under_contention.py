@@ -1,4 +1,4 @@
-"""Notes don't lose to contention (smarketing.retrying): 8 processes add 50 notes
+"""Notes don't lose to contention (smarketing.service.retrying): 8 processes add 50 notes
 each to one lead at once, on PostgreSQL, and all 400 are stored, none twice."""
 
 import os

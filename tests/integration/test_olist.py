@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from projections.funnel_query import funnel
-from projections.lead_summary import lead_summary
+from projections.models.lead_summary import lead_summary
+from projections.queries.funnel_query import funnel
 from smarketing.bootstrap import Services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv

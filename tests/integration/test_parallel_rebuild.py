@@ -1,4 +1,4 @@
-"""A rebuild shared between processes (smarketing.parallel_rebuild) leaves exactly the
+"""A rebuild shared between processes (smarketing.cli.parallel_rebuild) leaves exactly the
 read models and positions a one-process rebuild leaves."""
 
 import itertools
@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from smarketing import parallel_rebuild
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli import parallel_rebuild
+from smarketing.cli.demo_data import demo_leads
 from smarketing.extensions import services as app_services
 from tests.integration.test_rebuild_and_resume import dump
 

@@ -3,7 +3,7 @@
 
 from flask import Flask, render_template_string
 
-from smarketing.formatting import ngettext
+from smarketing.present.formatting import ngettext
 
 WAITING = "%(num)d MQLs are waiting for a first contact beyond %(hours)s hours."
 

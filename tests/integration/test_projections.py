@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from projections import funnel_query, scorecard_query
+from projections.queries import funnel_query, scorecard_query
 from smarketing.bootstrap import Services
 from tests.integration.fixed_history import DANIEL, JAVIER, LUCIA, MARTA, build_history
 from tests.integration.stored_rows import count_leads

@@ -1,5 +1,5 @@
 """The projector applies each batch with the cyclic garbage collector paused
-(projections.gc_pause) and leaves it as it found it, also after a crash."""
+(projections.engine.gc_pause) and leaves it as it found it, also after a crash."""
 
 import gc
 import sqlite3
@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Connection
 
-from projections.projector import Positioned, Projection
+from projections.engine.projector import Positioned, Projection
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 
 
 class Recorder(Projection):

@@ -6,7 +6,7 @@ verify` names its position. `retry` tries again after a fix, `skip` leaves it ou
 
 from flask import Flask
 
-from projections.projector import Projection
+from projections.engine.projector import Projection
 from smarketing.bootstrap import Services
 from tests.integration.conftest import htmx
 from tests.integration.forged import append_copy, sql

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, MetaData, Table, select
 
-from projections.scorecard import sla_facts
-from projections.scorecard_query import scorecard_actuals
+from projections.models.scorecard import sla_facts
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.bootstrap import Services, bootstrap, init_schema
 
 WON_AT = datetime(2024, 5, 20, 10, tzinfo=UTC)

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from projections.schema import metadata
+from projections.engine.schema import metadata
 from smarketing.bootstrap import bootstrap, init_schema
 from smarketing.settings import Settings
 

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.lead import Lead
-from projections.projector import Projection
-from projections.schema import metadata, tracking
-from projections.scorecard import sla_facts
-from projections.timeline import lead_timeline
+from projections.engine.projector import Projection
+from projections.engine.schema import metadata, tracking
+from projections.models.scorecard import sla_facts
+from projections.models.timeline import lead_timeline
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 
 NOW = datetime(2026, 10, 20, tzinfo=timezone.utc)  # noqa: UP017 - as the brief spells it
 TZ = ZoneInfo("Europe/Madrid")

@@ -18,16 +18,16 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from domain.agreement import add_months
-from projections.funnel_query import funnel, funnel_breakdown
-from projections.scorecard_query import scorecard_actuals
-from smarketing import users
+from projections.queries.funnel_query import funnel, funnel_breakdown
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import seal_month
 from smarketing.bootstrap import Services
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 from smarketing.extensions import KEY
 from smarketing.reports import pdf as report_pdf
 from smarketing.reports.replay import ReportError, monthly_figures
 from smarketing.reports.sections import band_counts
+from smarketing.service import users
 from smarketing.web.factory import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import insert, update
 
-from projections.scorecard import sla_facts
+from projections.models.scorecard import sla_facts
 from smarketing.bootstrap import Services, bootstrap, init_schema
-from smarketing.demo_data import demo_leads
-from smarketing.projector_loop import run_projector
+from smarketing.cli.demo_data import demo_leads
+from smarketing.cli.projector_loop import run_projector
 from smarketing.reports import month_digest, replay
 from smarketing.reports.replay import ReportNotReady, monthly_figures, read_figures, replay_engine
 from smarketing.reports.replica import open_replica, replica_meta, report_projections

@@ -1,4 +1,4 @@
-"""The scorecard's per-month cache (projections.scorecard_cache): a month is
+"""The scorecard's per-month cache (projections.cached.scorecard_cache): a month is
 recomputed exactly when a fact of it has been projected (by this process or
 another one), and cached figures always equal those computed live."""
 
@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from projections import scorecard_cache
-from projections.scorecard import sla_fact_months
-from projections.scorecard_follow_up import sfu_months
-from projections.scorecard_view import scorecard
+from projections.cached import scorecard_cache
+from projections.cached.scorecard_view import scorecard
+from projections.models.scorecard import sla_fact_months
+from projections.models.scorecard_follow_up import sfu_months
 from smarketing.bootstrap import Services, bootstrap, init_schema
 
 TODAY = date(2024, 7, 10)

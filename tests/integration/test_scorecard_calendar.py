@@ -4,10 +4,10 @@ deadline as the breach count and the overdue list (domain.business_hours)."""
 from datetime import UTC, date, datetime
 
 from domain.business_hours import ALWAYS
-from projections.scorecard_query import scorecard_actuals
-from projections.scorecard_view import scorecard
+from projections.cached.scorecard_view import scorecard
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.bootstrap import Services
-from smarketing.sla_terms import sla_in_force
+from smarketing.service.sla_terms import sla_in_force
 from tests.office_hours import MADRID_OFFICE
 
 

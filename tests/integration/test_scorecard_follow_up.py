@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from domain.business_hours import ALWAYS, Calendar, deadline
-from projections.attention import breaches_between, follow_up_breaches
-from projections.schema import from_db, to_db
-from projections.scorecard import sla_facts
-from projections.scorecard_query import _where, scorecard_actuals
-from projections.stats import median, percentile, ratio
+from projections.engine.schema import from_db, to_db
+from projections.models.scorecard import sla_facts
+from projections.queries.attention import breaches_between, follow_up_breaches
+from projections.queries.scorecard_query import _where, scorecard_actuals
+from projections.queries.stats import median, percentile, ratio
 from smarketing.bootstrap import Services
 from tests.office_hours import MADRID
 

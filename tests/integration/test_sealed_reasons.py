@@ -12,14 +12,14 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import select, text
 
-from projections.scorecard import sla_facts
-from projections.timeline import lead_timeline
-from smarketing.application import parse_lead_id
+from projections.models.scorecard import sla_facts
+from projections.models.timeline import lead_timeline
 from smarketing.audit import history
 from smarketing.audit.erasure import erase_person
 from smarketing.bootstrap import Services
+from smarketing.present.timeline_text import describe
 from smarketing.reports import pdf as report_pdf
-from smarketing.timeline_text import describe
+from smarketing.service.application import parse_lead_id
 from tests.integration.conftest import LoginFn
 
 WON = "Zelda Quimbyworth signed"

@@ -95,7 +95,7 @@ def test_a_stale_cache_cannot_seal_after_another_process_erased(services: Servic
 
     app._load = load_then_erase_elsewhere  # type: ignore[method-assign]
     before = len(app.lead_events(lead_id))
-    # The save loses the race (StaleLead); a note is retried (smarketing.retrying), and the
+    # The save loses the race (StaleLead); a note is retried (smarketing.service.retrying), and the
     # retry decides again on the latest version, the erasure: refused, nothing sealed.
     with pytest.raises(InvalidInput, match="erased"):
         app.record_interaction(lead_id, kind="call", details="late words")

@@ -12,12 +12,12 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from domain.actor import SYSTEM_ACTOR, current_actor
-from smarketing import users
 from smarketing.bootstrap import Services
+from smarketing.cli.users_cli import create_demo_users
 from smarketing.extensions import KEY
 from smarketing.reports.pdf import render_monthly_html, render_monthly_pdf
 from smarketing.reports.replay import monthly_figures
-from smarketing.users_cli import create_demo_users
+from smarketing.service import users
 from smarketing.web.security import HEADERS
 from tests.integration.conftest import ensure_user, password_for
 

@@ -8,9 +8,9 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
-from smarketing import users
 from smarketing.bootstrap import Services
-from smarketing.users import user_sessions
+from smarketing.service import users
+from smarketing.service.users import user_sessions
 from tests.integration.conftest import do_login
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -10,15 +10,15 @@ from domain.business_hours import ALWAYS
 from domain.errors import InvalidInput
 from domain.meeting import meeting_id
 from domain.scoring import RULE_ACTOR
-from projections.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
-from projections.leads_query import LeadQuery, list_leads
-from projections.meetings import items_of, open_actions
-from projections.scorecard_view import scorecard
-from projections.scoring import lead_scores
-from projections.targets import targets_for
+from projections.cached.scorecard_view import scorecard
+from projections.models.agreement_docs import CRITERIA, PERSONA, TERMS, current_docs, doc_history
+from projections.models.meetings import items_of, open_actions
+from projections.models.scoring import lead_scores
+from projections.models.targets import targets_for
+from projections.queries.leads_query import LeadQuery, list_leads
 from smarketing.bootstrap import Services
-from smarketing.sla_terms import agreement_counts, overdue_terms, sla_in_force
-from smarketing.terms_commands import scored_interactions
+from smarketing.service.sla_terms import agreement_counts, overdue_terms, sla_in_force
+from smarketing.service.terms_commands import scored_interactions
 from tests.integration.attention_reference import count_attention, needs_attention
 from tests.office_hours import MADRID_OFFICE
 
@@ -262,7 +262,7 @@ def test_the_lead_list_overdue_filter_runs_on_the_same_calendar_as_the_dashboard
 
 
 def test_meeting_pack_counts_the_period_and_groups_reasons(services: Services) -> None:
-    from smarketing.meeting_pack import changes
+    from smarketing.service.meeting_pack import changes
 
     def to_opportunity(lead_id: str, day: str) -> None:
         for stage in ("MQL", "SQL", "Opportunity"):

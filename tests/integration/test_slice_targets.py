@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from domain.agreement import agreement_id
-from projections.targets import target_history, targets_for
+from projections.models.targets import target_history, targets_for
 from smarketing.bootstrap import Services
 from tests.integration.conftest import LoginFn, htmx
 

@@ -13,10 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from domain.vocabulary_book import vocabulary_id
-from projections.funnel_query import funnel, funnel_breakdown
-from projections.leads_query import LeadQuery, list_leads
-from projections.scorecard_query import scorecard_actuals
-from smarketing import integrations
+from projections.queries.funnel_query import funnel, funnel_breakdown
+from projections.queries.leads_query import LeadQuery, list_leads
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.audit.chain import seal_month
 from smarketing.bootstrap import Services
 from smarketing.importing import mapping as mappings
@@ -24,6 +23,7 @@ from smarketing.importing.parse import read_csv_text
 from smarketing.importing.plan import lead_id_for, make_plan
 from smarketing.importing.run import run_plan
 from smarketing.reports.replay import monthly_figures
+from smarketing.service import integrations
 from tests.integration.exported import exported_rows
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -80,7 +80,7 @@ def test_an_import_maps_sources_and_campaigns(web_app: Flask, services: Services
         "i3,Cai,i3@example.com,Webinar X,,2026-01-07\n"
     )
     with web_app.app_context():
-        from smarketing.source_words import resolver
+        from smarketing.present.source_words import resolver
 
         plan = make_plan(read_csv_text(text), mappings.load("leads", "leads"), MADRID, sources=resolver())
     assert run_plan(services.app, plan).imported == 3

@@ -17,10 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from projections.lead_summary import lead_summary
+from projections.models.lead_summary import lead_summary
 from smarketing.audit.erasure import erase_person
 from smarketing.extensions import KEY
-from smarketing.labels import EVENTS
+from smarketing.present.labels import EVENTS
 from tests.crawling import crawl
 from tests.integration.conftest import LoginFn
 from tests.spanish_text import english_sentences, not_spanish, page_text

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 
 from domain.meeting import meeting_id
-from smarketing import integrations
 from smarketing.bootstrap import Services
+from smarketing.service import integrations
 from tests.integration.conftest import LoginFn, ensure_user, htmx
 from tests.spanish_text import not_spanish, page_text
 

@@ -15,8 +15,8 @@ from eventsourcing.application import Repository
 
 from domain.errors import DomainError, LostRace, StaleLead
 from domain.lead import Lead
-from smarketing.application import SmarketingApplication
 from smarketing.bootstrap import Services, bootstrap, init_schema
+from smarketing.service.application import SmarketingApplication
 from smarketing.settings import Settings
 from smarketing.store.key_batch import BatchingPersonalDataMapper
 from smarketing.store.last_seen import LastSeenRepository

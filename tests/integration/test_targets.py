@@ -12,8 +12,8 @@ import pytest
 from domain.actor import current_actor
 from domain.errors import InvalidInput
 from domain.money import Money, MoneyFigure
-from projections.scorecard_view import scorecard
-from projections.targets import target_history, targets_for
+from projections.cached.scorecard_view import scorecard
+from projections.models.targets import target_history, targets_for
 from smarketing.bootstrap import Services
 
 _N = count()

@@ -11,8 +11,8 @@ from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.tests.persistence import TrackingRecorderTestCase
 from sqlalchemy import Engine
 
-from projections.schema import metadata
-from projections.tracking import SQLAlchemyTrackingRecorder
+from projections.engine.schema import metadata
+from projections.engine.tracking import SQLAlchemyTrackingRecorder
 from smarketing.bootstrap import build_engines
 from smarketing.settings import Settings
 from tests.conftest import POSTGRES_MISSING

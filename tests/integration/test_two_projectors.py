@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from projections.schema import metadata
-from projections.scorecard import sla_facts
-from projections.timeline import lead_timeline
+from projections.engine.schema import metadata
+from projections.models.scorecard import sla_facts
+from projections.models.timeline import lead_timeline
 from smarketing.bootstrap import Services, bootstrap
-from smarketing.demo_data import demo_leads
+from smarketing.cli.demo_data import demo_leads
 from smarketing.settings import Settings
 
 WORKERS = 2

@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 
 from domain.errors import InvalidInput
-from smarketing import users
 from smarketing.bootstrap import Services
+from smarketing.service import users
 from tests.integration.conftest import ensure_user, password_for
 
 

@@ -20,12 +20,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from domain.meeting import MONTHLY
-from projections.funnel import REACHED, funnel_leads
-from projections.funnel_query import funnel
-from projections.schema import from_db, month_of
-from projections.scorecard import sla_facts
-from projections.scorecard_query import scorecard_actuals
-from smarketing import meeting_pack
+from projections.engine.schema import from_db, month_of
+from projections.models.funnel import REACHED, funnel_leads
+from projections.models.scorecard import sla_facts
+from projections.queries.funnel_query import funnel
+from projections.queries.scorecard_query import scorecard_actuals
 from smarketing.bootstrap import Services
 from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import read_csv
@@ -33,7 +32,8 @@ from smarketing.importing.plan import make_plan
 from smarketing.importing.run import run_plan
 from smarketing.reports.pdf import render_monthly_html
 from smarketing.reports.replay import monthly_figures
-from smarketing.sla_terms import sla_in_force
+from smarketing.service import meeting_pack
+from smarketing.service.sla_terms import sla_in_force
 from tests.integration.conftest import LoginFn
 
 OLIST = Path(__file__).resolve().parents[3] / "shared/data/olist"

@@ -55,7 +55,7 @@ def test_a_failed_save_leaves_the_cache_alone(services: Services, second: Servic
     assert app2.get_lead(lead_id)["version"] == 1
     _lose_the_next_race(services, second, lead_id)
     # A command that depends on the lead's state is not retried (notes and contact
-    # attempts are: smarketing.retrying): the lost race is the caller's to decide again.
+    # attempts are: smarketing.service.retrying): the lost race is the caller's to decide again.
     with pytest.raises(StaleLead):
         app2.assign_owner(lead_id, owner="ana", team="sales")
     assert app2.get_lead(lead_id) == app1.get_lead(lead_id) == _fresh(services, lead_id)

@@ -13,7 +13,7 @@ from domain.assignment import ROUND_ROBIN, Rule, choose_owner, clean_rules, next
 from domain.errors import InvalidInput
 from domain.lead import Lead
 from domain.task import Task, TaskKind, sla_task_id
-from smarketing.application import SmarketingApplication
+from smarketing.service.application import SmarketingApplication
 
 T0 = datetime(2024, 6, 3, 9, tzinfo=UTC)
 LEAD = {"source": "webinar", "campaign": "spring", "persona": "cfo"}

@@ -17,7 +17,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from domain.agreement import SLAAgreement
 from domain.agreement_terms import CALENDAR, DEFAULTS
 from domain.email_index import LeadEmailIndex
-from smarketing.application import SmarketingApplication
+from smarketing.service.application import SmarketingApplication
 from smarketing.store import event_encoding, personal_data
 from smarketing.store.event_encoding import sorted_dumps, state_encoder
 from smarketing.store.personal_data import PersonalDataMapper, _aad, _holder, is_sealed, seal

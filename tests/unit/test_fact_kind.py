@@ -5,7 +5,7 @@ from typing import Any
 
 from domain.lead import Lead
 from domain.vocabulary import Stage
-from projections.scorecard import fact_kind
+from projections.models.scorecard import fact_kind
 from tests.unit.lead_builders import capture, full_history
 
 _STAGE_FACT = {"MQL": "mql", "SQL": "sql", "Opportunity": "opportunity", "Disqualified": "disqualified"}

@@ -1,4 +1,4 @@
-"""The projector's pause of the cyclic garbage collector (projections.gc_pause)."""
+"""The projector's pause of the cyclic garbage collector (projections.engine.gc_pause)."""
 
 import gc
 import threading
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections.gc_pause import gc_paused
+from projections.engine.gc_pause import gc_paused
 
 
 @pytest.fixture(autouse=True)

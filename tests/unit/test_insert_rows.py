@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from projections.rows import insert_rows, insert_tuples
+from projections.engine.rows import insert_rows, insert_tuples
 from tests.conftest import POSTGRES_MISSING, drop_postgres_database, postgres_database
 
 meta = MetaData()

@@ -3,8 +3,8 @@
 from datetime import datetime, timedelta, timezone
 
 from domain.lead import Lead
-from projections.rows import LeadBatch
-from projections.schema import to_db
+from projections.engine.rows import LeadBatch
+from projections.engine.schema import to_db
 from tests.unit.lead_builders import capture
 
 CEST = timezone(timedelta(hours=2))

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from smarketing.log_chain import GENESIS, ident, link
+from smarketing.store.log_chain import GENESIS, ident, link
 
 
 def test_same_digest_with_the_originator_given() -> None:

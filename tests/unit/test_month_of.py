@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from projections.schema import month_of
+from projections.engine.schema import month_of
 
 
 def test_same_text_as_strftime_across_years_and_zone_boundaries() -> None:

@@ -66,7 +66,7 @@ def test_reverse_funnel_without_any_conversion_says_so() -> None:
     assert plan.mqls is None
 
 
-# --- the moment a score falls under the threshold (projections.score_state) ------------
+# --- the moment a score falls under the threshold (projections.models.score_state) ------------
 
 
 def test_crossing_time_is_one_half_life_per_halving_above_the_threshold() -> None:

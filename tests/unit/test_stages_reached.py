@@ -4,7 +4,7 @@ the stages it skipped, at once; the scorecard's facts follow it like the funnel 
 import pytest
 
 from domain.lifecycle import stages_reached
-from projections.scorecard import fact_kind, implied_kinds
+from projections.models.scorecard import fact_kind, implied_kinds
 from tests.unit.lead_builders import capture
 
 

@@ -9,8 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from projections.plain import plain
-from projections.timeline import data_text
+from projections.engine.plain import plain
+from projections.models.timeline import data_text
 from tests.unit.lead_builders import capture, full_history
 
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "actor", "occurred_at", "originator_topic"}

@@ -1,0 +1,1 @@
+"""The read models: one Projection each, built from the event log."""

@@ -1,0 +1,1 @@
+"""The terminal: flask commands, backups, the projector process and demo data."""

@@ -1,0 +1,1 @@
+"""How things read: labels, event wording, figures, periods, charts and exports."""
