@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from projections.models.lead_summary import lead_summary
 from smarketing.audit.erasure import erase_person
 from smarketing.extensions import KEY
-from smarketing.present.labels import EVENTS
+from smarketing.present.event_types import EVENT_TYPES, event_label
 from tests.crawling import crawl
 from tests.integration.conftest import LoginFn
 from tests.spanish_text import english_sentences, not_spanish, page_text
@@ -120,8 +120,8 @@ def test_every_kind_of_lead_and_replay_step_reads_spanish(demo_app: Flask, login
             answer = manager.get("/leads/check-email", query_string={"email": check})
             pages[f"check-email {check}"] = answer.get_data(as_text=True)
     with demo_app.test_request_context(headers={"Accept-Language": "es"}):
-        event_names = {key: str(name) for key, name in EVENTS.items()}
+        event_names = {cls.__name__: event_label(cls.__name__) for cls in EVENT_TYPES}
     named = {key for key, name in event_names.items() if any(f": {name}<" in html for html in pages.values())}
-    assert named == set(EVENTS), set(EVENTS) - named  # every kind of event was read
+    assert named == set(event_names), set(event_names) - named  # every kind of event was read
     leaks = {path: found[:8] for path, html in pages.items() if (found := not_spanish(page_text(html)))}
     assert not leaks, leaks
