@@ -9,11 +9,17 @@ names its lead (``lead_id``); the read model ``projections.models.tasks`` joins 
 
 The SLA follow-up tasks get deterministic ids (``sla_task_id``), so a command run
 twice creates the task once.
+
+Free text (the title, a completion note, a cancellation reason) may name a person,
+so it travels in the events' ``personal`` mapping, as on ``Lead``: the store seals
+it under the task's own key (smarketing.store.personal_data), and erasing the lead
+destroys its tasks' keys too (smarketing.audit.erasure).
 """
 
 from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -50,7 +56,7 @@ class Task(Aggregate):
     class Created(Event, Aggregate.Created):
         lead_id: str
         kind: str
-        title: str
+        personal: dict[str, str]  # {"title": ...}: sealed under the task's key
         assignee: str
         due_at: datetime
         attempt: int  # the SLA attempt it stands for (0 for a manual task)
@@ -74,7 +80,7 @@ class Task(Aggregate):
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
             lead_id=str(lead_id),
             kind=clean_choice(kind, "kind", TaskKind),
-            title=clean_text(title, "title", max_len=TEXT_MAX, required=True),
+            personal={"title": clean_text(title, "title", max_len=TEXT_MAX, required=True)},
             assignee=clean_text(assignee, "assignee", max_len=SHORT_MAX, required=True),
             due_at=due_at,
             attempt=attempt,
@@ -87,18 +93,22 @@ class Task(Aggregate):
         occurred_at: datetime,
         lead_id: str,
         kind: str,
-        title: str,
+        personal: dict[str, str],
         assignee: str,
         due_at: datetime,
         attempt: int,
     ) -> None:
         self.lead_id = lead_id
         self.kind = kind
-        self.title = title
+        self.personal: dict[str, Any] = dict(personal)
         self.assignee = assignee
         self.due_at = due_at
         self.attempt = attempt
         self.status = TaskStatus.OPEN.value
+
+    @property
+    def title(self) -> str:
+        return str(self.personal.get("title", ""))
 
     @property
     def is_open(self) -> bool:
@@ -124,28 +134,28 @@ class Task(Aggregate):
         self._must_be_open()
         self._completed(
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
-            note=clean_text(note, "note", max_len=TEXT_MAX),
+            personal={"note": clean_text(note, "note", max_len=TEXT_MAX)},
         )
 
     class Completed(Event):
-        note: str
+        personal: dict[str, str]  # {"note": ...}
 
     @event(Completed)
-    def _completed(self, occurred_at: datetime, note: str) -> None:
+    def _completed(self, occurred_at: datetime, personal: dict[str, str]) -> None:
         self.status = TaskStatus.DONE.value
 
     def cancel(self, reason: str = "", occurred_at: datetime | None = None) -> None:
         self._must_be_open()
         self._cancelled(
             occurred_at=clean_occurred_at(occurred_at, utc_now()),
-            reason=clean_text(reason, "reason", max_len=TEXT_MAX),
+            personal={"reason": clean_text(reason, "reason", max_len=TEXT_MAX)},
         )
 
     class Cancelled(Event):
-        reason: str
+        personal: dict[str, str]  # {"reason": ...}
 
     @event(Cancelled)
-    def _cancelled(self, occurred_at: datetime, reason: str) -> None:
+    def _cancelled(self, occurred_at: datetime, personal: dict[str, str]) -> None:
         self.status = TaskStatus.CANCELLED.value
 
     def reopen(self, occurred_at: datetime | None = None) -> None:

@@ -96,7 +96,7 @@ class TasksProjection(Projection):
                     task_id=key,
                     lead_id=UUID(e.lead_id).hex,
                     kind=e.kind,
-                    title=e.title,
+                    title=(e.personal or {}).get("title", ""),
                     assignee=e.assignee,
                     due_at=to_db(e.due_at),
                     attempt=e.attempt,
@@ -139,3 +139,5 @@ class TasksProjection(Projection):
             conn.execute(delete(returned_mqls).where(returned))
         elif isinstance(e, Lead.PersonalDataErased):
             conn.execute(update(returned_mqls).where(returned).values(reason=""))
+            # the tasks' titles may name the person; erasure destroys the tasks' keys too
+            conn.execute(update(lead_tasks).where(lead_tasks.c.lead_id == key).values(title=""))
