@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actor import current_actor
 from domain.agreement_terms import clean_terms
+from domain.assignment import clean_rules
 from domain.errors import N_, DomainError, InvalidInput
 from domain.money import DEFAULT_BASE_CURRENCY, clean_rate, clean_valid_from
 from domain.validation import (
@@ -313,6 +314,31 @@ class SLAAgreement(Aggregate):
         reason: str,
     ) -> None:
         self.terms[section] = dict(values)
+
+    # --- who gets a new MQL (domain.assignment) ---------------------------
+
+    def set_assignment_rules(
+        self, rules: list[dict[str, Any]], returns_to: object, occurred_at: datetime | None = None
+    ) -> None:
+        """Replace the whole rule list and the marketing user rejected MQLs go back to."""
+        clean = clean_rules(rules)
+        back_to = clean_text(returns_to, "returns_to", max_len=SHORT_MAX)
+        if clean == getattr(self, "assignment_rules", []) and back_to == getattr(self, "returns_to", ""):
+            raise InvalidInput("rules", N_("nothing changed in the assignment rules"))
+        self._assignment_rules_set(
+            occurred_at=clean_occurred_at(occurred_at, utc_now()), rules=clean, returns_to=back_to
+        )
+
+    class AssignmentRulesSet(Event):
+        rules: list[dict[str, str]]
+        returns_to: str
+
+    @event(AssignmentRulesSet)
+    def _assignment_rules_set(
+        self, occurred_at: datetime, rules: list[dict[str, str]], returns_to: str
+    ) -> None:
+        self.assignment_rules = [dict(rule) for rule in rules]
+        self.returns_to = returns_to
 
     # --- money: the base currency and exchange rates (domain.money) ---------
 

@@ -182,7 +182,10 @@ class Lead(Aggregate, LeadState):
 
     # --- ownership ------------------------------------------------------
 
-    def assign_owner(self, owner: str, team: str, occurred_at: datetime | None = None) -> None:
+    def assign_owner(
+        self, owner: str, team: str, occurred_at: datetime | None = None, rule: str = ""
+    ) -> None:
+        """``rule``: the assignment rule that chose the owner (domain.assignment), "" by hand."""
         owner = clean_text(owner, "owner", max_len=SHORT_MAX, required=True)
         team = clean_choice(team, "team", Team)
         if owner == self.owner and team == self.team:
@@ -192,15 +195,24 @@ class Lead(Aggregate, LeadState):
             owner=owner,
             team=team,
             previous_owner=self.owner,
+            rule=clean_text(rule, "rule", max_len=SHORT_MAX),
         )
 
     class OwnerAssigned(Event):
+        class_version = 2  # v2: the assignment rule that decided ("" by hand, as every v1)
         owner: str
         team: str
         previous_owner: str
+        rule: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["rule"] = ""
 
     @event(OwnerAssigned)
-    def _owner_assigned(self, occurred_at: datetime, owner: str, team: str, previous_owner: str) -> None:
+    def _owner_assigned(
+        self, occurred_at: datetime, owner: str, team: str, previous_owner: str, rule: str
+    ) -> None:
         self.owner = owner
         self.team = team
         self._touch(occurred_at)

@@ -23,11 +23,12 @@ from projections.models.scorecard import ScorecardProjection
 from projections.models.scorecard_follow_up import ScorecardFollowUpProjection
 from projections.models.scoring import ScoringProjection
 from projections.models.targets import TargetsProjection
+from projections.models.tasks import TasksProjection
 from projections.models.timeline import TimelineProjection
 from smarketing.notifications import outbox as notification_outbox
 from smarketing.notifications import preferences as notification_preferences
 from smarketing.notifications.projection import OutboxProjection
-from smarketing.service import integrations, users
+from smarketing.service import away, integrations, users
 from smarketing.service.application import SmarketingApplication
 from smarketing.settings import Settings
 from smarketing.store.chain_migration import chain_existing_events
@@ -62,6 +63,7 @@ def build_projections(settings: Settings) -> list[Projection]:
         FollowUpProjection(),
         DataQualityProjection(),
         OutboxProjection(),  # notifications (smarketing/notifications)
+        TasksProjection(),
     ]
 
 
@@ -194,6 +196,7 @@ def init_schema(settings: Settings) -> None:
         users.metadata.create_all(services.write_engine)
         notification_preferences.create(services.write_engine)  # beside users; users.language
         notification_outbox.create(read_models)  # kept by rebuilds: its own MetaData
+        away.upgrade_schema(services.write_engine)  # the out-of-office column, added since
         chain_existing_events(services.write_engine, services.app.recorder)
         if read_models is not services.write_engine:
             drop_read_models_beside_the_log(services.write_engine)

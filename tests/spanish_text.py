@@ -26,6 +26,7 @@ FUNCTION_WORDS = frozenset(
     "an any each every does doesn't isn't nothing".split()
 )
 WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ']+")
+IDENTIFIER = re.compile(r"[\w-]*\d[\w-]*")
 WINDOW = 4  # two of four neighbouring words being English function words reads as English
 # A form field's key where its label belongs: "month: ...", "slice_by: ..." (smarketing.present.labels);
 # keys that are also Spanish words ("persona") or too short to tell are left out.
@@ -50,8 +51,11 @@ def english_sentences() -> tuple[str, ...]:
 
 
 def english_phrases(text: str) -> list[str]:
-    """Runs of words where English function words crowd together: "must be one of"."""
-    words = WORD.findall(text)
+    """Runs of words where English function words crowd together: "must be one of".
+
+    Tokens with a digit are identifiers, not words: a lead id such as
+    ``4a0856a1-6739-41be-be71-…`` would otherwise read as "a a be be"."""
+    words = WORD.findall(IDENTIFIER.sub(" ", text))
     found, i = [], 0
     while i < len(words):
         window = words[i : i + WINDOW]

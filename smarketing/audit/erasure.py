@@ -13,6 +13,11 @@ taken before an erasure brings the person back, and ``reapply`` (``flask audit e
 --reapply``) then erases again every lead the ledger names. Keep the ledger out of
 what a restore overwrites, and back it up with (at least) the same retention as the
 event database's backups (docs/SECURITY.md, "Erasure").
+
+A lead's tasks (domain.task) are their own streams with their own keys: their free
+text (title, note, reason) may name the person too, so erasing the lead destroys
+every one of its tasks' keys as well, found in the tasks read model once it has
+caught up (``destroy_task_keys``); ``reapply`` does the same after a restore.
 """
 
 import json
@@ -22,8 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+from sqlalchemy import select
+
 from domain.lead import Lead
 from domain.validation import TEXT_MAX, clean_text
+from projections.models.tasks import lead_tasks
 from smarketing.bootstrap import Services
 from smarketing.reports.replica import open_replica
 from smarketing.service.application import parse_lead_id
@@ -74,6 +82,8 @@ def erase_person(svc: Services, lead_id: str, reason: str) -> int:
     clean_text(reason, "reason", max_len=TEXT_MAX, required=True)
     record_erasure(svc.settings, uuid)  # first: a failure below is then finished by --reapply
     version = svc.app.erase_personal_data(str(uuid), reason)
+    svc.projector.catch_up()  # the tasks read model knows every task of the lead
+    destroy_task_keys(svc, [uuid.hex])
     _after_erasure(svc, [uuid.hex])
     return version
 
@@ -89,6 +99,7 @@ def reapply(svc: Services) -> Reapplied:
     """Erase again every lead in the ledger that a restore brought back; idempotent."""
     erased, keys_destroyed, unknown = [], [], []
     key_store = svc.app.mapper._key_store()  # type: ignore[attr-defined]
+    svc.projector.catch_up()  # the tasks read model, to find the tasks' keys below
     for lead_id in dict.fromkeys(entry.lead_id for entry in ledger(svc.settings)):
         uuid = UUID(lead_id)
         if not svc.app.lead_exists(uuid):
@@ -96,11 +107,23 @@ def reapply(svc: Services) -> Reapplied:
             unknown.append(lead_id)
         elif not any(isinstance(e, Lead.PersonalDataErased) for e in svc.app.lead_events(uuid)):
             svc.app.erase_personal_data(str(uuid), REAPPLIED)
+            destroy_task_keys(svc, [lead_id])
             erased.append(lead_id)
-        elif key_store.delete(lead_id):
+        elif key_store.delete(lead_id) | destroy_task_keys(svc, [lead_id]):  # both, whatever the first says
             keys_destroyed.append(lead_id)
     _after_erasure(svc, erased + keys_destroyed)
     return Reapplied(erased, keys_destroyed, unknown)
+
+
+def destroy_task_keys(svc: Services, lead_ids: list[str]) -> bool:
+    """Delete the keys of every task of these leads (by the tasks read model); True if any existed."""
+    leads = [UUID(lead_id).hex for lead_id in lead_ids]
+    with svc.read_engine.connect() as conn:
+        task_ids = conn.execute(select(lead_tasks.c.task_id).where(lead_tasks.c.lead_id.in_(leads))).scalars()
+        found = list(task_ids)
+    key_store = svc.app.mapper._key_store()  # type: ignore[attr-defined]
+    deleted = [key_store.delete(task_id) for task_id in found]
+    return any(deleted)
 
 
 def _after_erasure(svc: Services, lead_ids: list[str]) -> None:

@@ -18,6 +18,7 @@ from smarketing.bootstrap import bootstrap, init_schema, schema_exists
 from smarketing.cli import parallel_rebuild
 from smarketing.cli.backup_cli import backup_cli
 from smarketing.cli.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
+from smarketing.cli.demo_loop import demo_loop
 from smarketing.cli.users_cli import create_demo_users, echo_demo_users, users_cli
 from smarketing.extensions import KEY, services
 from smarketing.present.periods import month_arg
@@ -86,6 +87,7 @@ def demo_data(if_empty: bool, seed: int, months: int, end_month: str) -> None:
         f"and projected {events} event applications in {time.perf_counter() - started:.1f}s."
     )
     echo_demo_users(create_demo_users())  # only here: a store with real data gets no demo logins
+    click.echo(f"Daily loop: {demo_loop(svc, now)} tasks for the demo users.")
 
 
 @projections_cli.command("catch-up")

@@ -69,6 +69,22 @@ def add(username: str, role: str, display_name: str, password_stdin: bool) -> No
     _create(username, role, password_stdin, display_name)
 
 
+@users_cli.command("away")
+@click.argument("username")
+@click.option(
+    "--on/--off", "on", default=True, help="Mark the user away (skipped by assignment rules) or back."
+)
+def away_command(username: str, on: bool) -> None:
+    """Mark a user out of office (--on) or back (--off)."""
+    from smarketing.service import away
+
+    try:
+        away.set_away(services().write_engine, actor=_cli_actor(), username=username, away=on)
+    except InvalidInput as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{username}: {'away' if on else 'back'}")
+
+
 def demo_password(role: str) -> str:
     return f"demo-{role}"
 

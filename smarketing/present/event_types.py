@@ -79,6 +79,29 @@ def _stage(d: Data) -> str:
     return f"{_('Stage')}: {_label('stage', d.get('from_stage'))} → {_label('stage', d.get('to_stage'))}"
 
 
+def _assigned(d: Data) -> str:
+    """By hand: "Owner assigned: X (team)"; by a rule: "Assigned to X by the rule «…»"."""
+    if not d.get("rule"):
+        return f"{OWNER_ASSIGNED}: {d.get('owner')} ({_label('team', d.get('team'))})"
+    return _("Assigned to %(owner)s by the rule «%(rule)s»", owner=d.get("owner"), rule=rule_words(d["rule"]))
+
+
+def _assigned_line(d: Data) -> str:
+    rule = f" by the rule {d['rule']}" if d.get("rule") else ""
+    return f"Owner: {d['owner']} ({d['team']}){rule}"
+
+
+def rule_words(rule: str) -> str:
+    """An assignment rule's key (domain.assignment) in the reader's words."""
+    if rule == "round_robin":
+        return _("round robin")
+    if rule == "returns_to":
+        return _("returns go to marketing")
+    by, _sep, value = rule.partition("=")
+    names = {"source": _("source"), "campaign": _("campaign"), "persona": _("persona")}
+    return f"{names.get(by, by)}: {value}"
+
+
 INTERACTION = _l("Interaction")
 CONTACT_ATTEMPT = _l("Contact attempt")
 OWNER_ASSIGNED = _l("Owner assigned")
@@ -108,12 +131,7 @@ EVENT_TYPES: dict[type[Aggregate.Event], EventType] = {
         ),
         lambda d: f"Contact attempt by {d['channel']}: {d['outcome']}",
     ),
-    Lead.OwnerAssigned: EventType(
-        OWNER_ASSIGNED,
-        "☺",
-        _named(OWNER_ASSIGNED, lambda d: f"{d.get('owner')} ({_label('team', d.get('team'))})"),
-        lambda d: f"Owner: {d['owner']} ({d['team']})",
-    ),
+    Lead.OwnerAssigned: EventType(OWNER_ASSIGNED, "☺", _assigned, _assigned_line),
     Lead.StageChanged: EventType(_l("Stage changed"), "➜", _stage, _stage_line),
     Lead.MQLRejected: EventType(
         MQL_REJECTED, "↩", _named(MQL_REJECTED), lambda d: f"MQL rejected by sales: {d['reason']}"

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    false,
     insert,
     select,
     update,
@@ -52,6 +53,8 @@ users = Table(
     Column("password_hash", String(300), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime, nullable=False),
+    # Out of office: skipped by the assignment rules (smarketing.service.away adds it to older tables).
+    Column("away", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 user_audit = Table(

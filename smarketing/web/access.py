@@ -89,6 +89,9 @@ READ: dict[str, str] = {
     "data_quality.*": "report.read",  # history out of order, by kind; all GETs
     "notifications.*": "notifications.own",  # the user's own list and e-mail preferences
     "mail_sent.*": "users.admin",  # e-mails written without SMTP: recipients' addresses
+    "loop.my_tasks_page": "read",  # one's own tasks (and, for managers, the team's load)
+    "loop.returned": "lead.returned",  # MQLs sales returned: marketing's queue
+    "loop.rules": "read",
 }
 
 WRITE: dict[str, str] = {
@@ -107,6 +110,9 @@ WRITE: dict[str, str] = {
     "integrations.*": "integrations.admin",
     "api.*": PUBLIC,  # no session: api.py checks the integration's bearer token itself
     "notifications.*": "notifications.own",  # mark read, save preferences: only one's own
+    "loop.create_task": "lead.task",
+    "loop.change_task": "lead.task",
+    "loop.rules": "agreement.write",
 }
 
 _LEADS = {"lead.capture", "lead.interaction", "lead.attempt", "lead.owner", "lead.stage.early"}
@@ -134,6 +140,12 @@ for _role in ("marketing", "sales", "manager"):
 # Everyone is notified of something, and sees and sets only their own notifications.
 for _role in ROLES:
     ROLES[_role] = ROLES[_role] | {"notifications.own"}
+# The daily loop (issue #22): both teams and managers keep tasks; marketing's queue of
+# returned MQLs is marketing's and the managers'.
+for _role in ("marketing", "sales", "manager"):
+    ROLES[_role] = ROLES[_role] | {"lead.task"}
+for _role in ("marketing", "manager"):
+    ROLES[_role] = ROLES[_role] | {"lead.returned"}
 # Whoever reads everything finds leads too; an admin finds them and nothing else.
 for _role in ("marketing", "sales", "manager", "auditor"):
     ROLES[_role] = ROLES[_role] | {"lead.find"}

@@ -111,6 +111,7 @@ EXTRA_NAV = [
     {"endpoint": "integrations.index", "prefix": "integrations", "label": lazy_gettext("Integrations")},
     {"endpoint": "data_quality.index", "prefix": "data_quality", "label": lazy_gettext("Data quality")},
     {"endpoint": "mail_sent.index", "prefix": "mail_sent", "label": lazy_gettext("Mail sent")},
+    {"endpoint": "loop.returned", "prefix": "loop.returned", "label": lazy_gettext("Returned by sales")},
 ]
 
 
@@ -144,3 +145,6 @@ def _register_blueprints(app: Flask) -> None:
 
     notifications.init_app(app)  # the bell, the list, "Avisos por correo"
     mail_sent.init_app(app)  # admins: the mailbox written without SMTP
+    from smarketing.web import daily_loop
+
+    daily_loop.init_app(app)  # tasks, returned MQLs, assignment rules (issue #22)

@@ -9,6 +9,7 @@ from domain.errors import InvalidInput
 from smarketing.extensions import services
 from smarketing.present.formatting import ngettext
 from smarketing.service import users as user_store
+from smarketing.service.away import away_users, set_away
 from smarketing.web import forms
 from smarketing.web.errors import translated
 
@@ -20,6 +21,7 @@ def _page(message: str = "", error: str = "", status: int = 200) -> tuple[str, i
     return render_template(
         "users.html",
         users=user_store.list_users(svc.read_engine),
+        away=away_users(svc.read_engine),
         audit=user_store.audit_trail(svc.read_engine),
         roles=user_store.ROLES,
         message=message,
@@ -87,3 +89,11 @@ def sign_out(username: str) -> tuple[str, int]:
             name=name,
         )
     )
+
+
+@bp.post("/<username>/away")
+def away(username: str) -> tuple[str, int]:
+    """Mark a user out of office (the assignment rules skip them) or back."""
+    on = request.form.get("away") == "1"
+    set_away(services().write_engine, actor=current_user.username, username=username, away=on)
+    return _page(_("%(name)s is away.", name=username) if on else _("%(name)s is back.", name=username))

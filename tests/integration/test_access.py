@@ -65,8 +65,15 @@ def sign_out_user(services: Services) -> tuple[str, dict]:
     return f"/users/{name}/sign-out", {}
 
 
+def mark_away(services: Services) -> tuple[str, dict]:
+    name = f"other{next(_EMAILS)}"
+    users.create_user(services.write_engine, actor="test", username=name, role="sales", password="x" * 10)
+    return f"/users/{name}/away", {"away": "1"}
+
+
 # case -> (permission key in the access table, request builder, roles that may do it)
 CASES: dict[str, tuple[str, Callable[[Services], tuple[str, dict]], set[str]]] = {
+    "away": ("users.away", mark_away, {"admin"}),
     "capture": ("leads.create", capture, {"marketing", "sales", "manager"}),  # sales prospects too
     "interaction": (
         "lead_page.act:interaction",

@@ -170,7 +170,7 @@ def test_a_lead_action_answers_its_target_the_swaps_and_anything_else_the_page(
     note = {"kind": "note", "channel": "web", "details": "Asked for prices"}
     aimed = manager.post(f"/leads/{lead}/interaction", data=note, headers=htmx("action-result"))
     html = aimed.get_data(as_text=True)
-    assert aimed.status_code == 200 and not is_page(aimed) and html.count('hx-swap-oob="true"') == 3
+    assert aimed.status_code == 200 and not is_page(aimed) and html.count('hx-swap-oob="true"') == 4
     assert varies(aimed), aimed.vary
     for headers in (BOOSTED, ELSEWHERE, {}):
         answer = manager.post(f"/leads/{lead}/interaction", data=note, headers=headers)

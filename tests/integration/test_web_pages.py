@@ -102,7 +102,7 @@ def test_lead_page_actions_swap_header_actions_and_timeline(client: FlaskClient)
     response = act(client, lead, "stage", ACTION, to_stage="MQL", expected_version=version_of(client, lead))
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
-    assert html.count('hx-swap-oob="true"') == 3 and "Lead → MQL" in html
+    assert html.count('hx-swap-oob="true"') == 4 and "Lead → MQL" in html  # header, actions, tasks, timeline
     steps = [
         ("owner", {"owner": "lucia", "team": "sales"}),
         ("attempt", {"channel": "phone", "outcome": "no_answer", "note": "voicemail"}),

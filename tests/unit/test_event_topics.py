@@ -13,9 +13,10 @@ from domain.agreement import SLAAgreement
 from domain.email_index import LeadEmailIndex
 from domain.lead import Lead
 from domain.meeting import Meeting
+from domain.task import Task
 from domain.vocabulary_book import Vocabulary
 
-AGGREGATES = (Lead, SLAAgreement, LeadEmailIndex, Meeting, Vocabulary)
+AGGREGATES = (Lead, SLAAgreement, LeadEmailIndex, Meeting, Vocabulary, Task)
 
 # topic: (class_version, fields in order after the library's own, upcasters)
 _BASE = ("originator_id", "originator_version", "timestamp")
@@ -28,7 +29,8 @@ TOPICS_BEFORE = {
                                       "campaign", "landing_page", "persona", "external_key"), ()),
     "domain.lead:Lead.InteractionRecorded": (1, (*_BASE, *_WHO, "kind", "channel", "personal"), ()),
     "domain.lead:Lead.ContactAttempted": (1, (*_BASE, *_WHO, "channel", "outcome", "personal"), ()),
-    "domain.lead:Lead.OwnerAssigned": (1, (*_BASE, *_WHO, "owner", "team", "previous_owner"), ()),
+    "domain.lead:Lead.OwnerAssigned": (2, (*_BASE, *_WHO, "owner", "team", "previous_owner", "rule"),
+                                       ("upcast_v1_v2",)),
     "domain.lead:Lead.StageChanged": (2, (*_BASE, *_WHO, "from_stage", "to_stage", "personal", "skipped"),
                                       ("upcast_v1_v2",)),
     "domain.lead:Lead.MQLRejected": (2, (*_BASE, *_WHO, "from_stage", "to_stage", "personal"),
@@ -51,6 +53,15 @@ TOPICS_BEFORE = {
                                                       ()),
     "domain.agreement:SLAAgreement.ExchangeRateSet": (1, (*_BASE, *_WHO, "currency", "base", "rate",
                                                           "valid_from", "reason"), ()),
+    "domain.agreement:SLAAgreement.AssignmentRulesSet": (1, (*_BASE, *_WHO, "rules", "returns_to"), ()),
+    # Task events were never released: their free text moved into ``personal`` (sealed) in place.
+    "domain.task:Task.Event": (1, (*_BASE, *_WHO), ()),
+    "domain.task:Task.Created": (1, (*_CREATED, *_WHO, "lead_id", "kind", "personal", "assignee", "due_at",
+                                     "attempt"), ()),
+    "domain.task:Task.Assigned": (1, (*_BASE, *_WHO, "assignee", "previous"), ()),
+    "domain.task:Task.Completed": (1, (*_BASE, *_WHO, "personal"), ()),
+    "domain.task:Task.Cancelled": (1, (*_BASE, *_WHO, "personal"), ()),
+    "domain.task:Task.Reopened": (1, (*_BASE, *_WHO), ()),
     "domain.email_index:LeadEmailIndex.Event": (1, _BASE, ()),
     "domain.email_index:LeadEmailIndex.Created": (1, _CREATED, ()),
     "domain.email_index:LeadEmailIndex.Registered": (1, (*_CREATED, "lead_id"), ()),

@@ -98,8 +98,15 @@ EVENT_NAMES = {
 
 
 # Event classes above version 1, each with its upcasters (DealWon v2: an unknown amount is None;
-# v2, DealWon v3: the free-text reason moved into ``personal``).
-VERSIONS = {"DealWon": 3, "StageChanged": 2, "MQLRejected": 2, "DealLost": 2, "DealAmountCorrected": 2}
+# v2, DealWon v3: the free-text reason moved into ``personal``; OwnerAssigned v2: the rule that decided).
+VERSIONS = {
+    "DealWon": 3,
+    "StageChanged": 2,
+    "MQLRejected": 2,
+    "DealLost": 2,
+    "DealAmountCorrected": 2,
+    "OwnerAssigned": 2,
+}
 
 
 def test_every_event_class_is_at_its_known_version():
