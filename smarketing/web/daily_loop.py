@@ -14,7 +14,7 @@ from domain.task import TaskKind
 from domain.validation import utc_now
 from projections.queries.tasks_query import lead_task_rows, my_tasks, open_count, returned_list, team_load
 from smarketing.extensions import services
-from smarketing.service import daily_loop
+from smarketing.service import daily_loop, users
 from smarketing.service.away import available_sales
 from smarketing.web import forms
 from smarketing.web.access import can
@@ -104,6 +104,7 @@ def rules() -> Response:
         returns_to=returns_to,
         kinds=(ROUND_ROBIN, *MATCHED_FIELDS),
         message=message,
+        team=[user for user in users.list_users(svc.write_engine) if user.active],
     )
 
 
