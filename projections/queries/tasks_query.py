@@ -86,9 +86,13 @@ def team_load(conn: Connection, now: datetime, tz: ZoneInfo) -> list[dict[str, A
 
 
 def returned_list(conn: Connection) -> list[dict[str, Any]]:
-    """Leads sales rejected back to marketing and nobody has moved since, newest first."""
+    """Leads sales rejected back to marketing and nobody has moved since, newest first.
+
+    The owner is the lead's as the lead list shows it (a rejection before any rule keeps
+    the sales owner it had), so the two pages never disagree."""
+    columns = [c for c in returned_mqls.c if c.name != "owner"]
     query = (
-        select(returned_mqls, lead_summary.c.name)
+        select(*columns, lead_summary.c.name, lead_summary.c.owner)
         .join(lead_summary, lead_summary.c.lead_id == returned_mqls.c.lead_id, isouter=True)
         .order_by(returned_mqls.c.rejected_at.desc(), returned_mqls.c.lead_id)
     )

@@ -120,3 +120,14 @@ def test_a_rejected_mql_goes_to_marketing_until_recycled(services: Services) -> 
     services.projector.catch_up()
     with services.read_engine.connect() as conn:
         assert returned_list(conn) == []
+
+
+def test_a_rejection_without_rules_lists_the_owner_the_lead_list_shows(services: Services) -> None:
+    lead_id = new_mql(services, 1, "2024-06-03T09:00")  # no rules: nobody assigned by the loop
+    services.app.assign_owner(lead_id, owner="lucia", team="sales", occurred_at=at("2024-06-03T10:00"))
+    services.app.reject_mql(lead_id, reason="no budget", occurred_at=at("2024-06-04T09:00"))
+    daily_loop.return_to_marketing(services, lead_id)  # no rule names a marketing user
+    services.projector.catch_up()
+    with services.read_engine.connect() as conn:
+        (row,) = returned_list(conn)
+    assert row["owner"] == services.app.get_lead(lead_id)["owner"] == "lucia"
