@@ -95,6 +95,7 @@ def test_someone_else_s_notifications_stay_theirs(
     services: Services, make_web_app: Callable[..., Flask], login: LoginFn
 ) -> None:
     app = make_web_app()
+    login(app.test_client(), "sales")  # test-sales is a user: only users are notified
     assign(services, "test-sales")
     (note,) = outbox.recent(services.projector.engine, "test-sales")
     other = login(app.test_client(), "marketing")

@@ -238,3 +238,23 @@ def test_without_smtp_the_mail_lands_in_the_mailbox(services: Services, clock: C
     assert sender.run_once().sent == 1
     (eml,) = (tmp_path / "mailbox").glob("*.eml")
     assert message_from_bytes(eml.read_bytes())["To"] == "rep@example.org"
+
+
+def test_imported_history_and_owners_who_are_not_users_notify_nobody(
+    services: Services, smtp: Smtp, clock: Clock
+) -> None:
+    """An import records last year's assignments today (the Olist deals: 842 sellers'
+    ids as owners, dated 2018): none of it is news, and a seller is not a user."""
+    person(services, "rep", "sales")
+    last_year = clock() - timedelta(days=365)
+    old = services.app.capture_lead(
+        name="Old", email="old@example.org", source="webinar", occurred_at=last_year
+    )
+    services.app.assign_owner(old, owner="rep", team="sales", occurred_at=last_year)
+    seller = services.app.capture_lead(name="Seller's", email="s@example.org", source="webinar")
+    services.app.assign_owner(seller, owner="4ef15afb4b2723d8f3d81e51ec7afefe", team="sales")  # today
+    services.projector.catch_up()
+    assert sender_for(services, smtp, clock).run_once().sent == 0
+    assert smtp.to("rep@example.org") == []
+    assigned_lead(services, "rep")  # today, to a user: news
+    assert sender_for(services, smtp, clock).run_once().sent == 1
