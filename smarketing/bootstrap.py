@@ -2,6 +2,7 @@
 database and the projector together from the settings."""
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from eventsourcing.utils import get_topic
@@ -28,7 +29,7 @@ from projections.models.timeline import TimelineProjection
 from smarketing.notifications import outbox as notification_outbox
 from smarketing.notifications import preferences as notification_preferences
 from smarketing.notifications.projection import OutboxProjection
-from smarketing.service import away, integrations, users
+from smarketing.service import away, daily_loop, integrations, users
 from smarketing.service.application import SmarketingApplication
 from smarketing.settings import Settings
 from smarketing.store.chain_migration import chain_existing_events
@@ -169,7 +170,10 @@ def bootstrap(settings: Settings, *, create_tables: bool = False) -> Services:
         if isinstance(projection, OutboxProjection):
             projection.use_users(read_engine)  # who is in marketing, for rejected MQLs
     projector = Projector(app.recorder, app.mapper, projector_engine, projections, read_engine=read_engine)
-    return Services(settings, app, write_engine, read_engine, projector, key_engine)
+    services = Services(settings, app, write_engine, read_engine, projector, key_engine)
+    # The daily loop after every lead command, whoever ran it (issue #22).
+    app.use_after_lead_change(partial(daily_loop.after_lead_action, services))
+    return services
 
 
 def init_schema(settings: Settings) -> None:

@@ -4,6 +4,15 @@ Each chunk is one ``app.save(*aggregates)``, i.e. one transaction; a lead's
 events are never split across two. If a chunk is refused (someone else wrote
 one of those leads or e-mails meanwhile), its leads are retried one by one, so
 one conflict rejects one row, not the whole chunk.
+
+Imports never run the daily loop (no rule assigns an imported MQL, no follow-up task,
+no e-mail): the rows are history another system recorded, owners and follow-ups
+included. Their MQLs entered days or years ago, so a rule's assignment and a task due
+at a deadline long past would be made up now and announce thousands of "overdue"
+reminders at once; even a recent one was handled (or not) in the old tool, whose
+owner the row carries. The leads are saved as built aggregates (``capture_many``),
+never through the commands that run the loop (``use_after_lead_change``); an MQL that
+needs an owner is assigned on its page or by the API, which runs the loop from then on.
 """
 
 import copy

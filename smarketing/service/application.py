@@ -2,7 +2,9 @@
 turn library errors into domain errors. How aggregates are loaded, cached and saved
 (and the switch that turns that machinery off) is ``smarketing.store``'s."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -32,6 +34,13 @@ def parse_lead_id(lead_id: str | UUID) -> UUID:
         raise LeadNotFound(N_("No lead with id %(id)s."), id=repr(str(lead_id)[:40])) from None
 
 
+# What runs after a lead command was saved: (lead id, action, the command's fields).
+LeadHook = Callable[[str, str, dict[str, Any]], None]
+# Set while the hook runs (or is held off): the loop's own commands (its assign_owner)
+# must not start the loop again from inside itself.
+_HOOK_HELD: ContextVar[bool] = ContextVar("lead_hook_held", default=False)
+
+
 class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, StoredApplication):
     """The business commands; how their aggregates are loaded, cached and saved is
     ``StoredApplication``'s (smarketing.store.application)."""
@@ -44,6 +53,30 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, Sto
         super().__init__(env)
         self._index_secret = b""
         self._load_index_secret: Callable[[], bytes] | None = None
+        self._after_lead_change: LeadHook | None = None
+
+    def use_after_lead_change(self, hook: LeadHook) -> None:
+        """What follows a lead command once it is saved (the composition root gives it the
+        daily loop, smarketing.service.daily_loop): so every caller (web, API, CLI, the
+        scoring rule) assigns new MQLs, opens and completes follow-up tasks and returns
+        rejected MQLs, not only the lead page. Bulk imports save aggregates directly and
+        never run it (smarketing.importing.run)."""
+        self._after_lead_change = hook
+
+    @contextmanager
+    def lead_hook_held(self) -> Iterator[None]:
+        """Commands inside run without the after-change hook (the hook itself runs so)."""
+        token = _HOOK_HELD.set(True)
+        try:
+            yield
+        finally:
+            _HOOK_HELD.reset(token)
+
+    def _changed(self, lead_id: str, action: str, fields: dict[str, Any]) -> None:
+        if self._after_lead_change is None or _HOOK_HELD.get():
+            return
+        with self.lead_hook_held():
+            self._after_lead_change(str(lead_id), action, fields)
 
     def use_index_secret(self, load: Callable[[], bytes]) -> None:
         """How to read the installation's secret (from the key store, bootstrap): on first
@@ -123,24 +156,36 @@ class SmarketingApplication(AgreementCommands, MoneyCommands, TermsCommands, Sto
         return saved.version + 1 if promoted else saved.version
 
     def log_contact_attempt(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return retry_lost_races(
+        version = retry_lost_races(
             lambda: self._update(lead_id, expected_version, lambda lead: lead.attempt_contact(**fields))
         )
+        self._changed(lead_id, "attempt", fields)
+        return version
 
     def assign_owner(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return self._update(lead_id, expected_version, lambda lead: lead.assign_owner(**fields))
+        version = self._update(lead_id, expected_version, lambda lead: lead.assign_owner(**fields))
+        self._changed(lead_id, "owner", fields)
+        return version
 
     def change_stage(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return self._update(lead_id, expected_version, lambda lead: lead.change_stage(**fields))
+        version = self._update(lead_id, expected_version, lambda lead: lead.change_stage(**fields))
+        self._changed(lead_id, "stage", fields)
+        return version
 
     def reject_mql(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return self._update(lead_id, expected_version, lambda lead: lead.reject_mql(**fields))
+        version = self._update(lead_id, expected_version, lambda lead: lead.reject_mql(**fields))
+        self._changed(lead_id, "reject", fields)
+        return version
 
     def mark_won(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return self._update(lead_id, expected_version, lambda lead: lead.win_deal(**fields))
+        version = self._update(lead_id, expected_version, lambda lead: lead.win_deal(**fields))
+        self._changed(lead_id, "won", fields)
+        return version
 
     def mark_lost(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
-        return self._update(lead_id, expected_version, lambda lead: lead.lose_deal(**fields))
+        version = self._update(lead_id, expected_version, lambda lead: lead.lose_deal(**fields))
+        self._changed(lead_id, "lost", fields)
+        return version
 
     def correct_amount(self, lead_id: str, expected_version: int | None = None, **fields: Any) -> int:
         """A won deal's amount or currency corrected, with a reason (Lead.DealAmountCorrected)."""

@@ -1,7 +1,9 @@
 """The daily loop's service flow: who gets a new MQL, where a rejected one goes, and
-the SLA's follow-up tasks. Called after the lead's own command (``after_lead_action``)
-by the web and by tests; each step is its own event on its own aggregate, recorded by
-the system actor ("system") when a rule, not a person, decided it.
+the SLA's follow-up tasks. Run after every lead command the application saves
+(``after_lead_action``, the hook ``smarketing.bootstrap`` gives the application), so
+the web, the API, the CLI and the scoring rule all run it; bulk imports never do. Each
+step is its own event on its own aggregate, recorded by the system actor ("system")
+when a rule, not a person, decided it.
 
 Terms are read as they stood at the lead's business time (``sla_in_force`` at the
 MQL's entry), so an imported or back-dated MQL gets the deadline of its day; the
@@ -11,7 +13,7 @@ deadline itself is ``domain.business_hours.deadline``, the follow-up clock's.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -27,9 +29,11 @@ from domain.task import Task, TaskKind, TaskStatus, sla_task_id
 from domain.validation import utc_now
 from domain.vocabulary import Stage, Team
 from projections.models.tasks import lead_tasks, round_robin_turns
-from smarketing.bootstrap import Services
 from smarketing.service.away import available_sales
 from smarketing.service.sla_terms import SLAInForce, sla_in_force
+
+if TYPE_CHECKING:  # the composition root imports this module to wire the hook
+    from smarketing.bootstrap import Services
 
 RETURNS_RULE = "returns_to"
 MAX_ATTEMPT_TASKS = 20
@@ -44,8 +48,9 @@ def acting_as(actor: str) -> Iterator[None]:
         current_actor.reset(token)
 
 
-def after_lead_action(svc: Services, lead_id: str, action: str, fields: dict[str, Any]) -> None:
-    """The loop's part after a lead command the web ran (smarketing.web.lead_page)."""
+def after_lead_action(svc: "Services", lead_id: str, action: str, fields: dict[str, Any]) -> None:
+    """The loop's part after a lead command was saved (``use_after_lead_change``). It runs
+    with the hook held, so its own ``assign_owner`` does not start it again."""
     if action == "stage" and fields.get("to_stage") == Stage.MQL:
         route_new_mql(svc, lead_id)
     elif action == "owner":
@@ -57,7 +62,7 @@ def after_lead_action(svc: Services, lead_id: str, action: str, fields: dict[str
 
 
 def set_assignment_rules(
-    svc: Services, rules: list[dict[str, Any]], returns_to: str = "", occurred_at: datetime | None = None
+    svc: "Services", rules: list[dict[str, Any]], returns_to: str = "", occurred_at: datetime | None = None
 ) -> int:
     """Replace the assignment rules (``SLAAgreement.AssignmentRulesSet``); the agreement's version."""
     for attempt in range(2):
@@ -76,12 +81,12 @@ def set_assignment_rules(
     raise AssertionError("unreachable")
 
 
-def assignment_rules(svc: Services) -> tuple[list[dict[str, str]], str]:
+def assignment_rules(svc: "Services") -> tuple[list[dict[str, str]], str]:
     agreement = svc.app.peek(agreement_id())
     return list(getattr(agreement, "assignment_rules", []) or []), getattr(agreement, "returns_to", "") or ""
 
 
-def route_new_mql(svc: Services, lead_id: str) -> str | None:
+def route_new_mql(svc: "Services", lead_id: str) -> str | None:
     """Assign an MQL without owner by the rules (if any), then its follow-up task; the owner."""
     lead = svc.app.get_lead(lead_id)
     if lead["stage"] != Stage.MQL:
@@ -108,12 +113,12 @@ def route_new_mql(svc: Services, lead_id: str) -> str | None:
     return str(svc.app.get_lead(lead_id)["owner"])
 
 
-def sla_at(svc: Services, at: datetime) -> SLAInForce:
+def sla_at(svc: "Services", at: datetime) -> SLAInForce:
     with svc.read_engine.connect() as conn:
         return sla_in_force(conn, at, svc.settings.tz)
 
 
-def follow_up(svc: Services, lead_id: str) -> None:
+def follow_up(svc: "Services", lead_id: str) -> None:
     """An owned MQL has its follow-up task (attempt 1), due at the SLA deadline after the
     MQL's entry, held by the owner; a new owner takes the open SLA task over."""
     lead = svc.app.get_lead(lead_id)
@@ -148,7 +153,7 @@ def follow_up(svc: Services, lead_id: str) -> None:
     _save(svc, task)
 
 
-def attempt_logged(svc: Services, lead_id: str, at: datetime) -> None:
+def attempt_logged(svc: "Services", lead_id: str, at: datetime) -> None:
     """A contact attempt completes the open SLA task and, below the cadence, opens the next:
     attempt n of N due at the MQL's entry plus (n-1)/(N-1) of the attempts window."""
     lead = svc.app.get_lead(lead_id)
@@ -185,7 +190,7 @@ def attempt_logged(svc: Services, lead_id: str, at: datetime) -> None:
         )
 
 
-def return_to_marketing(svc: Services, lead_id: str) -> None:
+def return_to_marketing(svc: "Services", lead_id: str) -> None:
     """A rejected MQL goes to the marketing user the rules name; its open SLA tasks end."""
     _, returns_to = assignment_rules(svc)
     lead = svc.app.get_lead(lead_id)
@@ -220,7 +225,7 @@ def _task_id(lead: dict[str, Any], attempt: int) -> UUID:
     return sla_task_id(lead["id"], lead["stage_entered_at"].isoformat(), attempt)
 
 
-def _save(svc: Services, task: Task) -> None:
+def _save(svc: "Services", task: Task) -> None:
     try:
         svc.app.save(task)
     except IntegrityError:
@@ -230,7 +235,7 @@ def _save(svc: Services, task: Task) -> None:
 # --- tasks by hand ------------------------------------------------------------
 
 
-def create_task(svc: Services, lead_id: str, *, title: str, assignee: str, due_at: datetime | None) -> str:
+def create_task(svc: "Services", lead_id: str, *, title: str, assignee: str, due_at: datetime | None) -> str:
     """A manual task on an existing lead; its id."""
     lead = svc.app.get_lead(lead_id)  # LeadNotFound for an unknown lead
     if due_at is None:
@@ -240,7 +245,7 @@ def create_task(svc: Services, lead_id: str, *, title: str, assignee: str, due_a
     return str(task.id)
 
 
-def change_task(svc: Services, task_id: str, action: str, text: str = "") -> str:
+def change_task(svc: "Services", task_id: str, action: str, text: str = "") -> str:
     """complete | cancel | reopen | assign (``text``: the new assignee); the task's lead id."""
     try:
         task: object = svc.app.repository.get(UUID(task_id))

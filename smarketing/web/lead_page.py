@@ -16,7 +16,6 @@ from projections.queries import leads_query
 from smarketing.audit.erasure import erase_person
 from smarketing.extensions import services
 from smarketing.service.application import parse_lead_id
-from smarketing.service.daily_loop import after_lead_action
 from smarketing.service.lead_vitals import lead_vitals
 from smarketing.service.sla_terms import sla_in_force
 from smarketing.web import forms
@@ -98,7 +97,7 @@ def act(lead_id: str, action: str) -> Response | str:
     command = getattr(svc.app, declared.command)
     fields = declared.fields(svc.settings.tz)
     command(lead_id, expected_version=forms.optional_int(request.form, "expected_version"), **fields)
-    after_lead_action(svc, lead_id, action, fields)  # the daily loop: rules, tasks (issue #22)
+    # The command ran the daily loop too (rules, tasks: SmarketingApplication.use_after_lead_change).
     catch_up_after_write()  # read-your-writes, bounded: the timeline shows the new event now
     context = _context(lead_id)
     context["message"] = _won_message(context["lead"]) if action == "won" else str(declared.done)

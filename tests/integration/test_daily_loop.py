@@ -1,5 +1,6 @@
 """The daily loop on both backends: MQLs assigned by the rules (round robin, away users
-skipped), rejected MQLs back to marketing, and the SLA follow-up tasks."""
+skipped), rejected MQLs back to marketing, and the SLA follow-up tasks; each run by the
+application's own commands (the after-change hook), not called by the test."""
 
 from datetime import UTC, datetime
 
@@ -24,8 +25,7 @@ def new_mql(svc: Services, n: int, when: str, source: str = "webinar") -> str:
     lead_id = svc.app.capture_lead(
         name=f"L{n}", email=f"l{n}@example.org", source=source, occurred_at=at(when)
     )
-    svc.app.change_stage(lead_id, to_stage="MQL", occurred_at=at(when))
-    daily_loop.route_new_mql(svc, lead_id)
+    svc.app.change_stage(lead_id, to_stage="MQL", occurred_at=at(when))  # runs the loop
     return lead_id
 
 
@@ -74,7 +74,6 @@ def test_follow_up_task_due_at_the_business_hours_deadline_then_attempts(service
     services.app.log_contact_attempt(
         lead_id, channel="phone", outcome="no_answer", occurred_at=at("2024-06-10T10:00")
     )
-    daily_loop.attempt_logged(services, lead_id, at("2024-06-10T10:00"))
     services.projector.catch_up()
     with services.read_engine.connect() as conn:
         first, second = lead_task_rows(conn, lead_id)
@@ -87,7 +86,6 @@ def test_follow_up_task_due_at_the_business_hours_deadline_then_attempts(service
     services.app.log_contact_attempt(
         lead_id, channel="phone", outcome="connected", occurred_at=at("2024-06-11T10:00")
     )
-    daily_loop.attempt_logged(services, lead_id, at("2024-06-11T10:00"))
     services.projector.catch_up()
     with services.read_engine.connect() as conn:
         assert [t["status"] for t in lead_task_rows(conn, lead_id)] == ["done", "done"]
@@ -101,7 +99,6 @@ def test_a_rejected_mql_goes_to_marketing_until_recycled(services: Services) -> 
     )
     lead_id = new_mql(services, 1, "2024-06-03T09:00")
     services.app.reject_mql(lead_id, reason="no budget", occurred_at=at("2024-06-04T09:00"))
-    daily_loop.return_to_marketing(services, lead_id)
     assert services.app.get_lead(lead_id)["owner"] == "marta"
     with services.read_engine.connect() as conn:
         (row,) = returned_list(conn)
