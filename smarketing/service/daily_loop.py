@@ -59,6 +59,9 @@ def after_lead_action(svc: "Services", lead_id: str, action: str, fields: dict[s
         return_to_marketing(svc, lead_id)
     elif action == "attempt":
         attempt_logged(svc, lead_id, fields.get("occurred_at") or utc_now())
+    elif action in ("stage", "won", "lost"):
+        # Moved on from MQL (accepted, won, lost, disqualified): the follow-up is moot.
+        end_sla_tasks(svc, lead_id, "The lead left MQL")
 
 
 def set_assignment_rules(
@@ -203,20 +206,28 @@ def return_to_marketing(svc: "Services", lead_id: str) -> None:
                 rule=RETURNS_RULE,
                 occurred_at=lead["stage_entered_at"],
             )
-        svc.projector.catch_up()
-        with svc.read_engine.connect() as conn:
-            open_ids = list(
-                conn.scalars(
-                    select(lead_tasks.c.task_id).where(
-                        lead_tasks.c.lead_id == UUID(lead_id).hex,
-                        lead_tasks.c.status == TaskStatus.OPEN.value,
-                        lead_tasks.c.kind != TaskKind.MANUAL.value,
-                    )
+        end_sla_tasks(svc, lead_id, "MQL rejected")
+
+
+def end_sla_tasks(svc: "Services", lead_id: str, reason: str) -> None:
+    """Cancel the lead's open SLA tasks (follow-up, next attempt) as of its latest stage
+    change; tasks made by hand stay for their owner to close."""
+    lead = svc.app.get_lead(lead_id)
+    svc.projector.catch_up()
+    with svc.read_engine.connect() as conn:
+        open_ids = list(
+            conn.scalars(
+                select(lead_tasks.c.task_id).where(
+                    lead_tasks.c.lead_id == UUID(lead_id).hex,
+                    lead_tasks.c.status == TaskStatus.OPEN.value,
+                    lead_tasks.c.kind != TaskKind.MANUAL.value,
                 )
             )
+        )
+    with acting_as(SYSTEM_ACTOR):
         for task_id in open_ids:
             task: Task = svc.app.repository.get(UUID(task_id))
-            task.cancel(reason="MQL rejected", occurred_at=lead["stage_entered_at"])
+            task.cancel(reason=reason, occurred_at=lead["stage_entered_at"])
             _save(svc, task)
     svc.projector.catch_up()
 

@@ -4,7 +4,7 @@ robin and gets its follow-up task, a contact attempt logged outside the lead pag
 completes it, and the loop's own assign_owner does not start the loop again."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -90,3 +90,26 @@ def test_commands_with_the_hook_held_leave_the_loop_alone(looped: Services) -> N
     with looped.app.lead_hook_held():
         looped.app.change_stage(lead_id, to_stage="MQL")
     assert assignments(looped, lead_id) == [] and tasks(looped, lead_id) == []
+
+
+@pytest.mark.parametrize("move_on", ["accepted", "won", "disqualified"])
+def test_a_lead_that_leaves_mql_ends_its_follow_up(looped: Services, move_on: str) -> None:
+    """Accepted by sales, won straight from MQL, disqualified: the SLA follow-up
+    no longer applies, so it is cancelled, not left open (nor counted as done); a task
+    made by hand stays for its owner."""
+    lead_id = looped.app.capture_lead(name="Di", email="di@example.com", source="seo")
+    looped.app.change_stage(lead_id, to_stage="MQL")
+    daily_loop.create_task(
+        looped,
+        lead_id,
+        title="Send the brochure",
+        assignee="ana",
+        due_at=datetime.now(UTC) + timedelta(days=2),
+    )
+    if move_on == "accepted":
+        looped.app.change_stage(lead_id, to_stage="SQL")
+    elif move_on == "won":
+        looped.app.mark_won(lead_id, amount="1200", reason="signed")
+    else:
+        looped.app.change_stage(lead_id, to_stage="Disqualified", reason="not a fit")
+    assert sorted(tasks(looped, lead_id)) == [("follow_up", "ana", "cancelled"), ("manual", "ana", "open")]
