@@ -64,7 +64,11 @@ def bare_read_decode(services: Services, until: int, page: int) -> tuple[int, fl
 def recreate_read_models(settings: Settings) -> None:
     """Drop the read-model tables (their schema may have changed since the store was
     made), then let ``init_schema`` create them and any missing tracking rows."""
-    engine = create_engine(settings.sqlalchemy_url())
+    # Where the projector writes them: on SQLite their own file beside the event store.
+    url = settings.sqlalchemy_url()
+    if not settings.is_postgres:
+        url = f"sqlite:///{settings.read_models_path()}"
+    engine = create_engine(url)
     try:
         tables = [t for p in build_projections(settings) for t in p.tables]
         metadata.drop_all(engine, tables=tables, checkfirst=True)
