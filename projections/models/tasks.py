@@ -16,6 +16,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     DateTime,
     Index,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    select,
     update,
 )
 
@@ -79,11 +81,16 @@ class TasksProjection(Projection):
     tables = (lead_tasks, round_robin_turns, returned_mqls)
 
     def process(self, conn: Connection, events: list[Positioned]) -> None:
+        returned: set[str] | None = None
         for _, e in events:
             if isinstance(e, Task.Event):
                 self._task(conn, e)
             elif isinstance(e, Lead.Event):
-                self._lead(conn, e)
+                if returned is None:
+                    # Read once a batch: most lead events (every stage change) concern a lead
+                    # that is not in the returned list, and need no statement at all.
+                    returned = set(conn.scalars(select(returned_mqls.c.lead_id)))
+                self._lead(conn, e, returned)
 
     def _task(self, conn: Connection, e: Any) -> None:
         key = e.originator_id.hex
@@ -116,11 +123,12 @@ class TasksProjection(Projection):
             values |= {"status": TaskStatus.OPEN.value, "closed_at": None}
         conn.execute(update(lead_tasks).where(row).values(**values))
 
-    def _lead(self, conn: Connection, e: Any) -> None:
+    def _lead(self, conn: Connection, e: Any, listed: set[str]) -> None:
+        """``listed``: the leads in the returned list, kept up to date as the batch goes."""
         key = e.originator_id.hex
-        returned = returned_mqls.c.lead_id == key
         if isinstance(e, Lead.MQLRejected):
-            conn.execute(delete(returned_mqls).where(returned))
+            listed.add(key)
+            conn.execute(delete(returned_mqls).where(_returned(key)))
             conn.execute(
                 insert(returned_mqls).values(
                     lead_id=key,
@@ -131,13 +139,23 @@ class TasksProjection(Projection):
                 )
             )
         elif isinstance(e, Lead.OwnerAssigned):
-            conn.execute(update(returned_mqls).where(returned).values(owner=e.owner))
+            if key in listed:
+                conn.execute(update(returned_mqls).where(_returned(key)).values(owner=e.owner))
             if e.rule == ROUND_ROBIN:
                 conn.execute(delete(round_robin_turns))
                 conn.execute(insert(round_robin_turns).values(turn=LAST, owner=e.owner, lead_id=key))
         elif getattr(e, "to_stage", None) is not None:
-            conn.execute(delete(returned_mqls).where(returned))
+            if key in listed:
+                listed.discard(key)
+                conn.execute(delete(returned_mqls).where(_returned(key)))
         elif isinstance(e, Lead.PersonalDataErased):
-            conn.execute(update(returned_mqls).where(returned).values(reason=""))
+            if key in listed:
+                conn.execute(update(returned_mqls).where(_returned(key)).values(reason=""))
             # the tasks' titles may name the person; erasure destroys the tasks' keys too
             conn.execute(update(lead_tasks).where(lead_tasks.c.lead_id == key).values(title=""))
+
+
+def _returned(key: str) -> ColumnElement[bool]:
+    """The lead's row in the returned list: built only when a statement needs it, as an
+    SQL expression per event was most of a catch-up's time (bench/catchup.py)."""
+    return returned_mqls.c.lead_id == key
