@@ -5,6 +5,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,9 +19,10 @@ from smarketing.bootstrap import bootstrap, init_schema, schema_exists
 from smarketing.cli import parallel_rebuild
 from smarketing.cli.backup_cli import backup_cli
 from smarketing.cli.demo_data import CRITERIA_TEXTS, PERSONA_TEXTS, demo_leads, demo_targets, target_set_at
-from smarketing.cli.demo_loop import demo_loop
+from smarketing.cli.demo_loop import demo_loop, demo_mail
 from smarketing.cli.users_cli import create_demo_users, echo_demo_users, users_cli
 from smarketing.extensions import KEY, services
+from smarketing.notifications.transport import app_mailbox
 from smarketing.present.periods import month_arg
 from smarketing.present.timeline_text import describe
 
@@ -86,8 +88,11 @@ def demo_data(if_empty: bool, seed: int, months: int, end_month: str) -> None:
         f"Loaded {saved} leads ({svc.app.recorder.max_notification_id()} events) "
         f"and projected {events} event applications in {time.perf_counter() - started:.1f}s."
     )
-    echo_demo_users(create_demo_users())  # only here: a store with real data gets no demo logins
+    created = create_demo_users()
+    echo_demo_users(created)  # only here: a store with real data gets no demo logins
     click.echo(f"Daily loop: {demo_loop(svc, now)} tasks for the demo users.")
+    sent = demo_mail(svc, created, app_mailbox(current_app.config, Path(current_app.instance_path)))
+    click.echo(f"Notifications: {sent} e-mails written to the local mailbox.")
 
 
 @projections_cli.command("catch-up")

@@ -1,11 +1,16 @@
 """The daily loop in the demo data: a round-robin rule (returns to demo-marketing), and
 a few fresh MQLs the rules hand to demo-sales with their follow-up tasks, plus a
-reminder already overdue, so a newcomer sees Mis tareas filled."""
+reminder already overdue, so a newcomer sees Mis tareas filled; and their notifications
+already sent to the local mailbox, so the bell and "Correo enviado" are not empty."""
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from domain.vocabulary import Stage
 from smarketing.bootstrap import Services
+from smarketing.notifications import outbox, preferences
+from smarketing.notifications.loop import build_sender, turn
+from smarketing.notifications.transport import MailboxTransport
 from smarketing.service import daily_loop
 from smarketing.service.daily_loop import acting_as
 
@@ -26,8 +31,9 @@ def demo_loop(svc: Services, now: datetime) -> int:
         at = now - timedelta(hours=hours_ago)
         with acting_as("demo-marketing"):
             lead_id = svc.app.capture_lead(name=name, email=email, source=source, occurred_at=at)
+            # The command runs the loop: the rule assigns it, its follow-up task opens.
             svc.app.change_stage(lead_id, to_stage=Stage.MQL.value, occurred_at=at)
-        if daily_loop.route_new_mql(svc, lead_id):
+        if svc.app.get_lead(lead_id)["owner"]:
             tasks += 1
     if tasks:
         with acting_as("demo-manager"):
@@ -41,3 +47,20 @@ def demo_loop(svc: Services, now: datetime) -> int:
         tasks += 1
     svc.projector.catch_up()
     return tasks
+
+
+def demo_mail(svc: Services, usernames: list[str], mailbox: Path) -> int:
+    """Give the demo users a (.invalid) address for every kind of notice and deliver what
+    the outbox holds to the local mailbox, never to an SMTP server even if one is set:
+    the demo's addresses are made up. The e-mails sent."""
+    for username in usernames:
+        preferences.save(
+            svc.write_engine,
+            username,
+            email=f"{username}@demo.invalid",
+            language="es",
+            enabled=set(outbox.KINDS),
+        )
+    svc.projector.catch_up()
+    sender = build_sender(svc, mailbox.parent, transport=MailboxTransport(mailbox))
+    return turn(svc, sender)[1].sent

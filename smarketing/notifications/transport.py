@@ -3,9 +3,10 @@ mailbox directory of .eml files under instance/ that the admin page lists."""
 
 import os
 import smtplib
+from collections.abc import Mapping
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
 SMTP_TIMEOUT = 10.0
@@ -59,6 +60,13 @@ def from_environment(instance: Path) -> Transport:
 
 def mailbox_directory(instance: Path) -> Path:
     return instance / "mailbox"
+
+
+def app_mailbox(config: Mapping[str, Any], instance: Path) -> Path:
+    """The mailbox an app reads and its demo writes: MAILBOX_DIR (tests), else the one
+    ``flask notifications`` writes under the instance folder."""
+    configured = config.get("MAILBOX_DIR")
+    return Path(configured) if configured else mailbox_directory(instance)
 
 
 def mailbox(directory: Path, limit: int = 100) -> list[Path]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template
 
-from smarketing.notifications.transport import mailbox, mailbox_directory
+from smarketing.notifications.transport import app_mailbox, mailbox
 
 bp = Blueprint("mail_sent", __name__, url_prefix="/mail-sent")
 
@@ -28,9 +28,7 @@ MAX_BODY_CHARS = 20_000  # our notifications are a few lines; a stray big file i
 
 
 def _directory() -> Path:
-    # Where ``flask notifications`` writes (its instance/); MAILBOX_DIR for tests.
-    configured = current_app.config.get("MAILBOX_DIR")
-    return Path(configured) if configured else mailbox_directory(Path(current_app.instance_path))
+    return app_mailbox(current_app.config, Path(current_app.instance_path))
 
 
 def _parse(path: Path) -> EmailMessage:

@@ -29,7 +29,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
     init_schema(Settings(database_url=database_url))
     # Plain http on loopback, as `make run`: the session cookie cannot be Secure.
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "e2e", "INSECURE_COOKIES": True})
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "e2e",
+            "INSECURE_COOKIES": True,
+            "MAILBOX_DIR": str(tmp_path_factory.mktemp("mailbox")),  # the demo's e-mails, not the repo's
+        }
+    )
     month = datetime.now(UTC).strftime("%Y-%m")
     result = app.test_cli_runner().invoke(args=["demo-data", "--end-month", month, "--months", "2"])
     assert result.exit_code == 0, result.output
