@@ -14,7 +14,7 @@ from types import FrameType
 
 from smarketing.bootstrap import Services
 from smarketing.notifications.clock import Clock, utc_now
-from smarketing.notifications.scheduler import schedule
+from smarketing.notifications.scheduler import schedule, schedule_meeting_pack
 from smarketing.notifications.sender import Round, Sender
 from smarketing.notifications.transport import Transport, from_environment
 
@@ -38,7 +38,9 @@ def build_sender(
 
 def turn(services: Services, sender: Sender) -> tuple[int, Round]:
     """One scheduler pass and one delivery round."""
-    scheduled = schedule(services.read_engine, sender.outbox_engine, sender.clock(), services.settings.tz)
+    now, tz = sender.clock(), services.settings.tz
+    scheduled = schedule(services.read_engine, sender.outbox_engine, now, tz)
+    scheduled += schedule_meeting_pack(services.read_engine, sender.outbox_engine, now, tz)
     return scheduled, sender.run_once()
 
 

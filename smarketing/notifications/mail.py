@@ -29,6 +29,7 @@ SUBJECTS = {
     outbox.DUE_SOON: N_("Follow-up due within an hour: %(lead)s"),
     outbox.OVERDUE: N_("Follow-up overdue: %(lead)s"),
     outbox.IMPORT_DONE: N_("Your import has finished"),
+    outbox.MEETING_PACK: N_("The weekly meeting pack is ready"),
 }
 BODIES = {
     outbox.ASSIGNED: N_("You are now the owner of this lead."),
@@ -36,6 +37,9 @@ BODIES = {
     outbox.DUE_SOON: N_("The first contact agreed in the SLA is due within an hour."),
     outbox.OVERDUE: N_("The first contact agreed in the SLA is overdue."),
     outbox.IMPORT_DONE: N_("Your import has finished: %(detail)s"),
+    outbox.MEETING_PACK: N_(
+        "This week's joint meeting pack (%(detail)s) is ready to read before the meeting."
+    ),
 }
 OPEN = N_("Open it: %(link)s")
 WHY = N_("You get this e-mail because of your notification preferences: %(link)s")
@@ -61,7 +65,9 @@ def compose(
     base = base_url.rstrip("/")
     link = f"{base}/leads/{note['lead_id']}" if note.get("lead_id") else f"{base}/notifications"
     if kind == outbox.IMPORT_DONE:
-        link = f"{base}/imports"
+        link = f"{base}/import/"
+    elif kind == outbox.MEETING_PACK:
+        link = f"{base}/meetings/weekly"
     message = EmailMessage()
     message["Subject"] = t.gettext(SUBJECTS[kind]) % {"lead": lead}
     message["From"] = sender

@@ -48,7 +48,8 @@ REJECTED = "rejected"
 DUE_SOON = "due_soon"
 OVERDUE = "overdue"
 IMPORT_DONE = "import_done"
-KINDS = (ASSIGNED, REJECTED, DUE_SOON, OVERDUE, IMPORT_DONE)
+MEETING_PACK = "meeting_pack"
+KINDS = (ASSIGNED, REJECTED, DUE_SOON, OVERDUE, IMPORT_DONE, MEETING_PACK)
 # Shown on the preferences page; the e-mail texts are in smarketing/notifications/mail.py.
 KIND_LABELS = {
     ASSIGNED: N_("A lead is assigned to me"),
@@ -56,6 +57,7 @@ KIND_LABELS = {
     DUE_SOON: N_("My follow-up is due in an hour"),
     OVERDUE: N_("My follow-up is overdue"),
     IMPORT_DONE: N_("My import has finished"),
+    MEETING_PACK: N_("The weekly meeting pack is ready"),
 }
 
 PENDING, SENDING, SENT = "pending", "sending", "sent"
@@ -116,7 +118,8 @@ def add(conn: Connection, rows: Iterable[dict[str, Any]]) -> int:
         return 0
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = dialect_insert(outbox).values(values).on_conflict_do_nothing(index_elements=["id"])
-    return int(conn.execute(statement).rowcount or 0)
+    # RETURNING, not rowcount: PostgreSQL's driver answers -1 for a multi-row insert.
+    return len(conn.execute(statement.returning(outbox.c.id)).all())
 
 
 def create(engine: Engine) -> None:

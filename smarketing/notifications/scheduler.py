@@ -1,4 +1,5 @@
-"""The time-driven notifications: a follow-up due within the hour, then overdue.
+"""The time-driven notifications: a follow-up due within the hour, then overdue; and
+the weekly meeting pack, ready each Monday morning.
 
 Computed from the ``follow_up`` read model (MQLs with their entry time, owner and
 first attempt since entry) and the SLA in force (hours and business calendar), the
@@ -11,11 +12,11 @@ Only deadlines within ``LOOK_BACK`` of now are considered, so starting the sched
 on an old store does not announce every MQL ever left uncontacted.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select, text
 
 from domain.business_hours import deadline, latest_start
 from projections.engine.schema import from_db, to_db
@@ -25,6 +26,10 @@ from smarketing.service.sla_terms import sla_in_force
 
 WARN_BEFORE = timedelta(hours=1)
 LOOK_BACK = timedelta(days=1)
+# The weekly pack covers the week before (smarketing.service.meeting_pack): it is ready on
+# Monday morning, in the team's time, for the people who meet.
+PACK_READY_AT = time(8)
+MEETING_ROLES = ("manager", "marketing", "sales")
 
 
 def schedule(read_engine: Engine, outbox_engine: Engine, now: datetime, tz: ZoneInfo) -> int:
@@ -56,5 +61,36 @@ def schedule(read_engine: Engine, outbox_engine: Engine, now: datetime, tz: Zone
             continue
         id_ = outbox.notification_id("deadline", lead_id, due.isoformat(), kind, owner)
         rows.append(outbox.row(id_, kind, owner, to_db(now), lead_id, detail=due.isoformat()))
+    with outbox_engine.begin() as conn:
+        return outbox.add(conn, rows)
+
+
+def schedule_meeting_pack(read_engine: Engine, outbox_engine: Engine, now: datetime, tz: ZoneInfo) -> int:
+    """This week's "the pack is ready" for every active manager, marketing and sales
+    user, once the week's Monday 08:00 has passed (and until the week ends: a scheduler
+    started on Wednesday still announces it). Ids per ISO week and person: written once."""
+    local = now.astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    if local < datetime.combine(monday, PACK_READY_AT, tz):
+        return 0
+    year, week, _ = monday.isocalendar()
+    period = f"{year}-W{week:02d}"
+    with read_engine.connect() as conn:  # users: on SQLite the event store's file, attached
+        people = conn.execute(
+            text("SELECT username FROM users WHERE active AND role IN :roles ORDER BY username").bindparams(
+                bindparam("roles", expanding=True)
+            ),
+            {"roles": list(MEETING_ROLES)},
+        ).scalars()
+        rows = [
+            outbox.row(
+                outbox.notification_id("meeting_pack", period, who),
+                outbox.MEETING_PACK,
+                who,
+                to_db(now),
+                detail=period,
+            )
+            for who in people
+        ]
     with outbox_engine.begin() as conn:
         return outbox.add(conn, rows)

@@ -36,6 +36,7 @@ KIND_WORDS = {
     outbox.DUE_SOON: _l("Follow-up due within an hour"),
     outbox.OVERDUE: _l("Follow-up overdue"),
     outbox.IMPORT_DONE: _l("Your import has finished"),
+    outbox.MEETING_PACK: _l("The weekly meeting pack is ready"),
 }
 FIELD_WORDS = {
     "email": _l("E-mail address"),

@@ -31,7 +31,8 @@ def subjects(smtp: Smtp, to: str) -> list[str]:
 
 def test_round_robin_mqls_mail_each_owner_once_then_one_overdue(services: Services, smtp: Smtp) -> None:
     clock = Clock()
-    mail = {name: person(services, name, "sales") for name in ("ana", "bea", "carla")}
+    # Off: the weekly pack's notice depends on the day the suite runs (Monday 08:00 on).
+    mail = {name: person(services, name, "sales", meeting_pack=False) for name in ("ana", "bea", "carla")}
     daily_loop.set_assignment_rules(
         services, [{"by": "round_robin"}], occurred_at=clock() - timedelta(days=1)
     )

@@ -117,7 +117,7 @@ def test_preferences_are_saved_and_bad_input_refused_in_spanish(
     assert saved.status_code == 200, saved.data[:500]
     who = preferences.recipient(services.write_engine, "test-sales")
     assert who is not None and who.email == "rep@example.org" and who.language == "en"
-    assert who.disabled == {"rejected", "due_soon", "import_done"}
+    assert who.disabled == {"rejected", "due_soon", "import_done", "meeting_pack"}
     bad = client.post(
         "/notifications/preferences",
         data={"email": "not an address", "language": "es", "kinds": ["assigned"]},

@@ -4,7 +4,7 @@ only durations from the events' own times."""
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from email.policy import default
@@ -18,6 +18,7 @@ from aiosmtpd.handlers import Message as MessageHandler
 from smarketing.bootstrap import Services
 from smarketing.notifications import outbox, preferences
 from smarketing.notifications.loop import turn
+from smarketing.notifications.scheduler import schedule_meeting_pack
 from smarketing.notifications.sender import Sender
 from smarketing.notifications.transport import MailboxTransport, SmtpTransport
 from smarketing.service import users
@@ -165,7 +166,8 @@ def test_a_replayed_outbox_notifies_nobody_twice(services: Services, smtp: Smtp,
 
 
 def test_overdue_follow_up_mails_the_owner_once(services: Services, smtp: Smtp, clock: Clock) -> None:
-    to = person(services, "rep", "sales")
+    # The weekly pack's notice off: it depends on the day the suite runs (Monday 08:00 on).
+    to = person(services, "rep", "sales", meeting_pack=False)
     lead_id = assigned_lead(services, "rep")
     services.app.change_stage(lead_id, to_stage="MQL", occurred_at=clock())
     services.projector.catch_up()
@@ -258,3 +260,25 @@ def test_imported_history_and_owners_who_are_not_users_notify_nobody(
     assert smtp.to("rep@example.org") == []
     assigned_lead(services, "rep")  # today, to a user: news
     assert sender_for(services, smtp, clock).run_once().sent == 1
+
+
+def test_the_weekly_pack_is_announced_once_a_week_to_the_people_who_meet(
+    services: Services, smtp: Smtp, clock: Clock
+) -> None:
+    tz = services.settings.tz
+    for name, role in (("boss", "manager"), ("mia", "marketing"), ("rep", "sales"), ("audra", "auditor")):
+        person(services, name, role, language="es")
+    local = clock().astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    early = datetime.combine(monday, time(7, 59), tz)
+    ready = datetime.combine(monday, time(9), tz)
+    outbox_engine = services.projector.engine
+    assert schedule_meeting_pack(services.read_engine, outbox_engine, early, tz) == 0  # not yet
+    assert schedule_meeting_pack(services.read_engine, outbox_engine, ready, tz) == 3
+    later = ready + timedelta(days=2)  # a scheduler restarted on Wednesday: nothing twice
+    assert schedule_meeting_pack(services.read_engine, outbox_engine, later, tz) == 0
+    assert sender_for(services, smtp, clock).run_once().sent == 3
+    (mail,) = smtp.to("rep@example.org")
+    assert mail["Subject"] == "El dosier de la reunión semanal está listo"
+    assert "/meetings/weekly" in mail.get_content()
+    assert smtp.to("audra@example.org") == []  # the auditor does not meet
