@@ -38,7 +38,7 @@ translations/es/LC_MESSAGES/messages.mo: translations/es/LC_MESSAGES/messages.po
 # Errors shown to people carry a catalog template (tests/unit/test_translations.py extracts alike).
 ERROR_KEYWORDS = $(foreach e,IllegalTransition LeadNotFound DuplicateEmail StaleLead AgreementConflict ReportError ReportNotReady IntegrationError,-k $(e))
 messages:
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k InvalidInput:2 $(ERROR_KEYWORDS) -o translations/messages.pot --no-location --sort-output domain smarketing projections templates
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k N_ -k InvalidInput:2 $(ERROR_KEYWORDS) -o translations/messages.pot --no-location --sort-output domain smarketing projections templates
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l es --no-fuzzy-matching
 
 run: setup

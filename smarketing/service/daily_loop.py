@@ -91,11 +91,11 @@ def assignment_rules(svc: "Services") -> tuple[list[dict[str, str]], str]:
 
 def route_new_mql(svc: "Services", lead_id: str) -> str | None:
     """Assign an MQL without owner by the rules (if any), then its follow-up task; the owner."""
-    lead = svc.app.get_lead(lead_id)
+    lead = _lead(svc, lead_id)
     if lead["stage"] != Stage.MQL:
         return None
-    if not lead["owner"]:
-        rules, _ = assignment_rules(svc)
+    rules, _ = assignment_rules(svc)
+    if not lead["owner"] and rules:
         svc.projector.catch_up()  # the round robin's last turn, as the log has it
         with svc.read_engine.connect() as conn:
             last = conn.scalar(select(round_robin_turns.c.owner)) or ""
@@ -113,7 +113,17 @@ def route_new_mql(svc: "Services", lead_id: str) -> str | None:
             )
         svc.projector.catch_up()
     follow_up(svc, lead_id)
-    return str(svc.app.get_lead(lead_id)["owner"])
+    return str(_lead(svc, lead_id)["owner"])
+
+
+def _lead(svc: "Services", lead_id: str) -> dict[str, Any]:
+    """The lead as the command that runs the loop just saved it: from this process's
+    cache when it is there, so the loop adds no read of the lead's events to a command
+    (tests/integration/test_last_seen_decisions.py); else from the log."""
+    lead = svc.app.peek(UUID(str(lead_id)))
+    if lead is None:
+        return svc.app.get_lead(lead_id)  # LeadNotFound
+    return dict(lead.as_dict())
 
 
 def sla_at(svc: "Services", at: datetime) -> SLAInForce:
@@ -124,7 +134,7 @@ def sla_at(svc: "Services", at: datetime) -> SLAInForce:
 def follow_up(svc: "Services", lead_id: str) -> None:
     """An owned MQL has its follow-up task (attempt 1), due at the SLA deadline after the
     MQL's entry, held by the owner; a new owner takes the open SLA task over."""
-    lead = svc.app.get_lead(lead_id)
+    lead = _lead(svc, lead_id)
     if lead["stage"] != Stage.MQL or not lead["owner"]:
         return
     entered: datetime = lead["stage_entered_at"]
@@ -159,7 +169,7 @@ def follow_up(svc: "Services", lead_id: str) -> None:
 def attempt_logged(svc: "Services", lead_id: str, at: datetime) -> None:
     """A contact attempt completes the open SLA task and, below the cadence, opens the next:
     attempt n of N due at the MQL's entry plus (n-1)/(N-1) of the attempts window."""
-    lead = svc.app.get_lead(lead_id)
+    lead = _lead(svc, lead_id)
     if lead["stage"] != Stage.MQL:
         return
     for attempt in range(1, MAX_ATTEMPT_TASKS + 1):
@@ -196,7 +206,7 @@ def attempt_logged(svc: "Services", lead_id: str, at: datetime) -> None:
 def return_to_marketing(svc: "Services", lead_id: str) -> None:
     """A rejected MQL goes to the marketing user the rules name; its open SLA tasks end."""
     _, returns_to = assignment_rules(svc)
-    lead = svc.app.get_lead(lead_id)
+    lead = _lead(svc, lead_id)
     with acting_as(SYSTEM_ACTOR):
         if returns_to and returns_to != lead["owner"]:
             svc.app.assign_owner(
@@ -212,7 +222,7 @@ def return_to_marketing(svc: "Services", lead_id: str) -> None:
 def end_sla_tasks(svc: "Services", lead_id: str, reason: str) -> None:
     """Cancel the lead's open SLA tasks (follow-up, next attempt) as of its latest stage
     change; tasks made by hand stay for their owner to close."""
-    lead = svc.app.get_lead(lead_id)
+    lead = _lead(svc, lead_id)
     svc.projector.catch_up()
     with svc.read_engine.connect() as conn:
         open_ids = list(

@@ -18,12 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template
+from flask_babel import lazy_pgettext
 
 from smarketing.notifications.transport import app_mailbox, mailbox
 
 bp = Blueprint("mail_sent", __name__, url_prefix="/mail-sent")
 
 _NAME = re.compile(r"^[0-9a-f]{32}$")
+# The e-mail's headers in the reader's words ("From" is a meeting elsewhere: a context).
+HEADER_WORDS = {
+    "Date": lazy_pgettext("e-mail header", "Date"),
+    "From": lazy_pgettext("e-mail header", "From"),
+    "To": lazy_pgettext("e-mail header", "To"),
+    "Subject": lazy_pgettext("e-mail header", "Subject"),
+    "Message-ID": lazy_pgettext("e-mail header", "Message-ID"),
+}
 MAX_BODY_CHARS = 20_000  # our notifications are a few lines; a stray big file is cut
 
 
@@ -67,7 +76,7 @@ def show(name: str) -> str:
     message = _parse(path)
     part = message.get_body(preferencelist=("plain",))
     body = part.get_content() if part is not None else ""
-    headers = [(k, str(message[k] or "")) for k in ("Date", "From", "To", "Subject", "Message-ID")]
+    headers = [(word, str(message[key] or "")) for key, word in HEADER_WORDS.items()]
     return render_template(
         "mail_sent.html",
         messages=None,
