@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Flask
 
-from smarketing.web import factory
+from smarketing.web.core import factory
 
 __all__ = ["create_app"]
 

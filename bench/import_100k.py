@@ -39,7 +39,7 @@ def generate(path: Path, rows: int) -> None:
 def flask(env: dict[str, str], *args: str) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "smarketing.web.factory:create_app", *args],
+        [sys.executable, "-m", "flask", "--app", "smarketing.web.core.factory:create_app", *args],
         cwd=ROOT, env=env, check=True,
     )  # fmt: skip
     return time.perf_counter() - started

@@ -30,7 +30,7 @@ from smarketing.extensions import KEY
 from smarketing.reports import pdf as pdf_module
 from smarketing.reports.replay import monthly_figures
 from smarketing.reports.replica import open_replica
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 TODAY = date(2026, 11, 26)  # the generated history ends here
 NOW = datetime(2026, 11, 26, 18, tzinfo=UTC)

@@ -20,7 +20,7 @@ from common import PASSWORD, _admin, ensure_bench_user, scratch_database
 from smarketing.bootstrap import init_schema
 from smarketing.extensions import KEY
 from smarketing.settings import Settings
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 NOTE = {"kind": "call", "channel": "phone", "details": "Llamada con el cliente"}
 

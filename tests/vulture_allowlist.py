@@ -4,7 +4,7 @@ Not a test module: vulture reads it beside the code, so each name here counts as
 """
 
 from domain.lead import Lead
-from smarketing.web import agreement
+from smarketing.web.sla import agreement
 
 # An @event method's parameters are the event's fields: the library builds the event
 # from them, so a field the aggregate does not keep in its state is still stored.

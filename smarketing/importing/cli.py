@@ -28,7 +28,7 @@ from smarketing.importing.run import (
 )
 from smarketing.notifications.import_done import import_finished
 from smarketing.present.source_words import resolver
-from smarketing.web.i18n import LANGUAGES
+from smarketing.web.core.i18n import LANGUAGES
 
 import_cli = AppGroup("import", help="Import leads and their history from CSV files.")
 SHOWN = 20  # rejected rows printed; the rejects file has them all

@@ -20,7 +20,7 @@ from smarketing.notifications import outbox
 from smarketing.notifications.preferences import Recipient
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
-# Roles that may read a lead's page (smarketing.web.access: lead.find), so may see its name.
+# Roles that may read a lead's page (smarketing.web.core.access: lead.find), so may see its name.
 MAY_SEE_LEADS = frozenset({"marketing", "sales", "manager", "auditor", "admin"})
 
 SUBJECTS = {

@@ -21,7 +21,7 @@ from smarketing.notifications.outbox import KINDS
 metadata = MetaData()
 
 LANGUAGES = ("es", "en")
-DEFAULT_LANGUAGE = "es"  # the app's default, as in smarketing.web.i18n
+DEFAULT_LANGUAGE = "es"  # the app's default, as in smarketing.web.core.i18n
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
 notification_preferences = Table(

@@ -18,7 +18,7 @@ from projections.cached.scorecard_view import ACTUAL_KEY
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """flask-babel's ngettext, with the count in the reader's notation ("7.158 MQLs",
     not "7158 MQLs"): the catalog's ``%(num)d`` stays, its number is formatted here.
-    The templates' ``ngettext`` is this one too (``smarketing.web.i18n``)."""
+    The templates' ``ngettext`` is this one too (``smarketing.web.core.i18n``)."""
     return plural_text(singular, plural, num) % variables
 
 

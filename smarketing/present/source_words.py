@@ -81,7 +81,7 @@ def resolver() -> SourceResolver:
     return svc.app.source_resolver(known)
 
 
-# --- the vocabulary page (smarketing.web.agreement_pages) --------------------------------
+# --- the vocabulary page (smarketing.web.sla.agreement_pages) --------------------------------
 
 SOURCE_KINDS = (SOURCE, MERGE, CAMPAIGN)  # their changes in the vocabulary's history
 SOURCE_PARTS = ("source-accept", "source-merge", "campaign")  # the page's forms

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from smarketing.bootstrap import Services, bootstrap
 from smarketing.extensions import KEY
 from smarketing.service import users
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 LoginFn = Callable[[FlaskClient, str], FlaskClient]
 
@@ -28,7 +28,7 @@ def htmx(target: str) -> dict[str, str]:
     """The headers of an htmx request whose element says ``hx-target="#target"`` (or whose
     ``hx-target="this"`` element has that id): htmx names the target by its id, without '#'.
 
-    Views answer a fragment only for the targets their templates aim at (smarketing.web.hx)."""
+    Views answer a fragment only for the targets their templates aim at (smarketing.web.core.hx)."""
     return {"HX-Request": "true", "HX-Target": target}
 
 

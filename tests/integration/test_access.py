@@ -1,6 +1,6 @@
 """Roles against every write route: allowed ones work, refused ones get 403 and
 record nothing; the expected rights are written out here, independently of the
-table in smarketing/web/access.py, so a slip in either shows up."""
+table in smarketing/web/core/access.py, so a slip in either shows up."""
 
 import itertools
 from collections.abc import Callable
@@ -10,8 +10,8 @@ from flask import Flask
 
 from smarketing.bootstrap import Services
 from smarketing.service import users
-from smarketing.web import access
-from smarketing.web.lead_actions import LEAD_ACTIONS
+from smarketing.web.core import access
+from smarketing.web.pipeline.lead_actions import LEAD_ACTIONS
 
 ROLES = ("marketing", "sales", "manager", "auditor", "admin")
 _EMAILS = itertools.count()

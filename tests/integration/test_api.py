@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
 from smarketing.service import integrations
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com", "source": "web_form"}
 

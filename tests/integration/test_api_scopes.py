@@ -13,8 +13,8 @@ from sqlalchemy import text
 from smarketing.bootstrap import Services, init_schema
 from smarketing.extensions import KEY
 from smarketing.service import integrations
-from smarketing.web.api import SCOPE_OF
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
+from smarketing.web.data.api import SCOPE_OF
 
 LEAD = {"name": "Ana Ruiz", "email": "ana@example.com", "source": "web_form"}
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

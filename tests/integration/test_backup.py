@@ -24,7 +24,7 @@ from smarketing.bootstrap import Services, bootstrap
 from smarketing.cli.backup import BackupError, read_manifest, restore_backup
 from smarketing.extensions import KEY
 from smarketing.settings import Settings
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 from tests.conftest import drop_postgres_database, postgres_database
 from tests.integration.stored_rows import count_leads
 

@@ -15,7 +15,7 @@ from projections.queries.tasks_query import lead_task_rows
 from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
 from smarketing.service import daily_loop, integrations, users
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 RULES_RR = [{"by": "round_robin"}]
 SALES = ("carla", "ana", "bea")

@@ -12,7 +12,7 @@ from projections.queries.leads_query import LeadQuery
 from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
 from smarketing.present.exporting import safe_cell
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 from tests.integration.exported import exported_rows
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

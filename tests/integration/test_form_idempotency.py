@@ -1,4 +1,4 @@
-"""Every web form carries an idempotency key (smarketing.web.idempotency): a
+"""Every web form carries an idempotency key (smarketing.web.core.idempotency): a
 double submit, or a retry after a lost answer, stores one event and gets the
 first answer again; a refused form leaves its key free (both backends)."""
 

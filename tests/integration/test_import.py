@@ -17,7 +17,7 @@ from smarketing.importing import mapping as mappings
 from smarketing.importing.parse import CellError, parse_datetime, read_csv_text
 from smarketing.importing.plan import lead_id_for, make_plan
 from smarketing.importing.run import ImportResult, run_plan, write_rejects
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 MADRID = ZoneInfo("Europe/Madrid")
 LEADS = """key,name,email,source,captured_at

@@ -21,7 +21,7 @@ from smarketing.bootstrap import Services
 from smarketing.extensions import KEY
 from smarketing.importing.parse import ImportFileError, read_csv, read_csv_text
 from smarketing.settings import Settings
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 HEADER = "key,name,email,source,captured_at\n"
 OPEN_QUOTE = (

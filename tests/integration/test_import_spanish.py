@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from smarketing.importing.messages import say
 from smarketing.importing.run import ImportResult
-from smarketing.web.imports import JOBS
+from smarketing.web.data.imports import JOBS
 from tests.integration.conftest import LoginFn
 
 LEADS = (

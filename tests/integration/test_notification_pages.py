@@ -26,7 +26,7 @@ from smarketing.bootstrap import Services
 from smarketing.notifications import outbox, preferences
 from smarketing.notifications.sender import Sender
 from smarketing.notifications.transport import MailboxTransport
-from smarketing.web import imports
+from smarketing.web.data import imports
 from tests.integration.conftest import LoginFn, htmx
 
 T = outbox.outbox

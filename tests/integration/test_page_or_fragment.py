@@ -1,4 +1,4 @@
-"""Page or fragment, decided one way (smarketing.web.hx): a view answers a fragment only
+"""Page or fragment, decided one way (smarketing.web.core.hx): a view answers a fragment only
 to an htmx request aimed at the target its template's hx-target names. A boosted link or
 form (HX-Request, but no target of the view's: htmx swaps the whole body) and a request
 aimed elsewhere get the whole page, or the redirect a plain form gets. Every such answer

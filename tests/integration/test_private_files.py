@@ -14,8 +14,8 @@ from flask import Flask
 from smarketing.bootstrap import Services, bootstrap, init_schema
 from smarketing.reports.replica import open_replica
 from smarketing.settings import Settings
-from smarketing.web.factory import instance_secret
-from smarketing.web.imports import KEEP_SECONDS
+from smarketing.web.core.factory import instance_secret
+from smarketing.web.data.imports import KEEP_SECONDS
 
 LEADS = "key,name,email,source\nk1,Ana Ruiz,ana@example.com,web\nk2,Bad Row,not-an-email,web\n"
 

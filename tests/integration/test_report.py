@@ -28,7 +28,7 @@ from smarketing.reports import pdf as report_pdf
 from smarketing.reports.replay import ReportError, monthly_figures
 from smarketing.reports.sections import band_counts
 from smarketing.service import users
-from smarketing.web.factory import create_app
+from smarketing.web.core.factory import create_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 MONTH = "2025-03"  # the small fixed history's month: always in the past

@@ -21,7 +21,7 @@ from smarketing.reports import month_digest, replay
 from smarketing.reports.replay import ReportNotReady, monthly_figures, read_figures, replay_engine
 from smarketing.reports.replica import open_replica, replica_meta, report_projections
 from smarketing.settings import Settings
-from smarketing.web import reports as web_reports
+from smarketing.web.sla import reports as web_reports
 from tests.integration.conftest import LoginFn
 from tests.integration.fixed_history import build_history
 from tests.integration.test_report import small_history

@@ -18,7 +18,7 @@ from smarketing.extensions import KEY
 from smarketing.reports.pdf import render_monthly_html, render_monthly_pdf
 from smarketing.reports.replay import monthly_figures
 from smarketing.service import users
-from smarketing.web.security import HEADERS
+from smarketing.web.core.security import HEADERS
 from tests.integration.conftest import ensure_user, password_for
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -68,7 +68,7 @@ def test_every_post_form_in_the_templates_carries_the_token() -> None:
         text = path.read_text()
         for form in re.findall(r"<form[^>]*>.*?</form>", text, flags=re.S | re.I):
             if re.search(r'method="post"', form, re.I):
-                # form_fields(): the CSRF token and a fresh idempotency key (smarketing.web.idempotency)
+                # form_fields(): the CSRF token and a fresh idempotency key (smarketing.web.core.idempotency)
                 assert "form_fields()" in form, path
 
 

@@ -1,4 +1,4 @@
-"""Page or fragment is decided one way: only smarketing/web/hx.py reads htmx's request
+"""Page or fragment is decided one way: only smarketing/web/core/hx.py reads htmx's request
 headers. A view asks ``wants_fragment``/``page_or_fragment`` with its templates'
 targets, or ``is_htmx`` where every htmx request gets the same answer; a module
 reading HX-Request itself would answer a boosted link with a fragment again.
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HX_MODULE = ROOT / "smarketing" / "web" / "hx.py"
+HX_MODULE = ROOT / "smarketing" / "web" / "core" / "hx.py"
 # htmx's request headers that tell a page from a fragment, by hx.py's constants (or the
 # WSGI environ's HTTP_HX_...) or quoted by name in any case (Werkzeug's headers ignore it).
 READS_HTMX = re.compile(r"HX_(REQUEST|TARGET|BOOSTED)\b|[\"'](?i:hx-(request|target|boosted))[\"']")
@@ -31,7 +31,7 @@ def test_no_module_but_hx_reads_htmx_request_headers() -> None:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if READS_HTMX.search(line)
     ]
-    assert not readers, "ask smarketing.web.hx (wants_fragment, is_htmx) instead:\n" + "\n".join(readers)
+    assert not readers, "ask smarketing.web.core.hx (wants_fragment, is_htmx) instead:\n" + "\n".join(readers)
 
 
 def test_no_template_reads_htmx_request_headers() -> None:

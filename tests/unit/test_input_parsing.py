@@ -15,7 +15,7 @@ from domain.errors import InvalidInput
 from domain.validation import clean_occurred_at
 from smarketing.importing.parse import CellError, parse_amount
 from smarketing.present.periods import moment_arg, month_arg, week_arg
-from smarketing.web import forms
+from smarketing.web.input import forms
 
 NOW = datetime(2026, 10, 14, 10, 0, tzinfo=UTC)
 MADRID = ZoneInfo("Europe/Madrid")

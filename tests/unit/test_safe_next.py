@@ -2,7 +2,7 @@
 
 import pytest
 
-from smarketing.web.redirects import browser_view, safe_next
+from smarketing.web.input.redirects import browser_view, safe_next
 
 OFF_SITE = [
     "//evil.example/x",

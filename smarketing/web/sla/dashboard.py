@@ -19,7 +19,7 @@ from smarketing.present.labels import label, period_name
 from smarketing.present.periods import month_arg
 from smarketing.present.source_words import campaign_choices, source_choices
 from smarketing.service.sla_terms import agreement_counts
-from smarketing.web.hx import page_or_fragment
+from smarketing.web.core.hx import page_or_fragment
 
 bp = Blueprint("dashboard", __name__)
 

@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-from smarketing.web import forms
-from smarketing.web.amount_input import parse_amount
+from smarketing.web.input import forms
+from smarketing.web.input.amount_input import parse_amount
 
 
 @dataclass(frozen=True)
 class LeadAction:
     command: str  # the SmarketingApplication method it runs
-    permission: str  # smarketing.web.access: who may run it
+    permission: str  # smarketing.web.core.access: who may run it
     done: Any  # the confirmation, a lazy string (translated when shown)
     # The command's arguments from the request's form; read inside the route, so that
     # a parse error is the form's error. Its argument: the team's time zone.

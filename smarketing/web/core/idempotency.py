@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from projections.engine.quarantine import UNAVAILABLE
 from smarketing.extensions import services
 from smarketing.service import integrations
-from smarketing.web.errors import render_error
+from smarketing.web.core.errors import render_error
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from smarketing.notifications import cli as notifications_cli
 from smarketing.reports import cli as reports_cli
 from smarketing.settings import load_settings
 from smarketing.store.private_files import narrow, private_dir
-from smarketing.web import access, auth, catch_up, errors, faults, hx, i18n, idempotency, security
+from smarketing.web.core import access, auth, catch_up, errors, faults, hx, i18n, idempotency, security
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 UPLOAD_FORM_MARGIN = 64 * 1024  # multipart headers and the form's other fields
 
 
@@ -116,7 +116,9 @@ EXTRA_NAV = [
 
 
 def _register_blueprints(app: Flask) -> None:
-    from smarketing.web import dashboard, lead_page, leads, reports, users_admin
+    from smarketing.web.admin import users_admin
+    from smarketing.web.pipeline import lead_page, leads
+    from smarketing.web.sla import dashboard, reports
 
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(leads.bp)
@@ -124,27 +126,29 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_admin.bp)
     app.register_blueprint(reports.bp)
     # Getting data in and out: each registers its blueprint (and CLI); api exempts itself from CSRF.
-    from smarketing.web import api, exports, imports, integrations_admin
+    from smarketing.web.admin import integrations_admin
+    from smarketing.web.data import api, exports, imports
 
     for feature in (imports, exports, api, integrations_admin):
         feature.init_app(app)
-    from smarketing.web import audit
+    from smarketing.web.data import audit
 
     audit.init_app(app)  # the audit pages and `flask audit`
-    from smarketing.web import data_quality
+    from smarketing.web.data import data_quality
 
     data_quality.init_app(app)  # flags of history recorded out of order
-    from smarketing.web import agreement, meetings
+    from smarketing.web.sla import agreement, meetings
 
     agreement.init_app(app)  # targets, vocabulary, terms, attention lists; and `flask scoring`
     from smarketing.present import source_words
 
     source_words.init_app(app)  # sources and campaigns in words, for labels, filters and forms
     meetings.init_app(app)
-    from smarketing.web import mail_sent, notifications
+    from smarketing.web.admin import mail_sent
+    from smarketing.web.pipeline import notifications
 
     notifications.init_app(app)  # the bell, the list, "Avisos por correo"
     mail_sent.init_app(app)  # admins: the mailbox written without SMTP
-    from smarketing.web import daily_loop
+    from smarketing.web.pipeline import daily_loop
 
     daily_loop.init_app(app)  # tasks, returned MQLs, assignment rules (issue #22)

@@ -9,7 +9,7 @@ from domain.agreement import add_months
 from smarketing.extensions import services
 from smarketing.reports.pdf import LANGUAGES, render_monthly_pdf
 from smarketing.reports.replay import ReportError, ReportNotReady
-from smarketing.web.errors import message_of, render_error
+from smarketing.web.core.errors import message_of, render_error
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -20,8 +20,8 @@ from flask_babel import gettext as _
 
 from projections.engine.quarantine import UNAVAILABLE, Stuck
 from smarketing.extensions import services
-from smarketing.web.access import can
-from smarketing.web.hx import HX_RESWAP, HX_RETARGET, is_htmx
+from smarketing.web.core.access import can
+from smarketing.web.core.hx import HX_RESWAP, HX_RETARGET, is_htmx
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from smarketing.present import labels
 from smarketing.present.periods import month_arg, week_arg
 from smarketing.service import meeting_pack
 from smarketing.service.sla_terms import sla_in_force
-from smarketing.web import forms
-from smarketing.web.catch_up import catch_up_after_write
-from smarketing.web.errors import translated
-from smarketing.web.hx import wants_fragment
+from smarketing.web.core.catch_up import catch_up_after_write
+from smarketing.web.core.errors import translated
+from smarketing.web.core.hx import wants_fragment
+from smarketing.web.input import forms
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 

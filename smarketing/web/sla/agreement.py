@@ -32,16 +32,16 @@ from projections.queries.scorecard_query import avg_deal_per_opportunity
 from smarketing.extensions import services
 from smarketing.present.formatting import measure
 from smarketing.present.labels import label, period_name
-from smarketing.web import (
+from smarketing.web.core.catch_up import catch_up_after_write
+from smarketing.web.core.errors import field_message, translated
+from smarketing.web.core.hx import wants_fragment
+from smarketing.web.input import forms
+from smarketing.web.sla import (
     agreement_pages,  # noqa: F401 - adds its routes to bp
-    forms,
     money_pages,  # noqa: F401 - adds its routes to bp
 )
-from smarketing.web.agreement_blueprint import bp
-from smarketing.web.catch_up import catch_up_after_write
-from smarketing.web.dashboard import _month
-from smarketing.web.errors import field_message, translated
-from smarketing.web.hx import wants_fragment
+from smarketing.web.sla.agreement_blueprint import bp
+from smarketing.web.sla.dashboard import _month
 
 PLAN_MONTHS = 3
 

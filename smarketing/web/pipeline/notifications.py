@@ -21,9 +21,9 @@ from projections.engine.schema import to_db
 from projections.models.lead_summary import lead_summary
 from smarketing.extensions import services
 from smarketing.notifications import outbox, preferences
-from smarketing.web.access import can
-from smarketing.web.errors import field_message
-from smarketing.web.hx import page_or_fragment, wants_fragment
+from smarketing.web.core.access import can
+from smarketing.web.core.errors import field_message
+from smarketing.web.core.hx import page_or_fragment, wants_fragment
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from smarketing.extensions import services
 from smarketing.service import integrations
-from smarketing.web.errors import message_of
+from smarketing.web.core.errors import message_of
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 integrations_cli = AppGroup("integrations", help="API tokens, one per integration.")

@@ -21,9 +21,9 @@ from domain.errors import DomainError
 from smarketing.extensions import Services, services
 from smarketing.present.source_words import campaigns
 from smarketing.service import integrations
-from smarketing.web.catch_up import catch_up_after_write
-from smarketing.web.errors import status_for
-from smarketing.web.openapi import OPENAPI
+from smarketing.web.core.catch_up import catch_up_after_write
+from smarketing.web.core.errors import status_for
+from smarketing.web.data.openapi import OPENAPI
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -16,10 +16,10 @@ from projections.queries.tasks_query import lead_task_rows, my_tasks, open_count
 from smarketing.extensions import services
 from smarketing.service import daily_loop, users
 from smarketing.service.away import available_sales
-from smarketing.web import forms
-from smarketing.web.access import can
-from smarketing.web.catch_up import catch_up_after_write
-from smarketing.web.hx import page_or_fragment, vary_on_htmx, wants_fragment
+from smarketing.web.core.access import can
+from smarketing.web.core.catch_up import catch_up_after_write
+from smarketing.web.core.hx import page_or_fragment, vary_on_htmx, wants_fragment
+from smarketing.web.input import forms
 
 bp = Blueprint("loop", __name__)
 

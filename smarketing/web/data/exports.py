@@ -25,7 +25,7 @@ from smarketing.present.labels import label
 from smarketing.present.periods import month_arg
 from smarketing.service.application import parse_lead_id
 from smarketing.service.sla_terms import overdue_terms
-from smarketing.web.leads import _query_from_args
+from smarketing.web.pipeline.leads import _query_from_args
 
 bp = Blueprint("exports", __name__)
 

@@ -30,8 +30,8 @@ from smarketing.present.formatting import (
     target_value,
 )
 from smarketing.present.labels import FIELD_VALUES, label, period_name
-from smarketing.web.forms import shown_number
-from smarketing.web.redirects import safe_next
+from smarketing.web.input.forms import shown_number
+from smarketing.web.input.redirects import safe_next
 
 LANGUAGES = ("es", "en")
 COOKIE = "lang"

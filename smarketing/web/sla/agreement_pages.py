@@ -26,11 +26,11 @@ from smarketing.extensions import services
 from smarketing.present import labels, source_words
 from smarketing.present.source_words import SOURCE_KINDS, SOURCE_PARTS
 from smarketing.service.sla_terms import sla_in_force
-from smarketing.web import forms
-from smarketing.web.agreement_blueprint import bp
-from smarketing.web.catch_up import catch_up_after_write
-from smarketing.web.errors import translated
-from smarketing.web.hx import wants_fragment
+from smarketing.web.core.catch_up import catch_up_after_write
+from smarketing.web.core.errors import translated
+from smarketing.web.core.hx import wants_fragment
+from smarketing.web.input import forms
+from smarketing.web.sla.agreement_blueprint import bp
 
 VOCABULARY_PARTS = ("criteria", "persona", "persona-remove", *SOURCE_PARTS)
 ATTENTION_TITLES = {"overdue": _l("Overdue first contact"), "under_contacted": _l("Under-contacted")}

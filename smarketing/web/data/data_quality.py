@@ -17,7 +17,7 @@ from projections.models import data_quality as dq
 from projections.models.lead_summary import lead_summary
 from smarketing.extensions import services
 from smarketing.present.exporting import csv_lines
-from smarketing.web.exports import reader_style
+from smarketing.web.data.exports import reader_style
 
 bp = Blueprint("data_quality", __name__, url_prefix="/data-quality")
 

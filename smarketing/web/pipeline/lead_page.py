@@ -18,11 +18,11 @@ from smarketing.extensions import services
 from smarketing.service.application import parse_lead_id
 from smarketing.service.lead_vitals import lead_vitals
 from smarketing.service.sla_terms import sla_in_force
-from smarketing.web import forms
-from smarketing.web.access import can
-from smarketing.web.catch_up import catch_up_after_write, catch_up_in_background
-from smarketing.web.hx import wants_fragment
-from smarketing.web.lead_actions import LEAD_ACTIONS
+from smarketing.web.core.access import can
+from smarketing.web.core.catch_up import catch_up_after_write, catch_up_in_background
+from smarketing.web.core.hx import wants_fragment
+from smarketing.web.input import forms
+from smarketing.web.pipeline.lead_actions import LEAD_ACTIONS
 
 bp = Blueprint("lead_page", __name__, url_prefix="/leads")
 
@@ -86,7 +86,7 @@ def _won_message(lead: dict) -> str:
 
 @bp.post("/<lead_id>/<action>")
 def act(lead_id: str, action: str) -> Response | str:
-    """Any of the lead's actions (``smarketing.web.lead_actions``); ``access`` has
+    """Any of the lead's actions (``smarketing.web.pipeline.lead_actions``); ``access`` has
     already checked the action's permission."""
     declared = LEAD_ACTIONS.get(action)
     if declared is None:

@@ -15,10 +15,10 @@ from projections.queries.leads_query import SORTS, LeadQuery
 from smarketing.extensions import services
 from smarketing.present.source_words import campaign_choices, campaigns, source_choices
 from smarketing.service.sla_terms import overdue_terms
-from smarketing.web import forms
-from smarketing.web.catch_up import catch_up_after_write
-from smarketing.web.errors import field_message, translated
-from smarketing.web.hx import HX_LOCATION, is_htmx, page_or_fragment, wants_fragment
+from smarketing.web.core.catch_up import catch_up_after_write
+from smarketing.web.core.errors import field_message, translated
+from smarketing.web.core.hx import HX_LOCATION, is_htmx, page_or_fragment, wants_fragment
+from smarketing.web.input import forms
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 

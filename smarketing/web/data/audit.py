@@ -24,8 +24,8 @@ from smarketing.audit.chain import all_seals, verify
 from smarketing.audit.cli import audit_cli
 from smarketing.extensions import services
 from smarketing.service.application import parse_lead_id
-from smarketing.web.errors import render_error, translated
-from smarketing.web.hx import HX_PUSH_URL, page_or_fragment, vary_on_htmx, wants_fragment
+from smarketing.web.core.errors import render_error, translated
+from smarketing.web.core.hx import HX_PUSH_URL, page_or_fragment, vary_on_htmx, wants_fragment
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

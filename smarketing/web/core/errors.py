@@ -21,7 +21,7 @@ from domain.errors import (
     StaleLead,
 )
 from smarketing.present.labels import label
-from smarketing.web.hx import is_htmx
+from smarketing.web.core.hx import is_htmx
 
 STATUS = {
     InvalidInput: 422,

@@ -12,12 +12,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from domain.errors import InvalidInput
 from projections.models.money_terms import money_book, money_history
 from smarketing.extensions import services
-from smarketing.web import forms
-from smarketing.web.agreement_blueprint import bp
-from smarketing.web.amount_input import parse_amount
-from smarketing.web.catch_up import catch_up_after_write
-from smarketing.web.errors import translated
-from smarketing.web.hx import wants_fragment
+from smarketing.web.core.catch_up import catch_up_after_write
+from smarketing.web.core.errors import translated
+from smarketing.web.core.hx import wants_fragment
+from smarketing.web.input import forms
+from smarketing.web.input.amount_input import parse_amount
+from smarketing.web.sla.agreement_blueprint import bp
 
 MONEY_TARGET = "money-body"  # the page's two forms post here (hx-target)
 

@@ -18,9 +18,9 @@ from domain.actor import current_actor
 from smarketing.extensions import services
 from smarketing.service import sessions
 from smarketing.service import users as user_store
-from smarketing.web.access import landing_endpoint
-from smarketing.web.redirects import safe_next
-from smarketing.web.security import login_rate_limit
+from smarketing.web.core.access import landing_endpoint
+from smarketing.web.core.security import login_rate_limit
+from smarketing.web.input.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 

@@ -55,8 +55,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from smarketing.web.hx import is_htmx
-from smarketing.web.lead_actions import LEAD_ACTIONS
+from smarketing.web.core.hx import is_htmx
+from smarketing.web.pipeline.lead_actions import LEAD_ACTIONS
 
 PUBLIC = "public"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

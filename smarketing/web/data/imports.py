@@ -62,7 +62,7 @@ from smarketing.present.formatting import stored_money
 from smarketing.present.labels import label
 from smarketing.present.source_words import resolver
 from smarketing.store.private_files import open_private_bytes, private_dir
-from smarketing.web.exports import reader_style
+from smarketing.web.data.exports import reader_style
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 

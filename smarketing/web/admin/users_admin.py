@@ -10,8 +10,8 @@ from smarketing.extensions import services
 from smarketing.present.formatting import ngettext
 from smarketing.service import users as user_store
 from smarketing.service.away import away_users, set_away
-from smarketing.web import forms
-from smarketing.web.errors import translated
+from smarketing.web.core.errors import translated
+from smarketing.web.input import forms
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 

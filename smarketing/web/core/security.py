@@ -9,8 +9,8 @@ from werkzeug.exceptions import TooManyRequests
 from smarketing.extensions import services
 from smarketing.present.labels import label
 from smarketing.service import login_limit
-from smarketing.web.errors import render_error
-from smarketing.web.form_text import invalid_field
+from smarketing.web.core.errors import render_error
+from smarketing.web.input.form_text import invalid_field
 
 # htmx 2 runs under this policy: its script is a file from 'self', and its
 # indicator styles are switched off in base.html (includeIndicatorStyles:false).

@@ -1,0 +1,1 @@
+"""The app factory and what every request passes: access, login, security, errors, htmx, i18n."""
