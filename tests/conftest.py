@@ -12,6 +12,8 @@ hours where a test that reads the wall clock or the machine's zone would fail.
 
 import itertools
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -36,6 +38,12 @@ _SESSION_ENDS: list[Callable[[], object]] = []
 
 def pytest_configure(config: pytest.Config) -> None:
     global POSTGRES_URL
+    if "SMARKETING_MAILBOX_DIR" not in os.environ:
+        # Apps the tests make write the demo's and the notifications' e-mails here, not
+        # into the repository's instance/mailbox that `make run` shows on "Correo enviado".
+        mailbox = tempfile.mkdtemp(prefix="smarketing-test-mailbox-")
+        os.environ["SMARKETING_MAILBOX_DIR"] = mailbox
+        _SESSION_ENDS.append(lambda: shutil.rmtree(mailbox, ignore_errors=True))
     now = os.environ.get("SMARKETING_TEST_NOW")
     if now:
         traveller = time_machine.travel(datetime.fromisoformat(now), tick=True)

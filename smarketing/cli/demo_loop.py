@@ -62,5 +62,6 @@ def demo_mail(svc: Services, usernames: list[str], mailbox: Path) -> int:
             enabled=set(outbox.KINDS),
         )
     svc.projector.catch_up()
-    sender = build_sender(svc, mailbox.parent, transport=MailboxTransport(mailbox))
+    # The mailbox even when SMTP is configured: the demo's addresses are made up.
+    sender = build_sender(svc, mailbox, transport=MailboxTransport(mailbox))
     return turn(svc, sender)[1].sent

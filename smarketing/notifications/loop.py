@@ -23,13 +23,13 @@ DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
 
 def build_sender(
-    services: Services, instance: Path, *, transport: Transport | None = None, clock: Clock = utc_now
+    services: Services, mailbox: Path, *, transport: Transport | None = None, clock: Clock = utc_now
 ) -> Sender:
     return Sender(
         outbox_engine=services.projector.engine,
         users_engine=services.write_engine,
         read_engine=services.read_engine,
-        transport=transport or from_environment(instance),
+        transport=transport or from_environment(mailbox),
         mail_from=os.environ.get("SMARKETING_MAIL_FROM", DEFAULT_FROM),
         base_url=os.environ.get("SMARKETING_BASE_URL", DEFAULT_BASE_URL),
         clock=clock,

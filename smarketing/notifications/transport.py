@@ -51,10 +51,11 @@ class MailboxTransport:
         os.replace(partial, final)  # a reader never sees half a message
 
 
-def from_environment(instance: Path) -> Transport:
+def from_environment(mailbox: Path) -> Transport:
+    """SMTP when SMARKETING_SMTP_URL is set, else files in ``mailbox`` (``app_mailbox``)."""
     url = os.environ.get("SMARKETING_SMTP_URL", "")
     if not url:
-        return MailboxTransport(mailbox_directory(instance))
+        return MailboxTransport(mailbox)
     return SmtpTransport(url, starttls=os.environ.get("SMARKETING_SMTP_STARTTLS", "") == "1")
 
 
