@@ -11,7 +11,8 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -22,8 +23,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from projections.engine.schema import to_db
 from smarketing.bootstrap import Services
 from smarketing.notifications import outbox, preferences
+from smarketing.notifications.scheduler import schedule_meeting_pack
 from smarketing.notifications.sender import Sender
 from smarketing.notifications.transport import MailboxTransport
 from smarketing.web.data import imports
@@ -242,3 +245,26 @@ def test_a_cli_import_notifies_the_named_user_once(
     rows = outbox.recent(services.projector.engine, "boss")
     assert [(r["kind"], r["detail"]) for r in rows] == [(outbox.IMPORT_DONE, "1/1")]
     assert isinstance(rows[0]["created_at"], datetime)
+
+
+def test_the_list_reads_deadlines_and_weeks_in_words(
+    services: Services, make_web_app: Callable[..., Flask], login: LoginFn
+) -> None:
+    client = login(make_web_app().test_client(), "sales", "es")
+    tz = services.settings.tz
+    local = datetime.now(UTC).astimezone(tz)
+    monday = local.date() - timedelta(days=local.weekday())
+    ready = datetime.combine(monday, time_of_day(9), tz)
+    assert schedule_meeting_pack(services.read_engine, services.projector.engine, ready, tz) == 1
+    lead_id = assign(services, "test-sales")
+    due = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    now, lead_key = to_db(datetime.now(UTC)), uuid.UUID(lead_id).hex
+    overdue = outbox.row("0" * 32, outbox.OVERDUE, "test-sales", now, lead_key, due.isoformat())
+    with services.projector.engine.begin() as conn:
+        outbox.add(conn, [overdue])
+    html = client.get("/notifications/").get_data(as_text=True)
+    year, week, _ = monday.isocalendar()
+    assert f"semana {week} de {year}" in html and f"{year}-W" not in html
+    assert 'href="/meetings/weekly"' in html
+    when = format_datetime(due, "short", tzinfo=services.settings.timezone, locale="es")
+    assert f"vence {when}" in html and due.isoformat() not in html

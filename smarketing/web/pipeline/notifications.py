@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +22,7 @@ from projections.engine.schema import to_db
 from projections.models.lead_summary import lead_summary
 from smarketing.extensions import services
 from smarketing.notifications import outbox, preferences
+from smarketing.present.labels import period_name
 from smarketing.web.core.access import can
 from smarketing.web.core.errors import field_message
 from smarketing.web.core.hx import page_or_fragment, wants_fragment
@@ -71,7 +73,22 @@ def _items() -> list[dict[str, Any]]:
     for note in notes:
         note["words"] = KIND_WORDS.get(note["kind"], note["kind"])
         note["lead_name"] = names.get(note["lead_id"] or "")
+        note["detail"] = _detail(note["kind"], note["detail"] or "")
     return notes
+
+
+def _detail(kind: str, stored: str) -> str:
+    """The stored detail in the reader's words: a deadline is a date and time in the
+    team's zone, a week is "semana 50 de 2026"; an import's counts stay as they are."""
+    if kind in (outbox.DUE_SOON, outbox.OVERDUE) and stored:
+        try:
+            due = datetime.fromisoformat(stored)
+        except ValueError:
+            return stored
+        return _("due %(when)s", when=format_datetime(due, "short"))
+    if kind == outbox.MEETING_PACK and stored:
+        return period_name("weekly", stored)
+    return stored
 
 
 def _list() -> Response:
